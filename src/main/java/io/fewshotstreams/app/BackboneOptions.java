@@ -1,0 +1,44 @@
+package io.fewshotstreams.app;
+
+import io.fewshotstreams.embedding.Device;
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.EmbedderOptions;
+import io.fewshotstreams.embedding.ModelCard;
+import io.fewshotstreams.embedding.OnnxEmbedder;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Which backbone embeds images, and on what. */
+final class BackboneOptions {
+
+  @Option(
+      names = "--model",
+      paramLabel = "CARD",
+      description = "Model card (JSON) of the backbone; its ONNX file sits beside it (default: the bundled backbone).")
+  Path card;
+
+  @Option(
+      names = "--device",
+      description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}); auto uses CUDA when available.")
+  Device device = Device.AUTO;
+
+  @Option(
+      names = "--threads",
+      description = "ONNX Runtime intra-op threads; 0 lets it choose (default: ${DEFAULT-VALUE}).")
+  int threads = 0;
+
+  @Option(
+      names = "--batch-size",
+      description = "Images per ONNX Runtime call (default: ${DEFAULT-VALUE}).")
+  int batchSize = 64;
+
+  /** The model card alone, without loading the network. */
+  ModelCard card() {
+    return card == null ? ModelCard.bundled() : ModelCard.load(card);
+  }
+
+  Embedder open() {
+    EmbedderOptions options = new EmbedderOptions(device, threads, batchSize);
+    return card == null ? OnnxEmbedder.bundled(options) : OnnxEmbedder.open(card, options);
+  }
+}

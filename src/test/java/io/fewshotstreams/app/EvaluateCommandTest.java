@@ -1,0 +1,102 @@
+package io.fewshotstreams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import io.fewshotstreams.dataset.Sample;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class EvaluateCommandTest {
+  @TempDir Path dir;
+  Path embeddings;
+
+  /** Five well-separated classes of 30 noisy 16-d features: any sane method is near 100%. */
+  @BeforeEach
+  void writeEmbeddings() throws IOException {
+    embeddings = dir.resolve("features.jsonl");
+    Random random = new Random(1);
+    try (Writer w = Files.newBufferedWriter(embeddings, StandardCharsets.UTF_8)) {
+      for (int c = 0; c < 5; c++) {
+        for (int i = 0; i < 30; i++) {
+          float[] f = new float[16];
+          for (int j = 0; j < f.length; j++) {
+            f[j] = (float) (0.1 * random.nextGaussian());
+          }
+          f[c] += 1;
+          EmbeddingsFile.writeLine(w, new Sample("class" + c + "/" + i, "class" + c), f);
+        }
+      }
+    }
+  }
+
+  private String run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    int status = cli.execute(args);
+    assertThat(status).as("exit status; stderr: %s", err).isZero();
+    return out.toString();
+  }
+
+  @Test
+  void shouldScoreEveryMethodAndReplayTheSameEpisodesFromAFile() throws IOException {
+    Path episodes = dir.resolve("episodes.json");
+    Path first = dir.resolve("first.json");
+    Path replay = dir.resolve("replay.json");
+
+    String printed =
+        run("evaluate", "--embeddings", embeddings.toString(), "--no-centring", "--shots", "1",
+            "--queries", "5", "--episodes", "20", "--quiet", "--episodes-out", episodes.toString(),
+            "--json", first.toString());
+    run("evaluate", "--embeddings", embeddings.toString(), "--no-centring", "--quiet",
+        "--episodes-in", episodes.toString(), "--json", replay.toString());
+
+    assertThat(printed).contains("5-way 1-shot 5-query, 20 episodes");
+    JsonNode a = Json.MAPPER.readTree(first.toFile()).get("results");
+    JsonNode b = Json.MAPPER.readTree(replay.toFile()).get("results");
+    assertThat(a).hasSize(4);
+    List<String> methods = new ArrayList<>();
+    for (int i = 0; i < a.size(); i++) {
+      methods.add(a.get(i).get("method").asText());
+      assertThat(a.get(i).get("meanAccuracy").asDouble())
+          .as("separable clusters are classified almost perfectly by " + methods.get(i))
+          .isGreaterThan(0.95);
+      assertThat(b.get(i).get("meanAccuracy").asDouble())
+          .as("replayed episodes give the same accuracy")
+          .isEqualTo(a.get(i).get("meanAccuracy").asDouble());
+    }
+    assertThat(methods).containsExactly("prototypes", "inductive", "transductive", "auto");
+    JsonNode drawn = Json.MAPPER.readTree(episodes.toFile()).get("episodes");
+    assertThat(drawn).hasSize(20);
+    assertThat(drawn.get(0).get("support")).hasSize(5);
+    assertThat(drawn.get(0).get("query")).hasSize(25);
+  }
+
+  @Test
+  void shouldExplainAnUnknownMethodWithoutAStackTrace() {
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    int status =
+        cli.execute("evaluate", "--embeddings", embeddings.toString(), "--methods", "magic");
+
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString()).contains("magic").contains("prototypes").doesNotContain("\tat ");
+  }
+}

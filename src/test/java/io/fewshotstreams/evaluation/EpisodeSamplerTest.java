@@ -1,0 +1,80 @@
+package io.fewshotstreams.evaluation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fewshotstreams.dataset.Dataset;
+import io.fewshotstreams.dataset.DatasetException;
+import io.fewshotstreams.dataset.Sample;
+import io.fewshotstreams.embedding.Embedder;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class EpisodeSamplerTest {
+
+  /** {@code classes} classes of {@code perClass} samples each. */
+  static Dataset dataset(int classes, int perClass) {
+    List<Sample> samples = new ArrayList<>();
+    for (int c = 0; c < classes; c++) {
+      for (int i = 0; i < perClass; i++) {
+        samples.add(new Sample("c" + c + "/" + i, "c" + c));
+      }
+    }
+    return new Dataset() {
+      @Override
+      public String description() {
+        return "synthetic";
+      }
+
+      @Override
+      public List<Sample> samples() {
+        return samples;
+      }
+
+      @Override
+      public float[][] features(Embedder embedder, List<Sample> wanted) {
+        throw new UnsupportedOperationException();
+      }
+    };
+  }
+
+  @Test
+  void shouldDrawEpisodesOfTheRequestedShapeWithDistinctSamples() {
+    List<Episode> episodes = new EpisodeSampler(dataset(8, 30)).sample(5, 3, 4, 50, 7);
+
+    assertThat(episodes).hasSize(50);
+    for (Episode e : episodes) {
+      assertThat(e.classes()).hasSize(5);
+      assertThat(e.support()).hasSize(15);
+      assertThat(e.query()).hasSize(20);
+      Set<Sample> seen = new HashSet<>(e.support());
+      seen.addAll(e.query());
+      assertThat(seen).as("support and query never share or repeat a sample").hasSize(35);
+      for (String c : e.classes()) {
+        assertThat(e.support().stream().filter(s -> s.label().equals(c))).hasSize(3);
+        assertThat(e.query().stream().filter(s -> s.label().equals(c))).hasSize(4);
+      }
+    }
+  }
+
+  @Test
+  void shouldDrawTheSameEpisodesForTheSameSeedAndDifferentOnesOtherwise() {
+    EpisodeSampler sampler = new EpisodeSampler(dataset(8, 30));
+
+    assertThat(sampler.sample(5, 1, 15, 20, 42)).isEqualTo(sampler.sample(5, 1, 15, 20, 42));
+    assertThat(sampler.sample(5, 1, 15, 20, 42)).isNotEqualTo(sampler.sample(5, 1, 15, 20, 43));
+  }
+
+  @Test
+  void shouldSayWhyAnEpisodeShapeCannotBeDrawn() {
+    assertThatThrownBy(() -> new EpisodeSampler(dataset(4, 30)).sample(5, 1, 15, 1, 1))
+        .isInstanceOf(DatasetException.class)
+        .hasMessageContaining("has 4 such classes");
+    assertThatThrownBy(() -> new EpisodeSampler(dataset(8, 10)).sample(5, 5, 15, 1, 1))
+        .isInstanceOf(DatasetException.class)
+        .hasMessageContaining("at least 20 samples");
+  }
+}
