@@ -166,8 +166,8 @@ final class Objective {
       }
     }
     double loss = 0;
-    // Cross-entropy on the support.
-    float invSupport = 1f / supportCount;
+    // Cross-entropy on the support (absent only when a gradient check isolates the other terms).
+    float invSupport = supportCount == 0 ? 0f : 1f / supportCount;
     for (int i = 0; i < supportCount; i++) {
       int y = target[i];
       loss -= logProbs[y][i];
