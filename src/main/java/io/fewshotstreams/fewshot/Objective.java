@@ -1,7 +1,9 @@
 package io.fewshotstreams.fewshot;
 
+import java.util.Arrays;
+
 /**
- * The fine-tuning objective and its hand-derived gradient, on flat float buffers allocated once.
+ * The fine-tuning objective and its hand-derived gradient, on row buffers allocated once.
  *
  * <p>Notation: {@code x_i} unit features (support {@code i < Ns}, then queries), {@code w_c} weight
  * rows with {@code n_c = |w_c|} and {@code u_c = w_c / n_c}, logits {@code z_ic = s u_c.x_i + b_c},
@@ -132,7 +134,7 @@ final class Objective {
     for (int c = 0; c < classes; c++) {
       float[] zc = logits[c];
       float[] uc = unit[c];
-      java.util.Arrays.fill(zc, b[c]);
+      Arrays.fill(zc, b[c]);
       int k = 0;
       for (; k + 3 < d; k += 4) {
         axpy4(

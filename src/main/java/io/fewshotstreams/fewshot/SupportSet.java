@@ -1,6 +1,7 @@
 package io.fewshotstreams.fewshot;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -166,14 +167,14 @@ public record SupportSet(List<String> labels, float[][] features, int[] classInd
   public boolean equals(Object o) {
     return o instanceof SupportSet other
         && labels.equals(other.labels)
-        && java.util.Arrays.deepEquals(features, other.features)
-        && java.util.Arrays.equals(classIndex, other.classIndex);
+        && Arrays.deepEquals(features, other.features)
+        && Arrays.equals(classIndex, other.classIndex);
   }
 
   @Override
   public int hashCode() {
-    return 31 * (31 * labels.hashCode() + java.util.Arrays.deepHashCode(features))
-        + java.util.Arrays.hashCode(classIndex);
+    return 31 * (31 * labels.hashCode() + Arrays.deepHashCode(features))
+        + Arrays.hashCode(classIndex);
   }
 
   @Override
