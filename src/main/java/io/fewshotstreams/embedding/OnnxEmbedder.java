@@ -141,6 +141,21 @@ public final class OnnxEmbedder implements Embedder {
       throw new EmbeddingException(
           "cannot inspect backbone '" + card.id() + "' from " + backbone.source() + ": " + e, e);
     }
+    OnnxEmbedder embedder =
+        new OnnxEmbedder(
+            card, new ImagePreprocessor(card, limits), batchLimit, device, env, sessionOptions,
+            session);
+    try {
+      // Exported models often leave output dimensions symbolic; one run on a blank image checks
+      // the real output shape against the card before any record depends on it.
+      embedder.embedPreprocessed(new float[card.inputElements()], 1);
+    } catch (EmbeddingException e) {
+      embedder.close();
+      throw new EmbeddingException(
+          "backbone '" + card.id() + "' from " + backbone.source() + " fails its start-up check: "
+              + e.getMessage(),
+          e);
+    }
     LOG.info(
         "Backbone '{}' ({}) loaded on {} execution provider: input '{}' {}, output '{}' [N, {}],"
             + " batches of up to {}",
@@ -152,8 +167,7 @@ public final class OnnxEmbedder implements Embedder {
         card.outputName(),
         card.featureSize(),
         batchLimit);
-    return new OnnxEmbedder(
-        card, new ImagePreprocessor(card, limits), batchLimit, device, env, sessionOptions, session);
+    return embedder;
   }
 
   /** The device the model actually runs on: CPU or CUDA, never AUTO. */
@@ -280,7 +294,8 @@ public final class OnnxEmbedder implements Embedder {
       if (found.length != 2 || found[0] != n || found[1] != card.featureSize()) {
         throw new EmbeddingException(
             "model output '" + card.outputName() + "' for " + n + " images: expected shape ["
-                + n + ", " + card.featureSize() + "], found " + Arrays.toString(found));
+                + n + ", " + card.featureSize() + "] (featureSize " + card.featureSize()
+                + "), found " + Arrays.toString(found));
       }
       FloatBuffer values = features.getFloatBuffer();
       for (int i = 0; i < n; i++) {
