@@ -167,8 +167,13 @@ public final class ImagePreprocessor {
       }
       return image;
     } catch (IOException e) {
+      // The JDK names variants it cannot decode (CMYK or YCCK JPEG, for one) "Unsupported ...".
+      boolean unsupported =
+          String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).startsWith("unsupported");
       throw new InvalidImageException(
-          Reason.CORRUPT, format.toUpperCase(Locale.ROOT) + " image cannot be decoded: " + describe(e), e);
+          unsupported ? Reason.UNSUPPORTED_FORMAT : Reason.CORRUPT,
+          format.toUpperCase(Locale.ROOT) + " image cannot be decoded: " + describe(e),
+          e);
     } catch (RuntimeException e) {
       if (e instanceof InvalidImageException invalid) {
         throw invalid;
@@ -363,6 +368,7 @@ public final class ImagePreprocessor {
       Raster raster = image.getRaster();
       boolean rawGray =
           !(cm instanceof IndexColorModel)
+              && !cm.isAlphaPremultiplied()
               && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
               && raster.getNumBands() == (cm.hasAlpha() ? 2 : 1);
       return rawGray

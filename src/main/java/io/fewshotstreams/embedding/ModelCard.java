@@ -198,14 +198,6 @@ public record ModelCard(
     return baseMean == null ? null : baseMean.clone();
   }
 
-  /** A copy of this card that names another ONNX file and digest, for tests and re-exports. */
-  public ModelCard withOnnx(String newOnnxFile, String newOnnxSha256) {
-    return new ModelCard(
-        schemaVersion, id, description, newOnnxFile, newOnnxSha256, inputName, layout, channels,
-        height, width, mean, std, background, outputName, featureSize, baseClasses, baseMean,
-        trainingAccuracy, training);
-  }
-
   @Override
   public boolean equals(Object o) {
     return o instanceof ModelCard other

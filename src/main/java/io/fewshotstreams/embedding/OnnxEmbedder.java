@@ -364,7 +364,12 @@ public final class OnnxEmbedder implements Embedder {
           "model input '" + card.inputName() + "' has a fixed batch size of " + input[0]
               + "; expected a dynamic batch axis (or a batch of 1)");
     }
-    return input[0] == 1 ? 1 : maxBatchSize;
+    if (input[0] == 1) {
+      return 1;
+    }
+    // Keep one chunk's direct buffer within a Java buffer's int-sized capacity.
+    long perImageBytes = (long) card.inputElements() * Float.BYTES;
+    return (int) Math.max(1, Math.min(maxBatchSize, Integer.MAX_VALUE / perImageBytes));
   }
 
   private static long[] tensorShape(NodeInfo node, String role) {
