@@ -4,6 +4,8 @@ import io.fewshotstreams.embedding.InvalidImageException.Reason;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -371,8 +373,17 @@ public final class ImagePreprocessor {
               && !cm.isAlphaPremultiplied()
               && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
               && raster.getNumBands() == (cm.hasAlpha() ? 2 : 1);
-      return rawGray
-          ? new GrayRows(image, cm, background, channels)
+      if (rawGray) {
+        return new GrayRows(image, cm, background, channels);
+      }
+      boolean rawRgb =
+          (cm instanceof ComponentColorModel || cm instanceof DirectColorModel)
+              && !cm.isAlphaPremultiplied()
+              && cm.getColorSpace().isCS_sRGB()
+              && cm.getNumComponents() == raster.getNumBands()
+              && raster.getNumBands() == (cm.hasAlpha() ? 4 : 3);
+      return rawRgb
+          ? new RawRgbRows(image, cm, background, channels)
           : new RgbRows(image, background, channels);
     }
   }
@@ -422,7 +433,65 @@ public final class ImagePreprocessor {
     }
   }
 
-  /** Every other image: non-premultiplied sRGB through BufferedImage.getRGB. */
+  /**
+   * sRGB images with one band per component (what the PNG and JPEG decoders return), read from raw
+   * samples: same values as getRGB for 8-bit data, about ten times faster.
+   */
+  private static final class RawRgbRows implements RowSource {
+    private final Raster raster;
+    private final float background;
+    private final int channels;
+    private final int bands;
+    private final float[] scale;
+    private final int[] samples;
+
+    RawRgbRows(BufferedImage image, ColorModel cm, float background, int channels) {
+      this.raster = image.getRaster();
+      this.background = background;
+      this.channels = channels;
+      this.bands = raster.getNumBands();
+      this.scale = new float[bands];
+      for (int b = 0; b < bands; b++) {
+        // Colour bands go to 0..255; the alpha band (last) to 0..1.
+        float max = (1 << cm.getComponentSize(b)) - 1;
+        scale[b] = b < 3 ? 255f / max : 1f / max;
+      }
+      this.samples = new int[image.getWidth() * bands];
+    }
+
+    @Override
+    public void read(int y, float[][] out) {
+      int w = samples.length / bands;
+      raster.getPixels(0, y, w, 1, samples);
+      for (int x = 0, i = 0; x < w; x++, i += bands) {
+        float r = samples[i] * scale[0];
+        float g = samples[i + 1] * scale[1];
+        float b = samples[i + 2] * scale[2];
+        if (bands == 4) {
+          float a = samples[i + 3] * scale[3];
+          if (a != 1f) {
+            r = r * a + background * (1 - a);
+            g = g * a + background * (1 - a);
+            b = b * a + background * (1 - a);
+          }
+        }
+        store(out, x, r, g, b, channels);
+      }
+    }
+  }
+
+  static void store(float[][] out, int x, float r, float g, float b, int channels) {
+    if (channels == 3) {
+      out[0][x] = r;
+      out[1][x] = g;
+      out[2][x] = b;
+    } else {
+      // Equal channels are already gray; keep them exact rather than re-weighting.
+      out[0][x] = (r == g && g == b) ? r : 0.299f * r + 0.587f * g + 0.114f * b;
+    }
+  }
+
+  /** Every other image (palettes, other colour spaces): non-premultiplied sRGB via getRGB. */
   private static final class RgbRows implements RowSource {
     private final BufferedImage image;
     private final float background;
@@ -452,14 +521,7 @@ public final class ImagePreprocessor {
           g = g * a + background * (1 - a);
           b = b * a + background * (1 - a);
         }
-        if (channels == 3) {
-          out[0][x] = r;
-          out[1][x] = g;
-          out[2][x] = b;
-        } else {
-          // Equal channels are already gray; keep them exact rather than re-weighting.
-          out[0][x] = (r == g && g == b) ? r : 0.299f * r + 0.587f * g + 0.114f * b;
-        }
+        store(out, x, r, g, b, channels);
       }
     }
   }
