@@ -30,8 +30,16 @@ public record Backbone(ModelCard card, byte[] onnxModel, String source) {
     String actual = sha256(onnxModel);
     if (!actual.equals(card.onnxSha256())) {
       throw new EmbeddingException(
-          "ONNX model " + source + " (" + onnxModel.length + " bytes) has sha-256 " + actual
-              + ", but model card '" + card.id() + "' expects " + card.onnxSha256()
+          "ONNX model "
+              + source
+              + " ("
+              + onnxModel.length
+              + " bytes) has sha-256 "
+              + actual
+              + ", but model card '"
+              + card.id()
+              + "' expects "
+              + card.onnxSha256()
               + "; the model and its card do not belong together");
     }
     onnxModel = onnxModel.clone();

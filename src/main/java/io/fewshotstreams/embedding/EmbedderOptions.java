@@ -6,7 +6,8 @@ import java.util.Objects;
  * How an {@link Embedder} runs its backbone.
  *
  * @param device where to run; see {@link Device}
- * @param intraOpThreads threads ONNX Runtime may use inside one operator; 0 lets ONNX Runtime choose
+ * @param intraOpThreads threads ONNX Runtime may use inside one operator; 0 lets ONNX Runtime
+ *     choose
  * @param maxBatchSize most images sent to the model in one call; larger requests are split
  */
 public record EmbedderOptions(Device device, int intraOpThreads, int maxBatchSize) {

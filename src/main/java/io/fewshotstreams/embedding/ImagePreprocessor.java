@@ -32,11 +32,11 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * (grayscale is ITU-R BT.601 luminance {@code 0.299 R + 0.587 G + 0.114 B}, grayscale to RGB
  * repeats the value); resize to the card's height x width (area average per axis when shrinking,
  * bilinear with half-pixel centres when enlarging; an axis already at the right size is copied
- * exactly); scale to {@code [0, 1]} by {@code /255}; normalise {@code (x - mean) / std} per channel;
- * write in the card's layout (NCHW or NHWC) without the batch axis.
+ * exactly); scale to {@code [0, 1]} by {@code /255}; normalise {@code (x - mean) / std} per
+ * channel; write in the card's layout (NCHW or NHWC) without the batch axis.
  *
- * <p>Grayscale images (including 16-bit and gray+alpha PNGs) are read from their raw samples, so
- * a gray value {@code v} becomes exactly {@code v / 255} with no colour-space conversion.
+ * <p>Grayscale images (including 16-bit and gray+alpha PNGs) are read from their raw samples, so a
+ * gray value {@code v} becomes exactly {@code v / 255} with no colour-space conversion.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -99,7 +99,9 @@ public final class ImagePreprocessor {
     return decodeWith(format, encoded);
   }
 
-  /** Decodes and preprocesses one encoded image into a new array of {@link #tensorSize()} floats. */
+  /**
+   * Decodes and preprocesses one encoded image into a new array of {@link #tensorSize()} floats.
+   */
   public float[] preprocess(byte[] encoded) {
     return preprocess(decode(encoded));
   }
@@ -139,7 +141,13 @@ public final class ImagePreprocessor {
   static InvalidImageException tooManyPixels(long width, long height, long limit) {
     return new InvalidImageException(
         Reason.TOO_MANY_PIXELS,
-        "image declares " + width + "x" + height + " = " + (width * height) + " pixels, limit is "
+        "image declares "
+            + width
+            + "x"
+            + height
+            + " = "
+            + (width * height)
+            + " pixels, limit is "
             + limit);
   }
 
@@ -165,7 +173,8 @@ public final class ImagePreprocessor {
       if (!warnings.isEmpty()) {
         // libjpeg reports a truncated or damaged scan as a warning and returns grey filler pixels.
         throw new InvalidImageException(
-            Reason.CORRUPT, format.toUpperCase(Locale.ROOT) + " image is damaged: " + String.join("; ", warnings));
+            Reason.CORRUPT,
+            format.toUpperCase(Locale.ROOT) + " image is damaged: " + String.join("; ", warnings));
       }
       return image;
     } catch (IOException e) {
@@ -182,7 +191,9 @@ public final class ImagePreprocessor {
       }
       // The JDK decoders signal some malformed input with unchecked exceptions.
       throw new InvalidImageException(
-          Reason.CORRUPT, format.toUpperCase(Locale.ROOT) + " image cannot be decoded: " + describe(e), e);
+          Reason.CORRUPT,
+          format.toUpperCase(Locale.ROOT) + " image cannot be decoded: " + describe(e),
+          e);
     } finally {
       reader.dispose();
     }
@@ -280,8 +291,11 @@ public final class ImagePreprocessor {
   private static String describe(Throwable e) {
     StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage()));
     for (Throwable cause = e.getCause(); cause != null && cause != e; cause = cause.getCause()) {
-      sb.append(" (").append(cause.getClass().getSimpleName()).append(": ")
-          .append(cause.getMessage()).append(')');
+      sb.append(" (")
+          .append(cause.getClass().getSimpleName())
+          .append(": ")
+          .append(cause.getMessage())
+          .append(')');
       if (cause.getCause() == cause) {
         break;
       }
@@ -329,7 +343,9 @@ public final class ImagePreprocessor {
           double frac = pos - first;
           start[i] = first;
           weights[i] =
-              (frac == 0.0 || first + 1 >= src) ? new double[] {1.0} : new double[] {1 - frac, frac};
+              (frac == 0.0 || first + 1 >= src)
+                  ? new double[] {1.0}
+                  : new double[] {1 - frac, frac};
         }
       }
       return new Weights(start, weights);

@@ -119,8 +119,14 @@ public record ModelCard(
     if ((long) channels * height * width > MAX_INPUT_ELEMENTS) {
       throw invalid(
           "height/width",
-          "expected channels*height*width <= " + MAX_INPUT_ELEMENTS + ", found "
-              + channels + "*" + height + "*" + width);
+          "expected channels*height*width <= "
+              + MAX_INPUT_ELEMENTS
+              + ", found "
+              + channels
+              + "*"
+              + height
+              + "*"
+              + width);
     }
     mean = copyFinite("mean", mean, channels);
     std = copyFinite("std", std, channels);
@@ -146,9 +152,7 @@ public record ModelCard(
     }
     // LinkedHashMap rather than Map.copyOf: free-form JSON may hold nulls and its order matters.
     training =
-        training == null
-            ? Map.of()
-            : Collections.unmodifiableMap(new LinkedHashMap<>(training));
+        training == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(training));
   }
 
   /**
@@ -231,15 +235,40 @@ public record ModelCard(
 
   @Override
   public String toString() {
-    return "ModelCard[id=" + id + ", input=" + inputName + " " + layout + " " + channels + "x"
-        + height + "x" + width + ", mean=" + Arrays.toString(mean) + ", std="
-        + Arrays.toString(std) + ", background=" + background + ", output=" + outputName + " ["
-        + featureSize + "], onnxFile=" + onnxFile + ", onnxSha256=" + onnxSha256 + "]";
+    return "ModelCard[id="
+        + id
+        + ", input="
+        + inputName
+        + " "
+        + layout
+        + " "
+        + channels
+        + "x"
+        + height
+        + "x"
+        + width
+        + ", mean="
+        + Arrays.toString(mean)
+        + ", std="
+        + Arrays.toString(std)
+        + ", background="
+        + background
+        + ", output="
+        + outputName
+        + " ["
+        + featureSize
+        + "], onnxFile="
+        + onnxFile
+        + ", onnxSha256="
+        + onnxSha256
+        + "]";
   }
 
   private static void requireText(String field, String value) {
     if (value == null || value.isBlank()) {
-      throw invalid(field, "expected a non-blank string, found " + (value == null ? "nothing" : "'" + value + "'"));
+      throw invalid(
+          field,
+          "expected a non-blank string, found " + (value == null ? "nothing" : "'" + value + "'"));
     }
   }
 
@@ -250,7 +279,11 @@ public record ModelCard(
     if (values.length != expectedLength) {
       throw invalid(
           field,
-          "expected " + expectedLength + " values, found " + values.length + ": "
+          "expected "
+              + expectedLength
+              + " values, found "
+              + values.length
+              + ": "
               + (values.length <= 8 ? Arrays.toString(values) : "[...]"));
     }
     for (float v : values) {

@@ -42,7 +42,9 @@ final class ModelCardReader {
     }
     if (root == null || !root.isObject()) {
       throw new EmbeddingException(
-          "model card " + source + " must be a JSON object, found "
+          "model card "
+              + source
+              + " must be a JSON object, found "
               + (root == null ? "nothing" : root.getNodeType()));
     }
     Fields f = new Fields(root, source);
@@ -89,8 +91,14 @@ final class ModelCardReader {
 
     private EmbeddingException wrongType(String name, String expected, JsonNode found) {
       return new EmbeddingException(
-          "invalid model card " + source + ": field '" + name + "': expected " + expected
-              + ", found " + (found == null ? "nothing" : found.toString()));
+          "invalid model card "
+              + source
+              + ": field '"
+              + name
+              + "': expected "
+              + expected
+              + ", found "
+              + (found == null ? "nothing" : found.toString()));
     }
 
     int integer(String name) {

@@ -85,7 +85,8 @@ public final class OnnxEmbedder implements Embedder {
       boolean inBuild = true;
       if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
         unavailable =
-            "this ONNX Runtime build has providers " + OrtEnvironment.getAvailableProviders()
+            "this ONNX Runtime build has providers "
+                + OrtEnvironment.getAvailableProviders()
                 + "; build with -Pgpu for the onnxruntime_gpu artifact";
         inBuild = false;
       } else {
@@ -103,8 +104,11 @@ public final class OnnxEmbedder implements Embedder {
       if (unavailable != null) {
         if (device == Device.CUDA) {
           throw new EmbeddingException(
-              "CUDA execution provider requested for backbone '" + card.id()
-                  + "' but not available (" + unavailable + "); use device AUTO or CPU");
+              "CUDA execution provider requested for backbone '"
+                  + card.id()
+                  + "' but not available ("
+                  + unavailable
+                  + "); use device AUTO or CPU");
         }
         if (inBuild) {
           // The GPU build on a machine whose CUDA libraries or driver are missing: worth a warning.
@@ -124,7 +128,11 @@ public final class OnnxEmbedder implements Embedder {
       } catch (OrtException e) {
         sessionOptions.close();
         throw new EmbeddingException(
-            "ONNX Runtime cannot load backbone '" + card.id() + "' from " + backbone.source() + ": "
+            "ONNX Runtime cannot load backbone '"
+                + card.id()
+                + "' from "
+                + backbone.source()
+                + ": "
                 + e.getMessage(),
             e);
       }
@@ -143,7 +151,12 @@ public final class OnnxEmbedder implements Embedder {
     }
     OnnxEmbedder embedder =
         new OnnxEmbedder(
-            card, new ImagePreprocessor(card, limits), batchLimit, device, env, sessionOptions,
+            card,
+            new ImagePreprocessor(card, limits),
+            batchLimit,
+            device,
+            env,
+            sessionOptions,
             session);
     try {
       // Exported models often leave output dimensions symbolic; one run on a blank image checks
@@ -152,7 +165,11 @@ public final class OnnxEmbedder implements Embedder {
     } catch (EmbeddingException e) {
       embedder.close();
       throw new EmbeddingException(
-          "backbone '" + card.id() + "' from " + backbone.source() + " fails its start-up check: "
+          "backbone '"
+              + card.id()
+              + "' from "
+              + backbone.source()
+              + " fails its start-up check: "
               + e.getMessage(),
           e);
     }
@@ -216,8 +233,14 @@ public final class OnnxEmbedder implements Embedder {
     int size = preprocessor.tensorSize();
     if (batchSize < 0 || (long) batchSize * size != batchTensor.length) {
       throw new IllegalArgumentException(
-          "batch tensor for " + batchSize + " images of " + size + " floats must have "
-              + ((long) batchSize * size) + " floats, found " + batchTensor.length);
+          "batch tensor for "
+              + batchSize
+              + " images of "
+              + size
+              + " floats must have "
+              + ((long) batchSize * size)
+              + " floats, found "
+              + batchTensor.length);
     }
     float[][] result = new float[batchSize][];
     for (int from = 0; from < batchSize; from += maxBatchSize) {
@@ -256,6 +279,7 @@ public final class OnnxEmbedder implements Embedder {
             .asFloatBuffer();
     for (int from = 0; from < count; from += maxBatchSize) {
       int n = Math.min(maxBatchSize, count - from);
+      batch.clear();
       for (int i = 0; i < n; i++) {
         int index = from + i;
         try {
@@ -267,7 +291,7 @@ public final class OnnxEmbedder implements Embedder {
                   e.reason(), "image " + index + " of " + count + ": " + e.getMessage(), e);
         }
       }
-      batch.clear().limit(n * size);
+      batch.limit(n * size);
       run(batch, n, result, from);
     }
     return result;
@@ -293,9 +317,18 @@ public final class OnnxEmbedder implements Embedder {
       long[] found = features.getInfo().getShape();
       if (found.length != 2 || found[0] != n || found[1] != card.featureSize()) {
         throw new EmbeddingException(
-            "model output '" + card.outputName() + "' for " + n + " images: expected shape ["
-                + n + ", " + card.featureSize() + "] (featureSize " + card.featureSize()
-                + "), found " + Arrays.toString(found));
+            "model output '"
+                + card.outputName()
+                + "' for "
+                + n
+                + " images: expected shape ["
+                + n
+                + ", "
+                + card.featureSize()
+                + "] (featureSize "
+                + card.featureSize()
+                + "), found "
+                + Arrays.toString(found));
       }
       FloatBuffer values = features.getFloatBuffer();
       for (int i = 0; i < n; i++) {
@@ -305,7 +338,11 @@ public final class OnnxEmbedder implements Embedder {
       }
     } catch (OrtException e) {
       throw new EmbeddingException(
-          "ONNX Runtime failed on a batch of " + n + " images for backbone '" + card.id() + "': "
+          "ONNX Runtime failed on a batch of "
+              + n
+              + " images for backbone '"
+              + card.id()
+              + "': "
               + e.getMessage(),
           e);
     }
@@ -325,43 +362,71 @@ public final class OnnxEmbedder implements Embedder {
     }
   }
 
-  /**
-   * Checks names, element types and shapes against the card and returns the batch limit to use.
-   */
+  /** Checks names, element types and shapes against the card and returns the batch limit to use. */
   private static int checkAgainstCard(OrtSession session, ModelCard card, int maxBatchSize)
       throws OrtException {
     Map<String, NodeInfo> inputs = session.getInputInfo();
     if (inputs.size() != 1 || !inputs.containsKey(card.inputName())) {
       throw new EmbeddingException(
-          "model inputs do not match card '" + card.id() + "': expected one input '"
-              + card.inputName() + "', found " + describe(inputs));
+          "model inputs do not match card '"
+              + card.id()
+              + "': expected one input '"
+              + card.inputName()
+              + "', found "
+              + describe(inputs));
     }
     long[] expectedInput = card.inputShape(-1);
     long[] input = tensorShape(inputs.get(card.inputName()), "input");
     if (!shapeMatches(expectedInput, input)) {
       throw new EmbeddingException(
-          "model input '" + card.inputName() + "' does not match card '" + card.id()
-              + "': expected shape " + shapeText(expectedInput) + " (" + card.layout() + ", "
-              + card.channels() + " channels, " + card.height() + "x" + card.width()
-              + "), found " + shapeText(input));
+          "model input '"
+              + card.inputName()
+              + "' does not match card '"
+              + card.id()
+              + "': expected shape "
+              + shapeText(expectedInput)
+              + " ("
+              + card.layout()
+              + ", "
+              + card.channels()
+              + " channels, "
+              + card.height()
+              + "x"
+              + card.width()
+              + "), found "
+              + shapeText(input));
     }
     Map<String, NodeInfo> outputs = session.getOutputInfo();
     if (!outputs.containsKey(card.outputName())) {
       throw new EmbeddingException(
-          "model outputs do not match card '" + card.id() + "': expected an output '"
-              + card.outputName() + "', found " + describe(outputs));
+          "model outputs do not match card '"
+              + card.id()
+              + "': expected an output '"
+              + card.outputName()
+              + "', found "
+              + describe(outputs));
     }
     long[] expectedOutput = {-1, card.featureSize()};
     long[] output = tensorShape(outputs.get(card.outputName()), "output");
     if (!shapeMatches(expectedOutput, output)) {
       throw new EmbeddingException(
-          "model output '" + card.outputName() + "' does not match card '" + card.id()
-              + "': expected shape " + shapeText(expectedOutput) + " (featureSize "
-              + card.featureSize() + "), found " + shapeText(output));
+          "model output '"
+              + card.outputName()
+              + "' does not match card '"
+              + card.id()
+              + "': expected shape "
+              + shapeText(expectedOutput)
+              + " (featureSize "
+              + card.featureSize()
+              + "), found "
+              + shapeText(output));
     }
     if (input[0] > 1) {
       throw new EmbeddingException(
-          "model input '" + card.inputName() + "' has a fixed batch size of " + input[0]
+          "model input '"
+              + card.inputName()
+              + "' has a fixed batch size of "
+              + input[0]
               + "; expected a dynamic batch axis (or a batch of 1)");
     }
     if (input[0] == 1) {

@@ -7,13 +7,14 @@
  *   <li>A backbone is an ONNX model plus a {@link io.fewshotstreams.embedding.ModelCard}; {@link
  *       io.fewshotstreams.embedding.Backbone} loads both (from files or the classpath, default
  *       {@code /backbone/model-card.json}) and refuses a model whose sha-256 differs from the card.
- *   <li>The card alone drives preprocessing ({@link io.fewshotstreams.embedding.ImagePreprocessor}):
- *       channels, size, mean/std, layout and background colour. Only PNG and JPEG are accepted;
- *       {@link io.fewshotstreams.embedding.ImageLimits} bound the encoded size and the declared pixel
+ *   <li>The card alone drives preprocessing ({@link
+ *       io.fewshotstreams.embedding.ImagePreprocessor}): channels, size, mean/std, layout and
+ *       background colour. Only PNG and JPEG are accepted; {@link
+ *       io.fewshotstreams.embedding.ImageLimits} bound the encoded size and the declared pixel
  *       count, both checked before decoding.
  *   <li>Every refused image raises {@link io.fewshotstreams.embedding.InvalidImageException} with a
- *       {@link io.fewshotstreams.embedding.InvalidImageException.Reason}; no other exception escapes
- *       for bad image bytes. Set-up and runtime failures raise {@link
+ *       {@link io.fewshotstreams.embedding.InvalidImageException.Reason}; no other exception
+ *       escapes for bad image bytes. Set-up and runtime failures raise {@link
  *       io.fewshotstreams.embedding.EmbeddingException}.
  *   <li>{@link io.fewshotstreams.embedding.Embedder} returns the raw model output, {@code
  *       featureSize} floats per image; batches are split into chunks of at most {@code

@@ -35,7 +35,9 @@ final class Fixtures {
     }
   }
 
-  /** The RGB fixture's model with its card's JSON edited by replacing {@code from} with {@code to}. */
+  /**
+   * The RGB fixture's model with its card's JSON edited by replacing {@code from} with {@code to}.
+   */
   static Backbone rgb32WithCardEdit(String from, String to) {
     String json = cardJson(RGB32);
     if (!json.contains(from)) {

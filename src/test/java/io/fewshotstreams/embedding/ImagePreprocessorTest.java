@@ -81,8 +81,9 @@ class ImagePreprocessorTest {
 
   @Test
   void shouldUseLuminanceForGrayCard() {
-    byte[] png = TestImages.png(
-        TestImages.image(28, 28, BufferedImage.TYPE_INT_RGB, (x, y) -> rgb(200, 100, 50)));
+    byte[] png =
+        TestImages.png(
+            TestImages.image(28, 28, BufferedImage.TYPE_INT_RGB, (x, y) -> rgb(200, 100, 50)));
 
     float[] t = gray.preprocess(png);
 
@@ -93,16 +94,27 @@ class ImagePreprocessorTest {
   @Test
   void shouldCompositeTransparentPixelsOntoCardBackground() {
     // Left half opaque red, right half red at alpha 51/255 = 0.2; top row fully transparent.
-    BufferedImage image = TestImages.image(32, 32, BufferedImage.TYPE_INT_ARGB,
-        (x, y) -> y == 0 ? argb(0, 0, 0, 0) : argb(x < 16 ? 255 : 51, 255, 0, 0));
+    BufferedImage image =
+        TestImages.image(
+            32,
+            32,
+            BufferedImage.TYPE_INT_ARGB,
+            (x, y) -> y == 0 ? argb(0, 0, 0, 0) : argb(x < 16 ? 255 : 51, 255, 0, 0));
     byte[] png = TestImages.png(image);
 
     float[] onWhite = rgb.preprocess(png);
-    float[] onBlack = gray.preprocess(TestImages.png(TestImages.image(28, 28,
-        BufferedImage.TYPE_INT_ARGB, (x, y) -> argb(51, 255, 255, 255))));
+    float[] onBlack =
+        gray.preprocess(
+            TestImages.png(
+                TestImages.image(
+                    28, 28, BufferedImage.TYPE_INT_ARGB, (x, y) -> argb(51, 255, 255, 255))));
 
-    assertThat(nhwc(onWhite, 3, 0, 1)).as("transparent on white").isCloseTo(rgbNorm(255, 1), FLOAT_EPS);
-    assertThat(nhwc(onWhite, 3, 5, 1)).as("opaque red keeps green 0").isCloseTo(rgbNorm(0, 1), FLOAT_EPS);
+    assertThat(nhwc(onWhite, 3, 0, 1))
+        .as("transparent on white")
+        .isCloseTo(rgbNorm(255, 1), FLOAT_EPS);
+    assertThat(nhwc(onWhite, 3, 5, 1))
+        .as("opaque red keeps green 0")
+        .isCloseTo(rgbNorm(0, 1), FLOAT_EPS);
     // 0 * 0.2 + 255 * 0.8 = 204 in green and blue; red stays 255.
     assertThat(nhwc(onWhite, 20, 5, 0)).isCloseTo(rgbNorm(255, 0), FLOAT_EPS);
     assertThat(nhwc(onWhite, 20, 5, 1)).isCloseTo(rgbNorm(204, 1), FLOAT_EPS);
@@ -122,7 +134,9 @@ class ImagePreprocessorTest {
 
     float[] t = rgb.preprocess(TestImages.png(image));
 
-    assertThat(nhwc(t, 0, 0, 1)).as("transparent entry on white").isCloseTo(rgbNorm(255, 1), FLOAT_EPS);
+    assertThat(nhwc(t, 0, 0, 1))
+        .as("transparent entry on white")
+        .isCloseTo(rgbNorm(255, 1), FLOAT_EPS);
     assertThat(nhwc(t, 1, 0, 0)).as("opaque red entry").isCloseTo(rgbNorm(255, 0), FLOAT_EPS);
     assertThat(nhwc(t, 1, 0, 1)).isCloseTo(rgbNorm(0, 1), FLOAT_EPS);
   }
@@ -131,8 +145,12 @@ class ImagePreprocessorTest {
   void shouldAreaAverageLargeNonSquareImage() {
     // 640x320 -> 32x32: each output pixel averages a 20x10 block. Left half red, right half blue,
     // and column 330 (inside output column 16) is white, which lifts column 16 by 1/20 of white.
-    BufferedImage image = TestImages.image(640, 320, BufferedImage.TYPE_INT_RGB,
-        (x, y) -> x == 330 ? rgb(255, 255, 255) : x < 320 ? rgb(255, 0, 0) : rgb(0, 0, 255));
+    BufferedImage image =
+        TestImages.image(
+            640,
+            320,
+            BufferedImage.TYPE_INT_RGB,
+            (x, y) -> x == 330 ? rgb(255, 255, 255) : x < 320 ? rgb(255, 0, 0) : rgb(0, 0, 255));
 
     float[] t = rgb.preprocess(TestImages.png(image));
 

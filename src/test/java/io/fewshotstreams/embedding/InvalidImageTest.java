@@ -17,7 +17,10 @@ class InvalidImageTest {
       new ImagePreprocessor(Fixtures.rgb32().card(), ImageLimits.DEFAULT);
 
   private static BufferedImage photo() {
-    return TestImages.image(64, 48, BufferedImage.TYPE_INT_RGB,
+    return TestImages.image(
+        64,
+        48,
+        BufferedImage.TYPE_INT_RGB,
         (x, y) -> TestImages.rgb((x * 4) % 256, (y * 5) % 256, (x * y) % 256));
   }
 
@@ -67,7 +70,8 @@ class InvalidImageTest {
     byte[] bomb = TestImages.pngDeclaring(30000, 30000);
     assertThat(bomb.length).as("the whole file is tiny").isLessThan(200);
 
-    // Decoding 900 megapixels would take seconds and gigabytes; the header check takes microseconds.
+    // Decoding 900 megapixels would take seconds and gigabytes; the header check takes
+    // microseconds.
     InvalidImageException e = assertTimeoutPreemptively(Duration.ofSeconds(1), () -> refusal(bomb));
 
     assertThat(e.reason()).isEqualTo(Reason.TOO_MANY_PIXELS);
@@ -85,8 +89,7 @@ class InvalidImageTest {
     jpeg[sof + 7] = (byte) 0xea;
     jpeg[sof + 8] = (byte) 0x60;
 
-    InvalidImageException e =
-        assertTimeoutPreemptively(Duration.ofSeconds(1), () -> refusal(jpeg));
+    InvalidImageException e = assertTimeoutPreemptively(Duration.ofSeconds(1), () -> refusal(jpeg));
 
     assertThat(e.reason()).isEqualTo(Reason.TOO_MANY_PIXELS);
     assertThat(e).hasMessageContaining("60000x60000 = 3600000000 pixels");
@@ -143,8 +146,9 @@ class InvalidImageTest {
     byte[] header = Arrays.copyOfRange(png, 0, ihdr + 25); // signature + IHDR chunk
     byte[] garbage = new byte[300];
     new SplittableRandom(7).nextBytes(garbage);
-    byte[] broken = TestImages.concat(
-        header, TestImages.chunk("IDAT", garbage), TestImages.chunk("IEND", new byte[0]));
+    byte[] broken =
+        TestImages.concat(
+            header, TestImages.chunk("IDAT", garbage), TestImages.chunk("IEND", new byte[0]));
 
     InvalidImageException e = refusal(broken);
 
@@ -158,25 +162,27 @@ class InvalidImageTest {
     // refused with InvalidImageException, never another exception or a hang.
     SplittableRandom random = new SplittableRandom(42);
     byte[][] originals = {TestImages.png(photo()), TestImages.jpeg(photo(), 0.8f)};
-    assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-      for (byte[] original : originals) {
-        for (int trial = 0; trial < 150; trial++) {
-          byte[] damaged = original.clone();
-          int flips = 1 + random.nextInt(4);
-          for (int k = 0; k < flips; k++) {
-            damaged[random.nextInt(2, damaged.length)] = (byte) random.nextInt(256);
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(60),
+        () -> {
+          for (byte[] original : originals) {
+            for (int trial = 0; trial < 150; trial++) {
+              byte[] damaged = original.clone();
+              int flips = 1 + random.nextInt(4);
+              for (int k = 0; k < flips; k++) {
+                damaged[random.nextInt(2, damaged.length)] = (byte) random.nextInt(256);
+              }
+              if (trial % 3 == 0) {
+                damaged = Arrays.copyOf(damaged, 3 + random.nextInt(damaged.length - 3));
+              }
+              try {
+                preprocessor.preprocess(damaged);
+              } catch (InvalidImageException expected) {
+                assertThat(expected.getMessage()).isNotBlank();
+              }
+            }
           }
-          if (trial % 3 == 0) {
-            damaged = Arrays.copyOf(damaged, 3 + random.nextInt(damaged.length - 3));
-          }
-          try {
-            preprocessor.preprocess(damaged);
-          } catch (InvalidImageException expected) {
-            assertThat(expected.getMessage()).isNotBlank();
-          }
-        }
-      }
-    });
+        });
   }
 
   private static int indexOf(byte[] data, byte a, byte b) {

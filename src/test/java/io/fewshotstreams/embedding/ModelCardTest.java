@@ -52,9 +52,11 @@ class ModelCardTest {
   void shouldLoadCardFromFileAndIgnoreUnknownFields(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("card.json");
     Files.writeString(
-        file, Fixtures.cardJson(Fixtures.RGB32).replaceFirst("\\{", "{\n  \"futureField\": [1, 2],"));
+        file,
+        Fixtures.cardJson(Fixtures.RGB32).replaceFirst("\\{", "{\n  \"futureField\": [1, 2],"));
 
-    assertThat(ModelCard.load(file)).isEqualTo(ModelCard.parse(Fixtures.cardJson(Fixtures.RGB32), "x"));
+    assertThat(ModelCard.load(file))
+        .isEqualTo(ModelCard.parse(Fixtures.cardJson(Fixtures.RGB32), "x"));
   }
 
   @Test
@@ -109,9 +111,11 @@ class ModelCardTest {
   @Test
   void shouldRefuseBaseMeanOfWrongLength() {
     assertThatThrownBy(
-            () -> ModelCard.parse(
-                Fixtures.cardJson(Fixtures.GRAY28).replace("[\n    0.0,\n    1.0,\n    -1.0\n  ]", "[0.0]"),
-                "gray card"))
+            () ->
+                ModelCard.parse(
+                    Fixtures.cardJson(Fixtures.GRAY28)
+                        .replace("[\n    0.0,\n    1.0,\n    -1.0\n  ]", "[0.0]"),
+                    "gray card"))
         .isInstanceOf(EmbeddingException.class)
         .hasMessageContaining("'baseMean'")
         .hasMessageContaining("expected 3 values, found 1");

@@ -37,8 +37,8 @@ class OnnxEmbedderTest {
    * wrong layout or skipping normalisation all change the fixture's output.
    */
   private static BufferedImage picture() {
-    return TestImages.image(32, 32, BufferedImage.TYPE_INT_RGB,
-        (x, y) -> rgb(8 * x, 4 * y + 100, 255 - 2 * x - 2 * y));
+    return TestImages.image(
+        32, 32, BufferedImage.TYPE_INT_RGB, (x, y) -> rgb(8 * x, 4 * y + 100, 255 - 2 * x - 2 * y));
   }
 
   /** The rgb32 fixture's output for pixel means and maxima on the 0..255 scale. */
@@ -58,9 +58,10 @@ class OnnxEmbedderTest {
     float[] features = rgb.embed(TestImages.png(picture()));
 
     // float32 mean over 1024 values of order 1: error well below 1e-5.
-    assertThat(features).containsExactly(
-        expectedFeatures(new double[] {124, 162, 193}, new double[] {248, 224, 255}),
-        within(1e-5f));
+    assertThat(features)
+        .containsExactly(
+            expectedFeatures(new double[] {124, 162, 193}, new double[] {248, 224, 255}),
+            within(1e-5f));
   }
 
   @Test
@@ -72,9 +73,11 @@ class OnnxEmbedderTest {
     for (int c = 0; c < 3; c++) {
       // Back on the 0..255 scale: lossy coding shifts a smooth image's mean by under 1 level and
       // a single extreme pixel by a few levels.
-      assertThat((features[c] - expected[c]) * std[c] * 255).as("mean of channel %d", c)
+      assertThat((features[c] - expected[c]) * std[c] * 255)
+          .as("mean of channel %d", c)
           .isCloseTo(0f, within(1f));
-      assertThat((features[3 + c] - expected[3 + c]) * std[c] * 255).as("max of channel %d", c)
+      assertThat((features[3 + c] - expected[3 + c]) * std[c] * 255)
+          .as("max of channel %d", c)
           .isCloseTo(0f, within(8f));
     }
   }
@@ -85,8 +88,8 @@ class OnnxEmbedderTest {
       // Gray levels x + y: mean 27, max 54, min 0 over the 28x28 grid; normalised (v/255-0.5)/0.5.
       float[] features = gray.embed(TestImages.png(TestImages.gray(28, 28, (x, y) -> x + y)));
 
-      assertThat(features).containsExactly(
-          new float[] {27f / 255 * 2 - 1, 54f / 255 * 2 - 1, -1f}, within(1e-5f));
+      assertThat(features)
+          .containsExactly(new float[] {27f / 255 * 2 - 1, 54f / 255 * 2 - 1, -1f}, within(1e-5f));
       assertThat(gray.featureSize()).isEqualTo(3);
     }
   }
@@ -94,14 +97,19 @@ class OnnxEmbedderTest {
   @Test
   void shouldResizeLargeImageBeforeEmbedding() {
     // 640x320, left half red, right half blue: after resizing, half the pixels of R and B are 255.
-    BufferedImage image = TestImages.image(640, 320, BufferedImage.TYPE_INT_RGB,
-        (x, y) -> x < 320 ? rgb(255, 0, 0) : rgb(0, 0, 255));
+    BufferedImage image =
+        TestImages.image(
+            640,
+            320,
+            BufferedImage.TYPE_INT_RGB,
+            (x, y) -> x < 320 ? rgb(255, 0, 0) : rgb(0, 0, 255));
 
     float[] features = rgb.embed(TestImages.png(image));
 
-    assertThat(features).containsExactly(
-        expectedFeatures(new double[] {127.5, 0, 127.5}, new double[] {255, 0, 255}),
-        within(1e-5f));
+    assertThat(features)
+        .containsExactly(
+            expectedFeatures(new double[] {127.5, 0, 127.5}, new double[] {255, 0, 255}),
+            within(1e-5f));
   }
 
   @Test
@@ -109,17 +117,24 @@ class OnnxEmbedderTest {
     List<byte[]> images = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       int shift = 20 * i;
-      images.add(TestImages.png(TestImages.image(40 + i, 32, BufferedImage.TYPE_INT_RGB,
-          (x, y) -> rgb((x + shift) % 256, (y * 3 + shift) % 256, (x * y) % 256))));
+      images.add(
+          TestImages.png(
+              TestImages.image(
+                  40 + i,
+                  32,
+                  BufferedImage.TYPE_INT_RGB,
+                  (x, y) -> rgb((x + shift) % 256, (y * 3 + shift) % 256, (x * y) % 256))));
     }
     // A batch limit of 3 splits the 7 images into chunks of 3, 3 and 1.
-    try (OnnxEmbedder small = OnnxEmbedder.open(Fixtures.rgb32(), new EmbedderOptions(Device.CPU, 1, 3))) {
+    try (OnnxEmbedder small =
+        OnnxEmbedder.open(Fixtures.rgb32(), new EmbedderOptions(Device.CPU, 1, 3))) {
       float[][] batched = small.embedBatch(images);
 
       assertThat(batched).hasDimensions(7, 6);
       for (int i = 0; i < images.size(); i++) {
         // ONNX Runtime may reduce in a different order for another batch size: a few float ulps.
-        assertThat(batched[i]).as("image %d", i)
+        assertThat(batched[i])
+            .as("image %d", i)
             .containsExactly(rgb.embed(images.get(i)), within(1e-5f));
       }
     }
@@ -154,14 +169,15 @@ class OnnxEmbedderTest {
     List<byte[]> images = List.of(TestImages.png(picture()), new byte[0]);
 
     assertThatThrownBy(() -> rgb.embedBatch(images))
-        .isInstanceOfSatisfying(InvalidImageException.class,
-            e -> assertThat(e.reason()).isEqualTo(Reason.EMPTY))
+        .isInstanceOfSatisfying(
+            InvalidImageException.class, e -> assertThat(e.reason()).isEqualTo(Reason.EMPTY))
         .hasMessage("image 1 of 2: image is empty (0 bytes)");
   }
 
   @Test
   void shouldRefuseCardWithWrongInputName() {
-    Backbone wrong = Fixtures.rgb32WithCardEdit("\"inputName\": \"pixels\"", "\"inputName\": \"image\"");
+    Backbone wrong =
+        Fixtures.rgb32WithCardEdit("\"inputName\": \"pixels\"", "\"inputName\": \"image\"");
 
     assertThatThrownBy(() -> OnnxEmbedder.open(wrong, CPU))
         .isInstanceOf(EmbeddingException.class)
@@ -184,23 +200,28 @@ class OnnxEmbedderTest {
 
     assertThatThrownBy(() -> OnnxEmbedder.open(wrong, CPU))
         .isInstanceOf(EmbeddingException.class)
-        .hasMessageContaining("expected shape [N, 3, 32, 32] (NCHW, 3 channels, 32x32), found [N, 32, 32, 3]");
+        .hasMessageContaining(
+            "expected shape [N, 3, 32, 32] (NCHW, 3 channels, 32x32), found [N, 32, 32, 3]");
   }
 
   @Test
   void shouldFailClearlyWhenCudaRequestedWithoutCudaProvider() {
-    assumeThat(OrtEnvironment.getAvailableProviders()).as("CPU-only ONNX Runtime build")
+    assumeThat(OrtEnvironment.getAvailableProviders())
+        .as("CPU-only ONNX Runtime build")
         .doesNotContain(OrtProvider.CUDA);
 
     assertThatThrownBy(() -> OnnxEmbedder.open(Fixtures.rgb32(), CPU.withDevice(Device.CUDA)))
         .isInstanceOf(EmbeddingException.class)
-        .hasMessageContaining("CUDA execution provider requested for backbone 'test-rgb32-channel-stats' but not available")
+        .hasMessageContaining(
+            "CUDA execution provider requested for backbone 'test-rgb32-channel-stats' but not"
+                + " available")
         .hasMessageContaining("-Pgpu");
   }
 
   @Test
   void shouldFallBackToCpuOnAutoWithIdenticalResults() {
-    assumeThat(OrtEnvironment.getAvailableProviders()).as("CPU-only ONNX Runtime build")
+    assumeThat(OrtEnvironment.getAvailableProviders())
+        .as("CPU-only ONNX Runtime build")
         .doesNotContain(OrtProvider.CUDA);
     byte[] png = TestImages.png(picture());
 

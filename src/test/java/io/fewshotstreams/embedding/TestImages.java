@@ -30,7 +30,9 @@ final class TestImages {
     return image;
   }
 
-  /** A gray image whose raw sample at (x, y) is {@code value(x, y)}, bypassing colour conversion. */
+  /**
+   * A gray image whose raw sample at (x, y) is {@code value(x, y)}, bypassing colour conversion.
+   */
   static BufferedImage gray(int width, int height, IntBinaryOperator value) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
     for (int y = 0; y < height; y++) {
@@ -96,8 +98,16 @@ final class TestImages {
 
   /** A structurally valid 8-bit grayscale PNG declaring {@code width x height} with tiny IDAT. */
   static byte[] pngDeclaring(int width, int height) {
-    byte[] ihdr = ByteBuffer.allocate(13).putInt(width).putInt(height)
-        .put((byte) 8).put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0).array();
+    byte[] ihdr =
+        ByteBuffer.allocate(13)
+            .putInt(width)
+            .putInt(height)
+            .put((byte) 8)
+            .put((byte) 0)
+            .put((byte) 0)
+            .put((byte) 0)
+            .put((byte) 0)
+            .array();
     return concat(
         PngStructure.SIGNATURE,
         chunk("IHDR", ihdr),
