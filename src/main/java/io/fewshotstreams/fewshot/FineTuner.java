@@ -1,0 +1,133 @@
+package io.fewshotstreams.fewshot;
+
+/**
+ * Fine-tunes a {@link CosineClassifier} {@code softmax(s * cos(W, x) + b)} on a support set and,
+ * transductively, on unlabelled queries, with full-batch Adam. The objective and its hand-derived
+ * gradient are documented on {@code Objective}: support cross-entropy, plus {@code entropyWeight}
+ * times the mean query entropy, minus {@code marginalEntropyWeight} times the entropy of the mean
+ * query prediction, plus {@code anchorWeight} times {@code sum_c |w_c/|w_c| - w0_c|^2}.
+ *
+ * <p>Deterministic: the same input gives bit-identical output. All buffers are allocated before the
+ * step loop.
+ */
+public final class FineTuner {
+  private static final float BETA1 = 0.9f;
+  private static final float BETA2 = 0.999f;
+  private static final float EPSILON = 1e-8f;
+
+  private FineTuner() {}
+
+  /**
+   * Fine-tunes {@code init}, whose labels must be those of {@code support} in the same order. The
+   * returned classifier uses {@code cfg.scale()}; the initial directions of {@code init} are also
+   * the anchor.
+   *
+   * @param queries transformed unlabelled query features; may be empty
+   * @throws InvalidInputException if labels or dimensions disagree or a query is not finite
+   */
+  public static FineTuneResult fineTune(
+      CosineClassifier init, SupportSet support, float[][] queries, FineTuneConfig cfg) {
+    if (init == null || support == null || cfg == null) {
+      throw new InvalidInputException("expected a classifier, a support set and a config, found null");
+    }
+    if (!init.labels().equals(support.labels())) {
+      throw new InvalidInputException(
+          "expected the classifier labels to equal the support labels "
+              + support.labels()
+              + ", found "
+              + init.labels());
+    }
+    if (init.dimension() != support.dimension()) {
+      throw new InvalidInputException(
+          "expected a classifier of dimension "
+              + support.dimension()
+              + ", found dimension "
+              + init.dimension());
+    }
+    float[][] query = checkQueries(queries, support.dimension());
+    float[][] w0 = init.weightsView();
+    Objective objective =
+        new Objective(
+            support.featuresView(),
+            support.classIndexView(),
+            query,
+            w0,
+            cfg.scale(),
+            cfg.entropyWeight(),
+            cfg.marginalEntropyWeight(),
+            cfg.anchorWeight());
+    int classes = objective.classes;
+    int d = objective.dimension;
+    float[][] w = new float[classes][];
+    for (int c = 0; c < classes; c++) {
+      w[c] = w0[c].clone();
+    }
+    float[] b = init.biasView().clone();
+    float[][] gw = new float[classes][d];
+    float[] gb = new float[classes];
+    float[][] mw = new float[classes][d];
+    float[][] vw = new float[classes][d];
+    float[] mb = new float[classes];
+    float[] vb = new float[classes];
+    int patience = cfg.patience();
+    float[] history = new float[patience];
+
+    float lr = cfg.learningRate();
+    float initialLoss = Float.NaN;
+    int step = 0;
+    float beta1Power = 1f;
+    float beta2Power = 1f;
+    while (step < cfg.steps()) {
+      float loss = objective.evaluate(w, b, gw, gb);
+      if (step == 0) {
+        initialLoss = loss;
+      }
+      if (cfg.tolerance() > 0 && step >= patience) {
+        if (history[step % patience] - loss < cfg.tolerance()) {
+          break;
+        }
+      }
+      history[step % patience] = loss;
+      beta1Power *= BETA1;
+      beta2Power *= BETA2;
+      float stepSize = lr * (float) Math.sqrt(1 - beta2Power) / (1 - beta1Power);
+      float epsHat = EPSILON * (float) Math.sqrt(1 - beta2Power);
+      for (int c = 0; c < classes; c++) {
+        adam(w[c], gw[c], mw[c], vw[c], stepSize, epsHat);
+      }
+      adam(b, gb, mb, vb, stepSize, epsHat);
+      step++;
+    }
+    float finalLoss = objective.evaluate(w, b, null, null);
+    if (step == 0) {
+      initialLoss = finalLoss;
+    }
+    CosineClassifier tuned = new CosineClassifier(support.labels(), w, b, cfg.scale());
+    return new FineTuneResult(tuned, initialLoss, finalLoss, step);
+  }
+
+  /**
+   * One Adam update in the equivalent form {@code p -= lr_t m / (sqrt(v) + eps_t)} with the bias
+   * corrections folded into {@code lr_t} and {@code eps_t}.
+   */
+  private static void adam(float[] p, float[] g, float[] m, float[] v, float stepSize, float eps) {
+    for (int k = 0; k < p.length; k++) {
+      float gk = g[k];
+      float mk = BETA1 * m[k] + (1 - BETA1) * gk;
+      float vk = BETA2 * v[k] + (1 - BETA2) * gk * gk;
+      m[k] = mk;
+      v[k] = vk;
+      p[k] -= stepSize * mk / ((float) Math.sqrt(vk) + eps);
+    }
+  }
+
+  static float[][] checkQueries(float[][] queries, int dimension) {
+    if (queries == null) {
+      return new float[0][];
+    }
+    for (int j = 0; j < queries.length; j++) {
+      Vectors.checkVector(queries[j], dimension, "query feature " + j);
+    }
+    return queries;
+  }
+}

@@ -1,0 +1,137 @@
+package io.fewshotstreams.fewshot;
+
+import java.util.List;
+
+/**
+ * The few-shot methods, by name. All start from the prototypes {@code normalize(mean_i x_i)}:
+ *
+ * <ul>
+ *   <li>{@code prototypes}: the prototype classifier itself, no fine-tuning;
+ *   <li>{@code inductive}: fine-tuned on the support set only;
+ *   <li>{@code transductive}: fine-tuned on the support set and the unlabelled queries;
+ *   <li>{@code auto}: the default, transductive when there are queries to learn from, else
+ *       inductive.
+ * </ul>
+ */
+public final class Methods {
+  public static final String PROTOTYPES = "prototypes";
+  public static final String INDUCTIVE = "inductive";
+  public static final String TRANSDUCTIVE = "transductive";
+  public static final String AUTO = "auto";
+
+  private static final List<String> NAMES = List.of(PROTOTYPES, INDUCTIVE, TRANSDUCTIVE, AUTO);
+
+  private Methods() {}
+
+  public static FewShotMethod prototypes() {
+    return prototypes(FineTuneConfig.DEFAULT_SCALE);
+  }
+
+  /** Prototypes with the given softmax temperature. */
+  public static FewShotMethod prototypes(float scale) {
+    return new Named(PROTOTYPES) {
+      @Override
+      public CosineClassifier fit(SupportSet support, float[][] unlabelledQueries) {
+        return prototypeClassifier(support, scale);
+      }
+    };
+  }
+
+  public static FewShotMethod inductive() {
+    return inductive(FineTuneConfig.inductiveDefaults());
+  }
+
+  /** Inductive fine-tuning with the given settings; queries are ignored. */
+  public static FewShotMethod inductive(FineTuneConfig config) {
+    return new Named(INDUCTIVE) {
+      @Override
+      public CosineClassifier fit(SupportSet support, float[][] unlabelledQueries) {
+        return tune(support, new float[0][], config);
+      }
+    };
+  }
+
+  public static FewShotMethod transductive() {
+    return transductive(FineTuneConfig.transductiveDefaults());
+  }
+
+  /** Transductive fine-tuning with the given settings. */
+  public static FewShotMethod transductive(FineTuneConfig config) {
+    return new Named(TRANSDUCTIVE) {
+      @Override
+      public CosineClassifier fit(SupportSet support, float[][] unlabelledQueries) {
+        return tune(support, unlabelledQueries, config);
+      }
+    };
+  }
+
+  public static FewShotMethod auto() {
+    return new Named(AUTO) {
+      @Override
+      public CosineClassifier fit(SupportSet support, float[][] unlabelledQueries) {
+        boolean hasQueries = unlabelledQueries != null && unlabelledQueries.length > 0;
+        FineTuneConfig config =
+            hasQueries ? FineTuneConfig.transductiveDefaults() : FineTuneConfig.inductiveDefaults();
+        return tune(support, hasQueries ? unlabelledQueries : new float[0][], config);
+      }
+    };
+  }
+
+  /**
+   * The method with the given name.
+   *
+   * @throws InvalidInputException naming the valid names if {@code name} is not one of them
+   */
+  public static FewShotMethod byName(String name) {
+    if (name != null) {
+      switch (name) {
+        case PROTOTYPES:
+          return prototypes();
+        case INDUCTIVE:
+          return inductive();
+        case TRANSDUCTIVE:
+          return transductive();
+        case AUTO:
+          return auto();
+        default:
+          break;
+      }
+    }
+    throw new InvalidInputException(
+        "expected a few-shot method among " + NAMES + ", found '" + name + "'");
+  }
+
+  /** The valid method names. */
+  public static List<String> names() {
+    return NAMES;
+  }
+
+  /** The prototype classifier of a support set. */
+  public static CosineClassifier prototypeClassifier(SupportSet support, float scale) {
+    return CosineClassifier.ofPrototypes(support.labels(), support.prototypes(), scale);
+  }
+
+  private static CosineClassifier tune(
+      SupportSet support, float[][] queries, FineTuneConfig config) {
+    CosineClassifier init = prototypeClassifier(support, config.scale());
+    return FineTuner.fineTune(init, support, queries, config).classifier();
+  }
+
+  private abstract static class Named implements FewShotMethod {
+    private final String name;
+
+    Named(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+}

@@ -1,0 +1,287 @@
+package io.fewshotstreams.fewshot;
+
+import java.util.Arrays;
+
+/**
+ * The fine-tuning objective and its hand-derived gradient, on row buffers allocated once.
+ *
+ * <p>Notation: {@code x_i} unit features (support {@code i < Ns}, then queries), {@code w_c} weight
+ * rows with {@code n_c = |w_c|} and {@code u_c = w_c / n_c}, logits {@code z_ic = s u_c.x_i + b_c},
+ * {@code p_i = softmax(z_i)}. The loss is
+ *
+ * <pre>
+ * L = (1/Ns) sum_{i<Ns} -log p_{i,y_i}                       (cross-entropy on the support)
+ *   + lambda_H (1/Nq) sum_{j query} H(p_j)                   (query entropy, Dhillon et al.)
+ *   - lambda_M H(pbar),  pbar = (1/Nq) sum_j p_j             (marginal entropy, TIM: anti-collapse)
+ *   + lambda_A sum_c |u_c - u0_c|^2                          (pull of each direction to its prototype)
+ * </pre>
+ *
+ * Gradient with respect to the logits, {@code G_ic = dL/dz_ic}:
+ *
+ * <ul>
+ *   <li>cross-entropy: {@code (p_ic - [c = y_i]) / Ns};
+ *   <li>entropy: with {@code H_j = -sum_c p_jc log p_jc}, {@code dH_j/dz_jc = -p_jc (log p_jc + H_j)},
+ *       scaled by {@code lambda_H / Nq};
+ *   <li>marginal entropy: with {@code g_c = dH(pbar)/dpbar_c = -(log pbar_c + 1)} and the softmax
+ *       Jacobian {@code dp_jc/dz_jk = p_jc ([c = k] - p_jk)}, {@code dH(pbar)/dz_jk = (1/Nq) p_jk (g_k -
+ *       sum_c g_c p_jc)}, scaled by {@code -lambda_M}.
+ * </ul>
+ *
+ * Then {@code dL/db_c = sum_i G_ic} and {@code dL/du_c = s sum_i G_ic x_i + 2 lambda_A (u_c - u0_c)}.
+ * Through the normalisation {@code u = w / |w|}, whose Jacobian is {@code (I - u u^T) / |w|}:
+ * {@code dL/dw_c = (dL/du_c - (dL/du_c . u_c) u_c) / n_c}.
+ *
+ * <p>The logits are computed as axpy loops over a transposed copy of the features and the gradient
+ * as axpy loops over feature rows. Every buffer is a separate row array indexed from 0, and four
+ * axpys are fused per pass: that is the shape the JIT vectorises (with offsets into one flat array
+ * it cannot rule out overlap and stays scalar, several times slower).
+ */
+final class Objective {
+  private static final float TINY = 1e-30f;
+
+  final int classes;
+  final int dimension;
+  final int supportCount;
+  final int queryCount;
+  final int count;
+
+  private final float scale;
+  private final float entropyWeight;
+  private final float marginalWeight;
+  private final float anchorWeight;
+
+  private final float[][] rows; // count x dimension, support rows then query rows
+  private final float[][] columns; // dimension x count, the transpose of rows
+  private final int[] target; // supportCount
+  private final float[][] anchor; // classes x dimension, unit rows u0
+
+  private final float[][] unit; // classes x dimension
+  private final float[] norms; // classes
+  private final float[][] logits; // classes x count
+  private final float[][] probs; // classes x count
+  private final float[][] logProbs; // classes x count
+  private final float[][] grad; // classes x count, dL/dz
+  private final float[][] gradUnit; // classes x dimension
+  private final float[] marginal; // classes
+  private final float[] marginalGrad; // classes
+  private final float[] scaledGrad; // count
+
+  Objective(
+      float[][] support,
+      int[] supportClass,
+      float[][] queries,
+      float[][] anchorRows,
+      float scale,
+      float entropyWeight,
+      float marginalWeight,
+      float anchorWeight) {
+    this.classes = anchorRows.length;
+    this.dimension = anchorRows[0].length;
+    this.supportCount = support.length;
+    this.queryCount = queries.length;
+    this.count = supportCount + queryCount;
+    this.scale = scale;
+    this.entropyWeight = queryCount == 0 ? 0 : entropyWeight;
+    this.marginalWeight = queryCount == 0 ? 0 : marginalWeight;
+    this.anchorWeight = anchorWeight;
+    rows = new float[count][];
+    columns = new float[dimension][count];
+    for (int i = 0; i < count; i++) {
+      rows[i] = (i < supportCount ? support[i] : queries[i - supportCount]).clone();
+      for (int k = 0; k < dimension; k++) {
+        columns[k][i] = rows[i][k];
+      }
+    }
+    target = supportClass.clone();
+    anchor = new float[classes][];
+    for (int c = 0; c < classes; c++) {
+      anchor[c] = anchorRows[c].clone();
+    }
+    unit = new float[classes][dimension];
+    norms = new float[classes];
+    logits = new float[classes][count];
+    probs = new float[classes][count];
+    logProbs = new float[classes][count];
+    grad = new float[classes][count];
+    gradUnit = new float[classes][dimension];
+    marginal = new float[classes];
+    marginalGrad = new float[classes];
+    scaledGrad = new float[count];
+  }
+
+  /**
+   * Evaluates the loss at {@code (w, b)} and, when {@code gradW} is not null, writes its gradient
+   * into {@code gradW} (classes x dimension) and {@code gradB} (classes).
+   */
+  float evaluate(float[][] w, float[] b, float[][] gradW, float[] gradB) {
+    final int n = count;
+    final int d = dimension;
+    for (int c = 0; c < classes; c++) {
+      float[] wc = w[c];
+      float[] uc = unit[c];
+      double sq = 0;
+      for (int k = 0; k < d; k++) {
+        sq += (double) wc[k] * wc[k];
+      }
+      float norm = (float) Math.sqrt(sq);
+      norms[c] = norm;
+      float inv = 1f / norm;
+      for (int k = 0; k < d; k++) {
+        uc[k] = wc[k] * inv;
+      }
+    }
+    // Logits z_c = s U_c X^T + b_c.
+    for (int c = 0; c < classes; c++) {
+      float[] zc = logits[c];
+      float[] uc = unit[c];
+      Arrays.fill(zc, b[c]);
+      int k = 0;
+      for (; k + 3 < d; k += 4) {
+        axpy4(
+            scale * uc[k], columns[k],
+            scale * uc[k + 1], columns[k + 1],
+            scale * uc[k + 2], columns[k + 2],
+            scale * uc[k + 3], columns[k + 3],
+            zc, n);
+      }
+      for (; k < d; k++) {
+        axpy(scale * uc[k], columns[k], zc, n);
+      }
+    }
+    // Softmax per example, with log-probabilities from the log-sum-exp.
+    for (int i = 0; i < n; i++) {
+      float max = Float.NEGATIVE_INFINITY;
+      for (int c = 0; c < classes; c++) {
+        max = Math.max(max, logits[c][i]);
+      }
+      float sum = 0;
+      for (int c = 0; c < classes; c++) {
+        float e = (float) Math.exp(logits[c][i] - max);
+        probs[c][i] = e;
+        sum += e;
+      }
+      float logSum = max + (float) Math.log(sum);
+      float inv = 1f / sum;
+      for (int c = 0; c < classes; c++) {
+        probs[c][i] *= inv;
+        logProbs[c][i] = logits[c][i] - logSum;
+      }
+    }
+    double loss = 0;
+    // Cross-entropy on the support (absent only when a gradient check isolates the other terms).
+    float invSupport = supportCount == 0 ? 0f : 1f / supportCount;
+    for (int i = 0; i < supportCount; i++) {
+      int y = target[i];
+      loss -= logProbs[y][i];
+      for (int c = 0; c < classes; c++) {
+        grad[c][i] = (probs[c][i] - (c == y ? 1f : 0f)) * invSupport;
+      }
+    }
+    loss *= invSupport;
+    if (queryCount > 0) {
+      float invQuery = 1f / queryCount;
+      // Marginal distribution of the query predictions.
+      for (int c = 0; c < classes; c++) {
+        float[] pc = probs[c];
+        float m = 0;
+        for (int j = supportCount; j < n; j++) {
+          m += pc[j];
+        }
+        marginal[c] = m * invQuery;
+      }
+      double marginalEntropy = 0;
+      for (int c = 0; c < classes; c++) {
+        float m = Math.max(marginal[c], TINY);
+        float logM = (float) Math.log(m);
+        marginalEntropy -= m * logM;
+        marginalGrad[c] = -(logM + 1f);
+      }
+      double entropySum = 0;
+      float entropyScale = entropyWeight * invQuery;
+      float marginalScale = -marginalWeight * invQuery;
+      for (int j = supportCount; j < n; j++) {
+        float h = 0;
+        float gp = 0;
+        for (int c = 0; c < classes; c++) {
+          float p = probs[c][j];
+          h -= p * logProbs[c][j];
+          gp += marginalGrad[c] * p;
+        }
+        entropySum += h;
+        for (int c = 0; c < classes; c++) {
+          float p = probs[c][j];
+          grad[c][j] =
+              entropyScale * (-p * (logProbs[c][j] + h)) + marginalScale * p * (marginalGrad[c] - gp);
+        }
+      }
+      loss += entropyWeight * entropySum * invQuery - marginalWeight * marginalEntropy;
+    }
+    if (anchorWeight != 0) {
+      double anchorLoss = 0;
+      for (int c = 0; c < classes; c++) {
+        float[] uc = unit[c];
+        float[] ac = anchor[c];
+        for (int k = 0; k < d; k++) {
+          float diff = uc[k] - ac[k];
+          anchorLoss += diff * diff;
+        }
+      }
+      loss += anchorWeight * anchorLoss;
+    }
+    if (gradW == null) {
+      return (float) loss;
+    }
+    // dL/du_c = s sum_i G_ic x_i (+ anchor), then projection through the normalisation.
+    float twiceAnchor = 2f * anchorWeight;
+    for (int c = 0; c < classes; c++) {
+      float[] uc = unit[c];
+      float[] ac = anchor[c];
+      float[] gu = gradUnit[c];
+      float[] gc = grad[c];
+      for (int k = 0; k < d; k++) {
+        gu[k] = twiceAnchor * (uc[k] - ac[k]);
+      }
+      float bias = 0;
+      for (int i = 0; i < n; i++) {
+        bias += gc[i];
+        scaledGrad[i] = scale * gc[i];
+      }
+      gradB[c] = bias;
+      int i = 0;
+      for (; i + 3 < n; i += 4) {
+        axpy4(
+            scaledGrad[i], rows[i],
+            scaledGrad[i + 1], rows[i + 1],
+            scaledGrad[i + 2], rows[i + 2],
+            scaledGrad[i + 3], rows[i + 3],
+            gu, d);
+      }
+      for (; i < n; i++) {
+        axpy(scaledGrad[i], rows[i], gu, d);
+      }
+      float radial = Vectors.dotUnchecked(gu, 0, uc, 0, d);
+      float inv = 1f / norms[c];
+      float[] gw = gradW[c];
+      for (int k = 0; k < d; k++) {
+        gw[k] = (gu[k] - radial * uc[k]) * inv;
+      }
+    }
+    return (float) loss;
+  }
+
+  /** {@code y += a x} over {@code [0, n)}. */
+  private static void axpy(float a, float[] x, float[] y, int n) {
+    for (int i = 0; i < n; i++) {
+      y[i] += a * x[i];
+    }
+  }
+
+  /** Four fused axpys, so {@code y} is loaded and stored once per four products. */
+  private static void axpy4(
+      float a0, float[] x0, float a1, float[] x1, float a2, float[] x2, float a3, float[] x3,
+      float[] y, int n) {
+    for (int i = 0; i < n; i++) {
+      y[i] += a0 * x0[i] + a1 * x1[i] + a2 * x2[i] + a3 * x3[i];
+    }
+  }
+}
