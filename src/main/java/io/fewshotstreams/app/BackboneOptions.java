@@ -1,5 +1,6 @@
 package io.fewshotstreams.app;
 
+import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Device;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
@@ -34,11 +35,11 @@ final class BackboneOptions {
 
   /** The model card alone, without loading the network. */
   ModelCard card() {
-    return card == null ? ModelCard.bundled() : ModelCard.load(card);
+    return card == null ? Backbone.bundled().card() : ModelCard.load(card);
   }
 
   Embedder open() {
-    EmbedderOptions options = new EmbedderOptions(device, threads, batchSize);
-    return card == null ? OnnxEmbedder.bundled(options) : OnnxEmbedder.open(card, options);
+    Backbone backbone = card == null ? Backbone.bundled() : Backbone.load(card);
+    return OnnxEmbedder.open(backbone, new EmbedderOptions(device, threads, batchSize));
   }
 }

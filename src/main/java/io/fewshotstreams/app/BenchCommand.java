@@ -32,8 +32,11 @@ final class BenchCommand implements Callable<Integer> {
       description = "Methods (default: ${DEFAULT-VALUE}).")
   List<String> methods = new ArrayList<>(List.of("inductive", "transductive", "auto"));
 
-  @Option(names = "--repeats", description = "Timed episodes per row (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--repeats", description = "Timed episodes per row, after as many warm-up ones (default: ${DEFAULT-VALUE}).")
   int repeats = 200;
+
+  @Option(names = "--seed", description = "Seed of the synthetic episodes (default: ${DEFAULT-VALUE}).")
+  long seed = 42;
 
   @Override
   public Integer call() {
@@ -44,7 +47,7 @@ final class BenchCommand implements Callable<Integer> {
       for (int w : ways) {
         for (int k : shots) {
           for (int d : dims) {
-            FineTuneBench.Result r = FineTuneBench.run(w, k, queries, d, method, repeats);
+            FineTuneBench.Result r = FineTuneBench.run(w, k, w * queries, d, method, repeats, repeats, seed);
             System.out.printf(
                 "%-13s %5d %5d %7d %5d %10.3f %10.3f%n", method, w, k, w * queries, d,
                 r.medianMillis(), r.p90Millis());

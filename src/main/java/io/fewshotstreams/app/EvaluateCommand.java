@@ -68,11 +68,11 @@ final class EvaluateCommand implements Callable<Integer> {
   List<String> methods = new ArrayList<>(Methods.names());
 
   @Option(
-      names = "--centring",
-      negatable = true,
+      names = "--no-centring",
       description =
-          "Subtract the backbone's base-class mean feature before normalising (default: ${DEFAULT-VALUE}).")
-  boolean centring = true;
+          "Do not subtract the backbone's base-class mean feature before normalising "
+              + "(centring is on by default when the model card has a base mean).")
+  boolean noCentring;
 
   @Option(names = "--episodes-out", paramLabel = "FILE", description = "Write the drawn episodes.")
   Path episodesOut;
@@ -127,14 +127,15 @@ final class EvaluateCommand implements Callable<Integer> {
     try (Embedder embedder = dataset.needsEmbedder() ? backbone.open() : null) {
       features = FeatureTable.forEpisodes(dataset, embedder, allEpisodes, progress);
       // Centring needs the card's base mean; precomputed features need no card otherwise.
-      ModelCard card = embedder != null ? embedder.card() : centring ? backbone.card() : null;
+      ModelCard card = embedder != null ? embedder.card() : !noCentring ? backbone.card() : null;
       backboneId = embedder != null ? card.id() : "precomputed features";
       transform =
-          centring && card.baseMean() != null
+          !noCentring && card.baseMean() != null
               ? FeatureTransform.centring(card.baseMean())
               : FeatureTransform.none();
     }
 
+    PrintWriter out = spec.commandLine().getOut();
     out.printf(
         Locale.ROOT,
         "dataset %s: %d samples, %d classes; backbone %s; centring %s%n",
