@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Runs N-way K-shot Q-query episodes offline (no Kafka) and prints, per method, the mean "
-          + "accuracy with its 95% confidence interval and the time per episode.",
+          + "accuracy with its 95%% confidence interval and the time per episode.",
       "All methods run on the same episodes."
     })
 final class EvaluateCommand implements Callable<Integer> {
