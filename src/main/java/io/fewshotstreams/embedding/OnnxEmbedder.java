@@ -77,66 +77,10 @@ public final class OnnxEmbedder implements Embedder {
     Objects.requireNonNull(limits, "limits");
     ModelCard card = backbone.card();
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    Device device = options.device();
-    OrtSession.SessionOptions sessionOptions = null;
-    OrtSession session = null;
-    if (device != Device.CPU) {
-      String unavailable;
-      boolean inBuild = true;
-      if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
-        unavailable =
-            "this ONNX Runtime build has providers "
-                + OrtEnvironment.getAvailableProviders()
-                + "; build with -Pgpu for the onnxruntime_gpu artifact";
-        inBuild = false;
-      } else {
-        sessionOptions = baseOptions(options);
-        try {
-          sessionOptions.addCUDA(0);
-          session = env.createSession(backbone.onnxModelUnsafe(), sessionOptions);
-          unavailable = null;
-        } catch (OrtException e) {
-          sessionOptions.close();
-          sessionOptions = null;
-          unavailable = "the CUDA provider failed to start: " + e.getMessage();
-        }
-      }
-      if (unavailable != null) {
-        if (device == Device.CUDA) {
-          throw new EmbeddingException(
-              "CUDA execution provider requested for backbone '"
-                  + card.id()
-                  + "' but not available ("
-                  + unavailable
-                  + "); use device AUTO or CPU");
-        }
-        if (inBuild) {
-          // The GPU build on a machine whose CUDA libraries or driver are missing: worth a warning.
-          LOG.warn("CUDA execution provider not available ({}); falling back to CPU", unavailable);
-        } else {
-          LOG.info("CUDA execution provider not available ({}); falling back to CPU", unavailable);
-        }
-        device = Device.CPU;
-      } else {
-        device = Device.CUDA;
-      }
-    }
-    if (session == null) {
-      sessionOptions = baseOptions(options);
-      try {
-        session = env.createSession(backbone.onnxModelUnsafe(), sessionOptions);
-      } catch (OrtException e) {
-        sessionOptions.close();
-        throw new EmbeddingException(
-            "ONNX Runtime cannot load backbone '"
-                + card.id()
-                + "' from "
-                + backbone.source()
-                + ": "
-                + e.getMessage(),
-            e);
-      }
-    }
+    Session created = createSession(env, backbone, options);
+    OrtSession session = created.session();
+    OrtSession.SessionOptions sessionOptions = created.options();
+    Device device = created.device();
     int batchLimit;
     try {
       batchLimit = checkAgainstCard(session, card, options.maxBatchSize());
@@ -343,6 +287,64 @@ public final class OnnxEmbedder implements Embedder {
               + " images for backbone '"
               + card.id()
               + "': "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** A session with the options it was created from and the device it runs on. */
+  private record Session(OrtSession session, OrtSession.SessionOptions options, Device device) {}
+
+  /** CUDA first when asked for (AUTO or CUDA), otherwise or as AUTO's fallback the CPU. */
+  private static Session createSession(
+      OrtEnvironment env, Backbone backbone, EmbedderOptions options) {
+    ModelCard card = backbone.card();
+    if (options.device() != Device.CPU) {
+      String unavailable;
+      boolean inBuild = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+      if (!inBuild) {
+        unavailable =
+            "this ONNX Runtime build has providers "
+                + OrtEnvironment.getAvailableProviders()
+                + "; build with -Pgpu for the onnxruntime_gpu artifact";
+      } else {
+        OrtSession.SessionOptions cudaOptions = baseOptions(options);
+        try {
+          cudaOptions.addCUDA(0);
+          return new Session(
+              env.createSession(backbone.onnxModelUnsafe(), cudaOptions), cudaOptions, Device.CUDA);
+        } catch (OrtException e) {
+          cudaOptions.close();
+          unavailable = "the CUDA provider failed to start: " + e.getMessage();
+        }
+      }
+      if (options.device() == Device.CUDA) {
+        throw new EmbeddingException(
+            "CUDA execution provider requested for backbone '"
+                + card.id()
+                + "' but not available ("
+                + unavailable
+                + "); use device AUTO or CPU");
+      }
+      if (inBuild) {
+        // The GPU build on a machine whose CUDA libraries or driver are missing: worth a warning.
+        LOG.warn("CUDA execution provider not available ({}); falling back to CPU", unavailable);
+      } else {
+        LOG.info("CUDA execution provider not available ({}); falling back to CPU", unavailable);
+      }
+    }
+    OrtSession.SessionOptions cpuOptions = baseOptions(options);
+    try {
+      return new Session(
+          env.createSession(backbone.onnxModelUnsafe(), cpuOptions), cpuOptions, Device.CPU);
+    } catch (OrtException e) {
+      cpuOptions.close();
+      throw new EmbeddingException(
+          "ONNX Runtime cannot load backbone '"
+              + card.id()
+              + "' from "
+              + backbone.source()
+              + ": "
               + e.getMessage(),
           e);
     }

@@ -19,6 +19,11 @@
  *   <li>{@link io.fewshotstreams.embedding.Embedder} returns the raw model output, {@code
  *       featureSize} floats per image; batches are split into chunks of at most {@code
  *       maxBatchSize} and give the same vectors as one call per image.
+ *   <li>To dead-letter bad records one by one and still run the model in batches, decode each
+ *       record with {@link io.fewshotstreams.embedding.ImagePreprocessor#decode} and pass the
+ *       decoded images to {@link io.fewshotstreams.embedding.Embedder#embedImages}.
+ *   <li>An embedder is safe for concurrent calls until it is closed; it checks its model against the
+ *       card (names, shapes, one probe run) when it is opened, not on the first record.
  *   <li>ONNX Runtime is used only by {@link io.fewshotstreams.embedding.OnnxEmbedder}; Jackson only
  *       by the model-card reader. Other stages depend on the {@code Embedder} interface and never
  *       load native code.

@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
 import io.fewshotstreams.embedding.InvalidImageException.Reason;
 import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -202,6 +203,33 @@ class OnnxEmbedderTest {
         .isInstanceOf(EmbeddingException.class)
         .hasMessageContaining(
             "expected shape [N, 3, 32, 32] (NCHW, 3 channels, 32x32), found [N, 32, 32, 3]");
+  }
+
+  @Test
+  void shouldNameBackboneWhenOnnxRuntimeCannotParseTheModel() {
+    byte[] notAModel = "not an ONNX model".getBytes(StandardCharsets.UTF_8);
+    String json =
+        Fixtures.cardJson(Fixtures.RGB32)
+            .replace(Fixtures.rgb32().card().onnxSha256(), Backbone.sha256(notAModel));
+    Backbone broken = new Backbone(ModelCard.parse(json, "card"), notAModel, "broken.onnx");
+
+    assertThatThrownBy(() -> OnnxEmbedder.open(broken, CPU))
+        .isInstanceOf(EmbeddingException.class)
+        .hasMessageContaining(
+            "ONNX Runtime cannot load backbone 'test-rgb32-channel-stats' from broken.onnx");
+  }
+
+  @Test
+  void shouldRefuseInvalidOptionsAndLimits() {
+    assertThatThrownBy(() -> new EmbedderOptions(Device.CPU, 0, 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxBatchSize must be >= 1, found 0");
+    assertThatThrownBy(() -> new EmbedderOptions(Device.CPU, -1, 8))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("found -1");
+    assertThatThrownBy(() -> new ImageLimits(0, 100))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxEncodedBytes must be positive, found 0");
   }
 
   @Test
