@@ -7,6 +7,8 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class MethodsTest {
+  // These tests check which classifier comes back, not its accuracy: small, easy episodes suffice
+  // (seed, ways, shots, queries per class, dimension 16, spread 0.5, noise 0.5).
 
   @Test
   void shouldFindEveryMethodByItsName() {
