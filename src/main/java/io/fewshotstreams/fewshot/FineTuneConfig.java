@@ -25,8 +25,12 @@ public record FineTuneConfig(
     float tolerance,
     int patience) {
 
-  /** Temperature used by every default, prototypes included; chosen by measurement. */
-  public static final float DEFAULT_SCALE = 10f;
+  /**
+   * Temperature used by every default, prototypes included. Accuracy of fine-tuning was flat from
+   * 15 to 30 on real novel-class features, and 15 gave the best-calibrated prototype probabilities
+   * at 5 shots, so fine-tuned models are not needlessly over-confident.
+   */
+  public static final float DEFAULT_SCALE = 15f;
 
   /** Checks every field's range. */
   public FineTuneConfig {
@@ -44,14 +48,21 @@ public record FineTuneConfig(
     }
   }
 
-  /** Defaults of the inductive method: cross-entropy on the support only. */
+  /**
+   * Defaults of the inductive method: cross-entropy on the support only, 30 steps at learning rate
+   * 0.01 (accuracy had converged by then; an anchor to the prototypes did not help).
+   */
   public static FineTuneConfig inductiveDefaults() {
-    return new FineTuneConfig(50, 0.005f, DEFAULT_SCALE, 0f, 0f, 0f, 0f, 10);
+    return new FineTuneConfig(30, 0.01f, DEFAULT_SCALE, 0f, 0f, 0f, 0f, 10);
   }
 
-  /** Defaults of the transductive method: cross-entropy plus the query terms. */
+  /**
+   * Defaults of the transductive method: cross-entropy plus 0.3 times the query entropy minus the
+   * marginal entropy at weight 1, 40 steps at learning rate 0.01. Query-entropy weights from 0.1 to
+   * 0.5 measured alike and better than 1 or 0; the marginal term keeps the predictions spread.
+   */
   public static FineTuneConfig transductiveDefaults() {
-    return new FineTuneConfig(50, 0.005f, DEFAULT_SCALE, 0.1f, 1f, 0f, 0f, 10);
+    return new FineTuneConfig(40, 0.01f, DEFAULT_SCALE, 0.3f, 1f, 0f, 0f, 10);
   }
 
   public FineTuneConfig withSteps(int newSteps) {

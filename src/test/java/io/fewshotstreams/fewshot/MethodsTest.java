@@ -3,9 +3,12 @@ package io.fewshotstreams.fewshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class MethodsTest {
+  // These tests check which classifier comes back, not its accuracy: small, easy episodes suffice
+  // (seed, ways, shots, queries per class, dimension 16, spread 0.5, noise 0.5).
 
   @Test
   void shouldFindEveryMethodByItsName() {
@@ -38,5 +41,20 @@ class MethodsTest {
       CosineClassifier classifier = Methods.byName(name).fit(episode.support(), new float[0][]);
       assertThat(classifier.labels()).as(name).isEqualTo(episode.support().labels());
     }
+  }
+
+  @Test
+  void shouldChooseAutomaticallyByShotsAndQueries() {
+    TestData.Episode oneShot = TestData.clustered(6, 5, 1, 15, 16, 0.5, 0.5);
+    // Without enough unlabelled queries (4 per class) one shot gives the plain prototypes.
+    float[][] few = Arrays.copyOf(oneShot.queries(), 19);
+    assertThat(Methods.auto().fit(oneShot.support(), few))
+        .isEqualTo(Methods.prototypes().fit(oneShot.support(), few));
+    assertThat(Methods.auto().fit(oneShot.support(), oneShot.queries()))
+        .isEqualTo(Methods.transductive().fit(oneShot.support(), oneShot.queries()));
+    TestData.Episode fiveShot = TestData.clustered(7, 5, 5, 4, 16, 0.5, 0.5);
+    // 20 queries for 5 classes of 5 shots: fewer queries per class than shots, so inductive.
+    assertThat(Methods.auto().fit(fiveShot.support(), fiveShot.queries()))
+        .isEqualTo(Methods.inductive().fit(fiveShot.support(), new float[0][]));
   }
 }

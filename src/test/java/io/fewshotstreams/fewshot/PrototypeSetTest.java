@@ -37,6 +37,7 @@ class PrototypeSetTest {
     PrototypeSet set = new PrototypeSet();
     Map<String, List<float[]>> kept = new LinkedHashMap<>();
     List<String> labels = List.of("a", "b", "c");
+    // Hundreds of random adds and removes over three classes, so every class empties and refills.
     for (int step = 0; step < 600; step++) {
       String label = labels.get(random.nextInt(labels.size()));
       List<float[]> examples = kept.computeIfAbsent(label, l -> new ArrayList<>());
@@ -46,6 +47,7 @@ class PrototypeSetTest {
           kept.remove(label);
         }
       } else {
+        // Noise of 2 around a mean of 1..8: directions vary a lot between examples.
         float[] x = TestData.sample(random, new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 2.0);
         float[] transformed = FeatureTransform.none().apply(x);
         set.add(label, transformed);
