@@ -89,59 +89,102 @@ class ResBlock(nn.Module):
         return F.relu(y + s, inplace=True)
 
 
+def parse_readout(spec):
+    """"3:3,4:1" -> [(3, 3), (4, 1)]: (1-based stage, pooling grid) pairs."""
+    out = []
+    for part in spec.split(","):
+        st, grid = part.split(":")
+        out.append((int(st), int(grid)))
+    return out
+
+
+def grid_pool(m, size, grid):
+    """Average-pools a [N,C,size,size] map onto a grid x grid layout and flattens it to [N, C*grid*grid].
+
+    Uses a fixed kernel and stride equal to adaptive pooling (e.g. 7 -> 3 is kernel 3, stride 2)
+    so that the ONNX graph contains a plain AveragePool.
+    """
+    s = size
+    if grid == 1:
+        return m.mean(dim=(2, 3))
+    if grid == s:
+        return m.flatten(1)
+    k = -(-s // grid)
+    stride = (s - k) // (grid - 1)
+    if (s - k) % (grid - 1) != 0:
+        raise ValueError("cannot pool a %dx%d map onto a %dx%d grid with one kernel" % (
+            s, s, grid, grid))
+    return F.avg_pool2d(m, k, stride).flatten(1)
+
+
+STAGE_SIZES = [28, 14, 7, 3]
+
+
 class Backbone(nn.Module):
     """Feature extractor: image [N,1,28,28] -> features [N,d] (non-negative, after ReLU).
 
-    arch "cnn4": conv blocks 64-96-128-256, max-pool after the first three, global average pool.
+    arch "cnn4": conv blocks, max-pool before every block but the first (28 -> 14 -> 7 -> 3).
     arch "res":  stem conv, then one residual block per stage with max-pool before each stage
                  (28 -> 14 -> 7 -> 3); widths from --widths (stem width first).
-    With concat, the globally pooled outputs of the last two stages are concatenated, keeping
-    detail from the higher-resolution stage.
+    The readout concatenates average-pooled stage outputs: "4:1" is global average pooling of
+    stage 4, "3:3" pools stage 3 (7x7) onto a 3x3 grid and keeps the layout, which carries
+    where on the garment a pattern sits.
     """
 
-    def __init__(self, arch, widths, concat):
+    def __init__(self, arch, widths, readout):
         super().__init__()
-        self.concat = concat
         self.stages = nn.ModuleList()
         if arch == "cnn4":
             cin = 1
-            for i, w in enumerate(widths):
-                layers = [conv_bn(cin, w)]
-                self.stages.append(nn.Sequential(*layers))
+            for w in widths:
+                self.stages.append(conv_bn(cin, w))
                 cin = w
-            self.pool_before = [False] + [True] * (len(widths) - 1)
         elif arch == "res":
             self.stages.append(conv_bn(1, widths[0]))
             cin = widths[0]
             for w in widths[1:]:
                 self.stages.append(ResBlock(cin, w))
                 cin = w
-            self.pool_before = [False] + [True] * (len(widths) - 1)
         else:
             raise ValueError("unknown arch %r, expected cnn4 or res" % arch)
-        self.feature_size = widths[-1] + (widths[-2] if concat else 0)
+        self.widths = widths
+        self.readout = parse_readout(readout)
+        self.feature_size = self.size_of(self.readout)
 
-    def forward(self, x):
-        pooled = []
-        for stage, pool in zip(self.stages, self.pool_before):
-            if pool:
+    def size_of(self, readout):
+        return sum(self.widths[st - 1] * g * g for st, g in readout)
+
+    def maps(self, x):
+        out = []
+        for i, stage in enumerate(self.stages):
+            if i > 0:
                 x = F.max_pool2d(x, 2)
             x = stage(x)
-            pooled.append(x.mean(dim=(2, 3)))
-        if self.concat:
-            return torch.cat([pooled[-2], pooled[-1]], dim=1)
-        return pooled[-1]
+            out.append(x)
+        return out
+
+    @staticmethod
+    def read(maps, readout):
+        return torch.cat([grid_pool(maps[st - 1], STAGE_SIZES[st - 1], g)
+                          for st, g in readout], dim=1)
+
+    def forward(self, x):
+        return self.read(self.maps(x), self.readout)
 
 
 class Classifier(nn.Module):
-    def __init__(self, backbone, n_classes, rotation_head):
+    """Backbone plus the base-class head (on the train readout) and optional rotation head."""
+
+    def __init__(self, backbone, n_classes, train_readout, rotation_head):
         super().__init__()
         self.backbone = backbone
-        self.fc = nn.Linear(backbone.feature_size, n_classes)
-        self.rot = nn.Linear(backbone.feature_size, 4) if rotation_head else None
+        self.train_readout = parse_readout(train_readout)
+        d = backbone.size_of(self.train_readout)
+        self.fc = nn.Linear(d, n_classes)
+        self.rot = nn.Linear(d, 4) if rotation_head else None
 
     def forward(self, x):
-        f = self.backbone(x)
+        f = Backbone.read(self.backbone.maps(x), self.train_readout)
         return f, self.fc(f), (self.rot(f) if self.rot is not None else None)
 
 
@@ -193,8 +236,9 @@ def train(args, x_train, y_train, log):
     np.random.seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
-    backbone = Backbone(args.arch, args.widths, args.concat)
-    model = Classifier(backbone, len(BASE_CLASSES), args.rot_weight > 0)
+    backbone = Backbone(args.arch, args.widths, args.readout)
+    model = Classifier(backbone, len(BASE_CLASSES), args.train_readout or args.readout,
+                       args.rot_weight > 0)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                           weight_decay=args.wd)
     n = x_train.shape[0]
@@ -281,6 +325,16 @@ def episodes_accuracy(feats, labels, shots, episodes, queries, seed, centre=None
 def evaluate(backbone, model, data, args, log):
     x_base_train, x_base_test, y_base_test, x_novel, y_novel = data
     base_mean = features_of(backbone, x_base_train).mean(0)
+    for spec in args.extra_readouts.split(";") if args.extra_readouts else []:
+        saved = backbone.readout
+        backbone.readout = parse_readout(spec)
+        nf = features_of(backbone, x_novel)
+        backbone.readout = saved
+        accs = [episodes_accuracy(nf, y_novel, s, args.episodes, args.queries, args.eval_seed)
+                for s in (1, 5)]
+        log("readout %-12s d=%5d 1-shot %.2f%% +- %.2f, 5-shot %.2f%% +- %.2f" % (
+            spec, nf.shape[1], 100 * accs[0][0], 100 * accs[0][1], 100 * accs[1][0],
+            100 * accs[1][1]))
     test_acc = None
     if model is not None:
         test_acc = float((logits_of(model, x_base_test).argmax(1) == y_base_test).float().mean())
@@ -313,8 +367,9 @@ def export(backbone, base_mean, test_acc, results, args, train_seconds, out_dir,
                       do_constant_folding=True)
     with open(onnx_path, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
-    arch_text = "%s widths=%s%s" % (args.arch, "-".join(map(str, args.widths)),
-                                    " concat(last two stages)" if args.concat else "")
+    arch_text = "%s widths=%s, readout %s (stage:grid average pooling), classifier on %s" % (
+        args.arch, "-".join(map(str, args.widths)), args.readout,
+        args.train_readout or args.readout)
     card = {
         "schemaVersion": 1,
         "id": args.model_id,
@@ -359,8 +414,7 @@ def export(backbone, base_mean, test_acc, results, args, train_seconds, out_dir,
                                  args.eval_pool, args.episodes, args.eval_seed, args.queries)),
                 **{k: v for k, v in results.items() if k != "baseTestAccuracy"},
             },
-            "command": "python3 tools/pretrain/pretrain.py " + " ".join(
-                a if not a.startswith("/") else os.path.relpath(a) for a in sys.argv[1:]),
+            "command": args.command,
         },
     }
     with open(os.path.join(out_dir, "model-card.json"), "w") as f:
@@ -392,12 +446,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=DEFAULT_DATA, help="folder with the gzipped IDX files")
     p.add_argument("--out", default=None, help="folder for backbone.onnx and model-card.json")
-    p.add_argument("--model-id", default="fmnist-base5-res-v1")
+    p.add_argument("--model-id", default="fmnist-base5-res-v2")
     p.add_argument("--arch", default="res", choices=["cnn4", "res"])
     p.add_argument("--widths", default="32,64,128,256",
                    type=lambda s: [int(v) for v in s.split(",")])
-    p.add_argument("--concat", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--readout", default="3:3,4:1",
+                   help="exported features: stage:grid pairs, e.g. 4:1 = global pool of stage 4")
+    p.add_argument("--train-readout", default=None,
+                   help="features the base classifier is trained on (default: --readout)")
+    p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--wd", type=float, default=5e-4)
@@ -414,6 +471,8 @@ def main():
     p.add_argument("--queries", type=int, default=15)
     p.add_argument("--eval-pool", type=int, default=2000,
                    help="novel train-split images per class that episodes are drawn from")
+    p.add_argument("--extra-readouts", default="3:1,4:1",
+                   help="other readouts to report few-shot accuracy for, separated by ';'")
     p.add_argument("--eval-seed", type=int, default=2024)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--features-dir", default=None,
@@ -423,6 +482,22 @@ def main():
     p.add_argument("--eval-only", default=None, metavar="ONNX_DIR",
                    help="evaluate weights saved with --scratch in this folder instead of training")
     args = p.parse_args()
+    # the command that reproduces this model: output folder plus every non-default training option
+    model_keys = ["data", "model_id", "arch", "widths", "readout", "train_readout", "epochs",
+                  "batch", "lr", "wd", "smooth", "shift", "flip", "erase", "rot_weight", "seed",
+                  "train_limit", "threads"]
+    parts = ["python3 tools/pretrain/pretrain.py", "--out", str(args.out)]
+    for k in model_keys:
+        v, d = getattr(args, k), p.get_default(k)
+        if k == "widths":
+            d = [int(a) for a in d.split(",")]
+        if v != d:
+            flag = "--" + k.replace("_", "-")
+            if isinstance(v, bool):
+                parts.append(flag if v else "--no-" + k.replace("_", "-"))
+            else:
+                parts += [flag, ",".join(map(str, v)) if isinstance(v, list) else str(v)]
+    args.command = " ".join(parts)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -451,16 +526,16 @@ def main():
                                for c in range(len(BASE_CLASSES))])
         keep.sort()
         x_fit, y_fit = x_base_train[keep], y_base_train[keep]
-    data = (x_base_train, x_base_test, y_base_test, x_novel, y_novel)
+    data = (x_fit, x_base_test, y_base_test, x_novel, y_novel)
 
     if args.eval_only:
-        backbone = Backbone(args.arch, args.widths, args.concat)
+        backbone = Backbone(args.arch, args.widths, args.readout)
         backbone.load_state_dict(torch.load(os.path.join(args.eval_only, "backbone.pt")))
         evaluate(backbone, None, data, args, log)
         return
 
-    log("training %s widths=%s concat=%s on %d base images" % (
-        args.arch, args.widths, args.concat, x_fit.shape[0]))
+    log("training %s widths=%s readout=%s train-readout=%s on %d base images" % (
+        args.arch, args.widths, args.readout, args.train_readout, x_fit.shape[0]))
     model, seconds = train(args, x_fit, y_fit, log)
     log("training took %.0f s" % seconds)
     t1 = time.time()
