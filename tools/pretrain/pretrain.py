@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 import time
 
 import numpy as np
@@ -420,8 +419,9 @@ def export(backbone, base_mean, test_acc, results, args, train_seconds, out_dir,
     with open(os.path.join(out_dir, "model-card.json"), "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
-    torch.save(backbone.state_dict(), os.path.join(args.scratch, "backbone.pt")) \
-        if args.scratch else None
+    if args.scratch:
+        os.makedirs(args.scratch, exist_ok=True)
+        torch.save(backbone.state_dict(), os.path.join(args.scratch, "backbone.pt"))
     log("wrote %s (%d bytes, sha256 %s) and model-card.json" % (
         onnx_path, os.path.getsize(onnx_path), sha))
 
