@@ -64,7 +64,7 @@ final class Objective {
   private final float[][] gradUnit; // classes x dimension
   private final float[] marginal; // classes
   private final float[] marginalGrad; // classes
-  private final float[] scaledGrad; // count
+  private final float[][] scaledGrad; // classes x count, s * dL/dz
 
   Objective(
       float[][] support,
@@ -106,7 +106,7 @@ final class Objective {
     gradUnit = new float[classes][dimension];
     marginal = new float[classes];
     marginalGrad = new float[classes];
-    scaledGrad = new float[count];
+    scaledGrad = new float[classes][count];
   }
 
   /**
@@ -130,22 +130,27 @@ final class Objective {
         uc[k] = wc[k] * inv;
       }
     }
-    // Logits z_c = s U_c X^T + b_c.
+    // Logits z_c = s U_c X^T + b_c. Feature blocks outside, classes inside: each block of columns
+    // is read from memory once per step and reused for every class while it is in cache.
     for (int c = 0; c < classes; c++) {
-      float[] zc = logits[c];
-      float[] uc = unit[c];
-      Arrays.fill(zc, b[c]);
-      int k = 0;
-      for (; k + 3 < d; k += 4) {
+      Arrays.fill(logits[c], b[c]);
+    }
+    int k = 0;
+    for (; k + 3 < d; k += 4) {
+      float[] x0 = columns[k];
+      float[] x1 = columns[k + 1];
+      float[] x2 = columns[k + 2];
+      float[] x3 = columns[k + 3];
+      for (int c = 0; c < classes; c++) {
+        float[] uc = unit[c];
         axpy4(
-            scale * uc[k], columns[k],
-            scale * uc[k + 1], columns[k + 1],
-            scale * uc[k + 2], columns[k + 2],
-            scale * uc[k + 3], columns[k + 3],
-            zc, n);
+            scale * uc[k], x0, scale * uc[k + 1], x1, scale * uc[k + 2], x2, scale * uc[k + 3], x3,
+            logits[c], n);
       }
-      for (; k < d; k++) {
-        axpy(scale * uc[k], columns[k], zc, n);
+    }
+    for (; k < d; k++) {
+      for (int c = 0; c < classes; c++) {
+        axpy(scale * unit[c][k], columns[k], logits[c], n);
       }
     }
     // Softmax per example, with log-probabilities from the log-sum-exp.
@@ -221,8 +226,8 @@ final class Objective {
       for (int c = 0; c < classes; c++) {
         float[] uc = unit[c];
         float[] ac = anchor[c];
-        for (int k = 0; k < d; k++) {
-          float diff = uc[k] - ac[k];
+        for (int j = 0; j < d; j++) {
+          float diff = uc[j] - ac[j];
           anchorLoss += diff * diff;
         }
       }
@@ -231,39 +236,49 @@ final class Objective {
     if (gradW == null) {
       return (float) loss;
     }
-    // dL/du_c = s sum_i G_ic x_i (+ anchor), then projection through the normalisation.
+    // dL/du_c = s sum_i G_ic x_i (+ anchor), then projection through the normalisation. Row
+    // blocks outside, classes inside, for the same reuse as the logits.
     float twiceAnchor = 2f * anchorWeight;
     for (int c = 0; c < classes; c++) {
       float[] uc = unit[c];
       float[] ac = anchor[c];
       float[] gu = gradUnit[c];
       float[] gc = grad[c];
-      for (int k = 0; k < d; k++) {
-        gu[k] = twiceAnchor * (uc[k] - ac[k]);
+      float[] sc = scaledGrad[c];
+      for (int j = 0; j < d; j++) {
+        gu[j] = twiceAnchor * (uc[j] - ac[j]);
       }
       float bias = 0;
       for (int i = 0; i < n; i++) {
         bias += gc[i];
-        scaledGrad[i] = scale * gc[i];
+        sc[i] = scale * gc[i];
       }
       gradB[c] = bias;
-      int i = 0;
-      for (; i + 3 < n; i += 4) {
-        axpy4(
-            scaledGrad[i], rows[i],
-            scaledGrad[i + 1], rows[i + 1],
-            scaledGrad[i + 2], rows[i + 2],
-            scaledGrad[i + 3], rows[i + 3],
-            gu, d);
+    }
+    int i = 0;
+    for (; i + 3 < n; i += 4) {
+      float[] x0 = rows[i];
+      float[] x1 = rows[i + 1];
+      float[] x2 = rows[i + 2];
+      float[] x3 = rows[i + 3];
+      for (int c = 0; c < classes; c++) {
+        float[] sc = scaledGrad[c];
+        axpy4(sc[i], x0, sc[i + 1], x1, sc[i + 2], x2, sc[i + 3], x3, gradUnit[c], d);
       }
-      for (; i < n; i++) {
-        axpy(scaledGrad[i], rows[i], gu, d);
+    }
+    for (; i < n; i++) {
+      for (int c = 0; c < classes; c++) {
+        axpy(scaledGrad[c][i], rows[i], gradUnit[c], d);
       }
+    }
+    for (int c = 0; c < classes; c++) {
+      float[] uc = unit[c];
+      float[] gu = gradUnit[c];
       float radial = Vectors.dotUnchecked(gu, 0, uc, 0, d);
       float inv = 1f / norms[c];
       float[] gw = gradW[c];
-      for (int k = 0; k < d; k++) {
-        gw[k] = (gu[k] - radial * uc[k]) * inv;
+      for (int j = 0; j < d; j++) {
+        gw[j] = (gu[j] - radial * uc[j]) * inv;
       }
     }
     return (float) loss;
