@@ -68,11 +68,12 @@ final class EvaluateCommand implements Callable<Integer> {
   List<String> methods = new ArrayList<>(Methods.names());
 
   @Option(
-      names = "--no-centring",
+      names = "--centring",
       description =
-          "Do not subtract the backbone's base-class mean feature before normalising "
-              + "(centring is on by default when the model card has a base mean).")
-  boolean noCentring;
+          "Subtract the backbone's base-class mean feature (from its model card) before "
+              + "normalising. Off by default: it did not change accuracy and made fine-tuned "
+              + "probabilities less well calibrated.")
+  boolean centring;
 
   @Option(names = "--episodes-out", paramLabel = "FILE", description = "Write the drawn episodes.")
   Path episodesOut;
@@ -127,10 +128,10 @@ final class EvaluateCommand implements Callable<Integer> {
     try (Embedder embedder = dataset.needsEmbedder() ? backbone.open() : null) {
       features = FeatureTable.forEpisodes(dataset, embedder, allEpisodes, progress);
       // Centring needs the card's base mean; precomputed features need no card otherwise.
-      ModelCard card = embedder != null ? embedder.card() : !noCentring ? backbone.card() : null;
+      ModelCard card = embedder != null ? embedder.card() : centring ? backbone.card() : null;
       backboneId = embedder != null ? card.id() : "precomputed features";
       transform =
-          !noCentring && card.baseMean() != null
+          centring && card.baseMean() != null
               ? FeatureTransform.centring(card.baseMean())
               : FeatureTransform.none();
     }

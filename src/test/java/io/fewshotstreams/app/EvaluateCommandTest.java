@@ -60,10 +60,10 @@ class EvaluateCommandTest {
     Path replay = dir.resolve("replay.json");
 
     String printed =
-        run("evaluate", "--embeddings", embeddings.toString(), "--no-centring", "--shots", "1",
+        run("evaluate", "--embeddings", embeddings.toString(), "--shots", "1",
             "--queries", "5", "--episodes", "20", "--quiet", "--episodes-out", episodes.toString(),
             "--json", first.toString());
-    run("evaluate", "--embeddings", embeddings.toString(), "--no-centring", "--quiet",
+    run("evaluate", "--embeddings", embeddings.toString(), "--quiet",
         "--episodes-in", episodes.toString(), "--json", replay.toString());
 
     assertThat(printed).contains("5-way 1-shot 5-query, 20 episodes");

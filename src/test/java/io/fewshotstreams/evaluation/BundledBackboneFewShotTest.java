@@ -23,7 +23,6 @@ import org.junit.jupiter.api.Test;
  */
 class BundledBackboneFewShotTest {
   private static IdxDataset novelTest;
-  private static FeatureTransform transform;
   private static Embedder embedder;
 
   @BeforeAll
@@ -32,7 +31,6 @@ class BundledBackboneFewShotTest {
         FashionMnist.open(FashionMnist.DEFAULT_DIR, "test", FashionMnist.parseClasses("novel"));
     Backbone backbone = Backbone.bundled();
     embedder = OnnxEmbedder.open(backbone, EmbedderOptions.DEFAULT.withDevice(Device.CPU));
-    transform = FeatureTransform.centring(backbone.card().baseMean());
   }
 
   @AfterAll
@@ -43,7 +41,7 @@ class BundledBackboneFewShotTest {
   private List<Summary> evaluate(int shots) {
     List<Episode> episodes = new EpisodeSampler(novelTest).sample(5, shots, 15, 150, 7);
     FeatureTable features = FeatureTable.forEpisodes(novelTest, embedder, episodes, Progress.NONE);
-    return new Evaluator(transform)
+    return new Evaluator(FeatureTransform.none())
         .evaluate(
             episodes,
             features,
