@@ -171,6 +171,36 @@ class Backbone(nn.Module):
         return self.read(self.maps(x), self.readout)
 
 
+class Projected(nn.Module):
+    """Backbone followed by a fixed linear projection: (f - centre) @ basis, basis [d, k]."""
+
+    def __init__(self, backbone, centre, basis):
+        super().__init__()
+        self.backbone = backbone
+        self.register_buffer("centre", centre.clone())
+        self.register_buffer("basis", basis.clone())
+        self.feature_size = basis.shape[1]
+
+    def forward(self, x):
+        return (self.backbone(x) - self.centre) @ self.basis
+
+
+def fit_pca(backbone, x_base, k, samples, seed):
+    """Top-k principal directions of the backbone's features of (a sample of) base images."""
+    rng = np.random.RandomState(seed)
+    pick = np.sort(rng.choice(x_base.shape[0], min(samples, x_base.shape[0]), replace=False))
+    f = features_of(backbone, x_base[pick]).double()
+    centre = f.mean(0)
+    f = f - centre
+    # Eigen-decompose the n x n Gram matrix rather than the d x d covariance: n is a few
+    # thousand while d can be several thousand more, and the directions are the same.
+    vals, vecs = torch.linalg.eigh(f @ f.T)
+    order = torch.argsort(vals, descending=True)[:k]
+    kept = float(vals[order].sum() / vals.clamp(min=0).sum())
+    basis = f.T @ vecs[:, order] / vals[order].sqrt()
+    return centre.float(), basis.float(), kept
+
+
 class Classifier(nn.Module):
     """Backbone plus the base-class head (on the train readout) and optional rotation head."""
 
@@ -324,7 +354,8 @@ def episodes_accuracy(feats, labels, shots, episodes, queries, seed, centre=None
 def evaluate(backbone, model, data, args, log):
     x_base_train, x_base_test, y_base_test, x_novel, y_novel = data
     base_mean = features_of(backbone, x_base_train).mean(0)
-    for spec in args.extra_readouts.split(";") if args.extra_readouts else []:
+    extra = args.extra_readouts if isinstance(backbone, Backbone) else None
+    for spec in extra.split(";") if extra else []:
         saved = backbone.readout
         backbone.readout = parse_readout(spec)
         nf = features_of(backbone, x_novel)
@@ -366,15 +397,19 @@ def export(backbone, base_mean, test_acc, results, args, train_seconds, out_dir,
                       do_constant_folding=True)
     with open(onnx_path, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
-    arch_text = "%s widths=%s, readout %s (stage:grid average pooling), classifier on %s" % (
+    arch_text = "%s widths=%s, readout %s (stage:grid average pooling), classifier on %s%s" % (
         args.arch, "-".join(map(str, args.widths)), args.readout,
-        args.train_readout or args.readout)
+        args.train_readout or args.readout,
+        ", PCA to %d dimensions (%d base images)" % (args.pca, args.pca_samples) if args.pca else "")
     card = {
         "schemaVersion": 1,
         "id": args.model_id,
         "description": ("CNN feature extractor trained as a supervised classifier on the five "
                         "Fashion-MNIST base classes (train split); final fully-connected layer "
-                        "dropped; features are globally average-pooled ReLU activations."),
+                        "dropped; features are average-pooled ReLU activations (readout %s)%s." % (
+                            args.readout,
+                            ", projected onto their top %d principal directions over base-class "
+                            "images" % args.pca if args.pca else "")),
         "onnxFile": "backbone.onnx",
         "onnxSha256": sha,
         "inputName": "image",
@@ -421,9 +456,22 @@ def export(backbone, base_mean, test_acc, results, args, train_seconds, out_dir,
         f.write("\n")
     if args.scratch:
         os.makedirs(args.scratch, exist_ok=True)
-        torch.save(backbone.state_dict(), os.path.join(args.scratch, "backbone.pt"))
+        trunk = backbone.backbone if isinstance(backbone, Projected) else backbone
+        torch.save(trunk.state_dict(), os.path.join(args.scratch, "backbone.pt"))
     log("wrote %s (%d bytes, sha256 %s) and model-card.json" % (
         onnx_path, os.path.getsize(onnx_path), sha))
+
+
+def write_golden(model, images, path, log, count=4):
+    """Exported features of the first test images, which the Java tests compare with ONNX Runtime."""
+    feats = features_of(model, normalise(images[:count]))
+    golden = {"source": "Fashion-MNIST test split (t10k-images-idx3-ubyte.gz), images 0-%d" % (count - 1),
+              "indices": list(range(count)),
+              "features": [[round(float(a), 6) for a in v] for v in feats]}
+    with open(path, "w") as f:
+        json.dump(golden, f)
+        f.write("\n")
+    log("wrote golden features of %d test images to %s" % (count, path))
 
 
 def write_features(backbone, images, labels, split, out_path, per_class):
@@ -446,14 +494,22 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=DEFAULT_DATA, help="folder with the gzipped IDX files")
     p.add_argument("--out", default=None, help="folder for backbone.onnx and model-card.json")
-    p.add_argument("--model-id", default="fmnist-base5-res-v2")
+    p.add_argument("--model-id", default="fmnist-base5-res-v3")
     p.add_argument("--arch", default="res", choices=["cnn4", "res"])
     p.add_argument("--widths", default="32,64,128,256",
                    type=lambda s: [int(v) for v in s.split(",")])
     p.add_argument("--readout", default="3:3,4:1",
                    help="exported features: stage:grid pairs, e.g. 4:1 = global pool of stage 4")
-    p.add_argument("--train-readout", default=None,
+    p.add_argument("--train-readout", default="3:1,4:1",
                    help="features the base classifier is trained on (default: --readout)")
+    p.add_argument("--pca", type=int, default=256,
+                   help="project the exported features onto their top-K principal directions "
+                        "over base-class images (0 = no projection)")
+    p.add_argument("--pca-samples", type=int, default=3000,
+                   help="base images the principal directions are estimated from")
+    p.add_argument("--golden", default=None,
+                   help="also write the exported features of the first test images here (JSON), "
+                        "for the Java embedder's golden test")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
@@ -471,7 +527,7 @@ def main():
     p.add_argument("--queries", type=int, default=15)
     p.add_argument("--eval-pool", type=int, default=2000,
                    help="novel train-split images per class that episodes are drawn from")
-    p.add_argument("--extra-readouts", default="3:1,4:1",
+    p.add_argument("--extra-readouts", default="",
                    help="other readouts to report few-shot accuracy for, separated by ';'")
     p.add_argument("--eval-seed", type=int, default=2024)
     p.add_argument("--threads", type=int, default=2)
@@ -485,7 +541,7 @@ def main():
     # the command that reproduces this model: output folder plus every non-default training option
     model_keys = ["data", "model_id", "arch", "widths", "readout", "train_readout", "epochs",
                   "batch", "lr", "wd", "smooth", "shift", "flip", "erase", "rot_weight", "seed",
-                  "train_limit", "threads"]
+                  "train_limit", "threads", "pca", "pca_samples"]
     parts = ["python3 tools/pretrain/pretrain.py", "--out", str(args.out)]
     for k in model_keys:
         v, d = getattr(args, k), p.get_default(k)
@@ -540,18 +596,28 @@ def main():
     log("training took %.0f s" % seconds)
     t1 = time.time()
     base_mean, results = evaluate(model.backbone, model, data, args, log)
+    exported = model.backbone
+    if args.pca:
+        centre, basis, kept = fit_pca(model.backbone, x_fit, args.pca, args.pca_samples, args.seed)
+        log("PCA %d -> %d keeps %.1f%% of the base-feature variance" % (
+            model.backbone.feature_size, args.pca, 100 * kept))
+        exported = Projected(model.backbone, centre, basis)
+        base_mean, results = evaluate(exported, model, data, args, log)
+        results["pcaVarianceKept"] = round(kept, 4)
     log("evaluation took %.0f s" % (time.time() - t1))
     print("RESULT " + json.dumps({"args": {k: v for k, v in vars(args).items()},
                                   "trainSeconds": round(seconds, 1), **results}), flush=True)
     if args.out:
-        export(model.backbone, base_mean, results["baseTestAccuracy"], results, args, seconds,
+        export(exported, base_mean, results["baseTestAccuracy"], results, args, seconds,
                args.out, log)
+    if args.golden:
+        write_golden(exported, te_img, args.golden, log)
     if args.features_dir:
         os.makedirs(args.features_dir, exist_ok=True)
         v = args.features_version
-        write_features(model.backbone, tr_img, tr_lab, "train",
+        write_features(exported, tr_img, tr_lab, "train",
                        os.path.join(args.features_dir, "novel-train-v%s.jsonl" % v), 1000)
-        write_features(model.backbone, te_img, te_lab, "test",
+        write_features(exported, te_img, te_lab, "test",
                        os.path.join(args.features_dir, "novel-test-v%s.jsonl" % v), 1000)
         with open(os.path.join(args.features_dir, "base-mean-v%s.json" % v), "w") as f:
             json.dump({"baseMean": [round(float(a), 6) for a in base_mean]}, f)
