@@ -1,5 +1,6 @@
 package io.fewshotstreams.bench;
 
+import io.fewshotstreams.evaluation.Summary;
 import io.fewshotstreams.fewshot.FewShotMethod;
 import io.fewshotstreams.fewshot.InvalidInputException;
 import io.fewshotstreams.fewshot.Methods;
@@ -91,10 +92,7 @@ public final class FineTuneBench {
     }
     double[] sorted = millis.clone();
     Arrays.sort(sorted);
-    double median =
-        sorted.length % 2 == 1
-            ? sorted[sorted.length / 2]
-            : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    double median = Summary.median(sorted);
     double p90 = sorted[(int) Math.ceil(0.9 * sorted.length) - 1];
     return new Result(ways, shots, queries, dimension, method, millis, median, p90);
   }

@@ -39,7 +39,8 @@ public record Summary(
         median(millis));
   }
 
-  static double median(double[] values) {
+  /** Median of {@code values} (mean of the middle two for an even count); the input is not modified. */
+  public static double median(double[] values) {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     int n = sorted.length;

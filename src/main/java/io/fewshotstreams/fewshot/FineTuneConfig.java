@@ -79,12 +79,6 @@ public record FineTuneConfig(
         tolerance, patience);
   }
 
-  public FineTuneConfig withScale(float newScale) {
-    return new FineTuneConfig(
-        steps, learningRate, newScale, entropyWeight, marginalEntropyWeight, anchorWeight,
-        tolerance, patience);
-  }
-
   /** A copy with other query-term weights. */
   public FineTuneConfig withQueryWeights(float newEntropyWeight, float newMarginalEntropyWeight) {
     return new FineTuneConfig(

@@ -31,6 +31,8 @@ public final class Methods {
 
   private static final List<String> NAMES = List.of(PROTOTYPES, INDUCTIVE, TRANSDUCTIVE, AUTO);
 
+  private static final float[][] NO_QUERIES = new float[0][];
+
   private Methods() {}
 
   public static FewShotMethod prototypes() {
@@ -56,7 +58,7 @@ public final class Methods {
     return new Named(INDUCTIVE) {
       @Override
       public CosineClassifier fit(SupportSet support, float[][] unlabelledQueries) {
-        return tune(support, new float[0][], config);
+        return tune(support, NO_QUERIES, config);
       }
     };
   }
@@ -88,7 +90,7 @@ public final class Methods {
         if (shots == 1) {
           return prototypeClassifier(support, FineTuneConfig.DEFAULT_SCALE);
         }
-        return tune(support, new float[0][], FineTuneConfig.inductiveDefaults());
+        return tune(support, NO_QUERIES, FineTuneConfig.inductiveDefaults());
       }
     };
   }

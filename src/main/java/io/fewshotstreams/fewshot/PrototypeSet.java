@@ -98,32 +98,6 @@ public final class PrototypeSet {
     return sums.remove(label) != null;
   }
 
-  /**
-   * Restores one class from a saved sum and count (e.g. from a state store), replacing it if
-   * present.
-   */
-  public void restoreClass(String label, double[] sum, int count) {
-    checkLabel(label);
-    if (count < 1) {
-      throw new InvalidInputException("expected a count >= 1 for '" + label + "', found " + count);
-    }
-    if (dimension < 0) {
-      dimension = sum.length;
-    }
-    if (sum.length != dimension) {
-      throw new InvalidInputException(
-          "expected a sum of dimension " + dimension + ", found dimension " + sum.length);
-    }
-    for (int k = 0; k < sum.length; k++) {
-      if (!Double.isFinite(sum[k])) {
-        throw new InvalidInputException(
-            "expected finite values in the sum of '" + label + "', found " + sum[k]);
-      }
-    }
-    sums.put(label, sum.clone());
-    counts.put(label, count);
-  }
-
   /** Number of examples per class, in class order; an unmodifiable copy. */
   public Map<String, Integer> counts() {
     return Collections.unmodifiableMap(new LinkedHashMap<>(counts));
