@@ -23,8 +23,13 @@ class DependencyFirewallTest {
   private static final Map<String, Set<String>> ALLOWED =
       Map.of(
           "ai.onnxruntime", Set.of("embedding"),
-          "org.apache.kafka", Set.of("streaming", "app"),
-          "com.fasterxml.jackson", Set.of("events", "embedding", "app"));
+          "org.apache.kafka", Set.of("streaming", "broker", "app"),
+          "kafka.", Set.of("broker"),
+          "com.fasterxml.jackson.databind", Set.of("embedding", "app"),
+          "com.fasterxml.jackson.core", Set.of("embedding", "app"),
+          "com.fasterxml.jackson.annotation", Set.of("events"),
+          "tools.jackson", Set.of("events"),
+          "com.networknt", Set.of("events"));
 
   @Test
   void shouldKeepNativeCodeKafkaAndJsonInTheirOwnPackages() throws IOException {

@@ -1,0 +1,27 @@
+package io.fewshotstreams.events;
+
+/** Why a record went to the dead-letter topic. */
+public enum DeadLetterReason {
+  /** The value is not JSON. */
+  INVALID_JSON,
+  /** JSON that does not follow the topic's schema. */
+  SCHEMA_VIOLATION,
+  /** The record is larger than the service accepts. */
+  RECORD_TOO_LARGE,
+  /** The image is empty, too large, not PNG/JPEG, or damaged. */
+  INVALID_IMAGE,
+  /** A precomputed embedding whose length is not the backbone's feature size, or not finite. */
+  WRONG_EMBEDDING_SIZE,
+  /** A query for a task that has no classes (never had any, or all were deleted). */
+  UNKNOWN_TASK,
+  /** A remove-example event for an example the task does not hold. */
+  UNKNOWN_EXAMPLE,
+  /** A delete-class event for a class the task does not have. */
+  UNKNOWN_CLASS,
+  /** An add-example event for a class that already holds the most examples allowed. */
+  CLASS_FULL,
+  /** The task's model was made with another backbone than the one this service runs. */
+  MODEL_MISMATCH,
+  /** An unexpected failure while processing the record; the message has the details. */
+  INTERNAL_ERROR
+}

@@ -1,0 +1,57 @@
+package io.fewshotstreams.events;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The answer to one query.
+ *
+ * @param task the query's task
+ * @param queryId the query's id
+ * @param label the most probable class
+ * @param probability its probability
+ * @param probabilities the probability of every class of the model, in the model's class order
+ * @param topK the best classes in order, only when the query asked for {@code topK}
+ * @param modelVersion version of the task's model snapshot that answered
+ * @param method {@code prototypes} or {@code fine-tuned}: how that snapshot was made
+ * @param backboneId the backbone that embedded the query
+ * @param latencyMs time spent on this query in the service: decode, embed, classify
+ * @param queryTimestamp the query record's timestamp, epoch milliseconds
+ * @param predictedAt when the prediction was made, epoch milliseconds
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Prediction(
+    int schemaVersion,
+    String task,
+    String queryId,
+    String label,
+    double probability,
+    Map<String, Double> probabilities,
+    List<Ranked> topK,
+    long modelVersion,
+    String method,
+    String backboneId,
+    double latencyMs,
+    long queryTimestamp,
+    long predictedAt) {
+
+  public Prediction {
+    Objects.requireNonNull(task, "task");
+    Objects.requireNonNull(queryId, "queryId");
+    Objects.requireNonNull(label, "label");
+    Objects.requireNonNull(method, "method");
+    Objects.requireNonNull(backboneId, "backboneId");
+    probabilities = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(probabilities));
+    topK = topK == null ? null : List.copyOf(topK);
+  }
+
+  /** One entry of {@code topK}. */
+  public record Ranked(String label, double probability) {
+    public Ranked {
+      Objects.requireNonNull(label, "label");
+    }
+  }
+}
