@@ -82,17 +82,29 @@ public final class Methods {
       @Override
       public CosineClassifier fit(SupportSet support, float[][] unlabelledQueries) {
         int queries = unlabelledQueries == null ? 0 : unlabelledQueries.length;
-        int shots = support.minShots();
-        int perClass = Math.max(AUTO_MIN_QUERIES_PER_CLASS, shots);
-        if (queries >= perClass * support.numClasses()) {
-          return tune(support, unlabelledQueries, FineTuneConfig.transductiveDefaults());
+        switch (autoChoice(support, queries)) {
+          case TRANSDUCTIVE:
+            return tune(support, unlabelledQueries, FineTuneConfig.transductiveDefaults());
+          case INDUCTIVE:
+            return tune(support, NO_QUERIES, FineTuneConfig.inductiveDefaults());
+          default:
+            return prototypeClassifier(support, FineTuneConfig.DEFAULT_SCALE);
         }
-        if (shots == 1) {
-          return prototypeClassifier(support, FineTuneConfig.DEFAULT_SCALE);
-        }
-        return tune(support, NO_QUERIES, FineTuneConfig.inductiveDefaults());
       }
     };
+  }
+
+  /**
+   * The name of the method {@code auto} uses for this support set and this many unlabelled
+   * queries: {@value #TRANSDUCTIVE}, {@value #INDUCTIVE} or {@value #PROTOTYPES}.
+   */
+  public static String autoChoice(SupportSet support, int unlabelledQueries) {
+    int shots = support.minShots();
+    int perClass = Math.max(AUTO_MIN_QUERIES_PER_CLASS, shots);
+    if (unlabelledQueries >= perClass * support.numClasses()) {
+      return TRANSDUCTIVE;
+    }
+    return shots == 1 ? PROTOTYPES : INDUCTIVE;
   }
 
   /**

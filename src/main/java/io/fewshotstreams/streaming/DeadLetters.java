@@ -1,0 +1,112 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.embedding.InvalidImageException;
+import io.fewshotstreams.events.DeadLetter;
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.InvalidEventException;
+import io.fewshotstreams.fewshot.InvalidInputException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one bad-record policy of the service: every record that cannot be processed becomes a {@link
+ * DeadLetter} with its reason and origin, is logged, and goes to the dead-letter topic. Nothing is
+ * dropped silently and nothing stops the application.
+ */
+final class DeadLetters {
+  private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
+
+  private final int maxValueBytes;
+
+  DeadLetters(int maxValueBytes) {
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  /** The reason for a failure thrown while reading, embedding or applying a record. */
+  static DeadLetterReason reasonOf(RuntimeException e) {
+    if (e instanceof InvalidEventException invalid) {
+      return invalid.reason();
+    }
+    if (e instanceof InvalidImageException) {
+      return DeadLetterReason.INVALID_IMAGE;
+    }
+    if (e instanceof InvalidInputException) {
+      return DeadLetterReason.WRONG_EMBEDDING_SIZE;
+    }
+    return DeadLetterReason.INTERNAL_ERROR;
+  }
+
+  /** A dead letter for a failure; unexpected failures are logged with their stack trace. */
+  DeadLetter of(
+      RuntimeException e, Origin origin, byte[] value, String task, String id, long now) {
+    DeadLetterReason reason = reasonOf(e);
+    if (reason == DeadLetterReason.INTERNAL_ERROR) {
+      log.error("unexpected failure on {}-{}@{}", origin.topic(), origin.partition(), origin.offset(), e);
+    }
+    String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
+    return of(reason, message, origin, value, task, id, now);
+  }
+
+  DeadLetter of(
+      DeadLetterReason reason,
+      String message,
+      Origin origin,
+      byte[] value,
+      String task,
+      String id,
+      long now) {
+    log.warn(
+        "dead letter {} from {}-{}@{}: {}",
+        reason,
+        origin.topic(),
+        origin.partition(),
+        origin.offset(),
+        message);
+    int size = value == null ? 0 : value.length;
+    boolean omitted = value != null && size > maxValueBytes;
+    String text = null;
+    String encoding = null;
+    if (value != null && !omitted) {
+      text = utf8(value);
+      encoding = DeadLetter.UTF8;
+      if (text == null) {
+        text = Base64.getEncoder().encodeToString(value);
+        encoding = DeadLetter.BASE64;
+      }
+    }
+    return new DeadLetter(
+        1,
+        reason,
+        message,
+        origin.topic(),
+        origin.partition(),
+        origin.offset(),
+        origin.timestamp(),
+        origin.key(),
+        text,
+        encoding,
+        size,
+        omitted,
+        task,
+        id,
+        now);
+  }
+
+  private static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.InvalidEventException;
+import io.fewshotstreams.fewshot.FeatureTransform;
+
+/**
+ * Turns the image or precomputed embedding of an event into the unit feature vector every later
+ * stage uses: the same normalisation as {@code evaluate}, so online and offline results agree.
+ */
+final class Features {
+  private static final FeatureTransform TRANSFORM = FeatureTransform.none();
+
+  private final Embedder embedder;
+
+  Features(Embedder embedder) {
+    this.embedder = embedder;
+  }
+
+  int size() {
+    return embedder.featureSize();
+  }
+
+  String backboneId() {
+    return embedder.card().id();
+  }
+
+  /**
+   * The unit feature of an image or a precomputed embedding (exactly one is non-null).
+   *
+   * @throws io.fewshotstreams.embedding.InvalidImageException for a refused image
+   * @throws InvalidEventException for an embedding of the wrong length
+   * @throws io.fewshotstreams.fewshot.InvalidInputException for a non-finite or zero embedding
+   */
+  float[] of(Image image, float[] embedding) {
+    float[] raw;
+    if (image != null) {
+      raw = embedder.embed(image.dataUnsafe());
+    } else {
+      if (embedding.length != embedder.featureSize()) {
+        throw new InvalidEventException(
+            DeadLetterReason.WRONG_EMBEDDING_SIZE,
+            "expected an embedding of "
+                + embedder.featureSize()
+                + " floats (backbone "
+                + backboneId()
+                + "), found "
+                + embedding.length);
+      }
+      raw = embedding;
+    }
+    return TRANSFORM.apply(raw);
+  }
+}

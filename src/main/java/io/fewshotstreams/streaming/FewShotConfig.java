@@ -1,0 +1,282 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.FewShotException;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.fewshot.Methods;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeSet;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * Every setting of the service, declared once with its type, default, validator and doc. Keys that
+ * start with {@value #PREFIX} belong to the service; every other key is passed through to Kafka
+ * Streams and its clients (bootstrap servers, security, {@code processing.guarantee}, ...). An
+ * unknown {@value #PREFIX} key fails at start-up, so a typo does not silently fall back to a default.
+ * The README's configuration table is {@link #markdownTable()}.
+ */
+public final class FewShotConfig extends AbstractConfig {
+  public static final String PREFIX = "fewshot.";
+
+  public static final String SUPPORT_TOPIC_CONFIG = "fewshot.topic.support";
+  public static final String QUERIES_TOPIC_CONFIG = "fewshot.topic.queries";
+  public static final String PREDICTIONS_TOPIC_CONFIG = "fewshot.topic.predictions";
+  public static final String MODELS_TOPIC_CONFIG = "fewshot.topic.models";
+  public static final String DEAD_LETTERS_TOPIC_CONFIG = "fewshot.topic.dead.letters";
+  public static final String FINETUNE_INTERVAL_MS_CONFIG = "fewshot.finetune.interval.ms";
+  public static final String FINETUNE_METHOD_CONFIG = "fewshot.finetune.method";
+  public static final String FINETUNE_THREADS_CONFIG = "fewshot.finetune.threads";
+  public static final String MAX_EXAMPLES_PER_CLASS_CONFIG = "fewshot.max.examples.per.class";
+  public static final String QUERY_POOL_SIZE_CONFIG = "fewshot.query.pool.size";
+  public static final String QUERY_POOL_SAMPLE_RATE_CONFIG = "fewshot.query.pool.sample.rate";
+  public static final String MAX_RECORD_BYTES_CONFIG = "fewshot.max.record.bytes";
+  public static final String DEAD_LETTER_MAX_VALUE_BYTES_CONFIG =
+      "fewshot.dead.letter.max.value.bytes";
+
+  /** Application id used when none is given. */
+  public static final String DEFAULT_APPLICATION_ID = "fewshot-streams";
+
+  private static final ConfigDef CONFIG =
+      new ConfigDef()
+          .define(
+              SUPPORT_TOPIC_CONFIG,
+              Type.STRING,
+              "fewshot-support",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of support events: add an example, remove an example, delete a class.")
+          .define(
+              QUERIES_TOPIC_CONFIG,
+              Type.STRING,
+              "fewshot-queries",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of query events: images to classify.")
+          .define(
+              PREDICTIONS_TOPIC_CONFIG,
+              Type.STRING,
+              "fewshot-predictions",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic the predictions go to, keyed by task.")
+          .define(
+              MODELS_TOPIC_CONFIG,
+              Type.STRING,
+              "fewshot-models",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Compacted topic of model snapshots, one per task (the key). Written only by the"
+                  + " service; every instance reads all of it into a global store.")
+          .define(
+              DEAD_LETTERS_TOPIC_CONFIG,
+              Type.STRING,
+              "fewshot-dead-letters",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of records that could not be processed, with the reason and their origin.")
+          .define(
+              FINETUNE_INTERVAL_MS_CONFIG,
+              Type.LONG,
+              10_000L,
+              Range.atLeast(100),
+              Importance.MEDIUM,
+              "Wall-clock interval at which tasks whose data changed are fine-tuned in the"
+                  + " background.")
+          .define(
+              FINETUNE_METHOD_CONFIG,
+              Type.STRING,
+              Methods.AUTO,
+              ValidString.in(Methods.names().toArray(String[]::new)),
+              Importance.MEDIUM,
+              "Fine-tuning method: auto (transductive when the task has enough pooled queries,"
+                  + " else inductive, else none at one shot), transductive, inductive, or"
+                  + " prototypes (no fine-tuning).")
+          .define(
+              FINETUNE_THREADS_CONFIG,
+              Type.INT,
+              1,
+              Range.between(1, 256),
+              Importance.LOW,
+              "Threads that fine-tune, shared by all stream threads of the instance.")
+          .define(
+              MAX_EXAMPLES_PER_CLASS_CONFIG,
+              Type.INT,
+              500,
+              Range.between(1, 100_000),
+              Importance.MEDIUM,
+              "Most support examples a class keeps; an add beyond it goes to the dead-letter"
+                  + " topic (CLASS_FULL).")
+          .define(
+              QUERY_POOL_SIZE_CONFIG,
+              Type.INT,
+              100,
+              Range.between(0, 10_000),
+              Importance.MEDIUM,
+              "Recent query embeddings kept per task for transductive fine-tuning; 0 turns the"
+                  + " pool off.")
+          .define(
+              QUERY_POOL_SAMPLE_RATE_CONFIG,
+              Type.DOUBLE,
+              1.0,
+              Range.between(0.0, 1.0),
+              Importance.LOW,
+              "Fraction of classified queries whose embedding is sent to the task's pool.")
+          .define(
+              MAX_RECORD_BYTES_CONFIG,
+              Type.INT,
+              EventCodec.DEFAULT_MAX_RECORD_BYTES,
+              Range.atLeast(1024),
+              Importance.LOW,
+              "Largest support or query record accepted; larger ones go to the dead-letter topic"
+                  + " (RECORD_TOO_LARGE).")
+          .define(
+              DEAD_LETTER_MAX_VALUE_BYTES_CONFIG,
+              Type.INT,
+              256 * 1024,
+              Range.atLeast(0),
+              Importance.LOW,
+              "Largest original value copied into a dead-letter record; a larger one is left"
+                  + " out and found through the record's topic, partition and offset.");
+
+  private final Map<String, Object> passThrough;
+
+  /**
+   * Reads the settings.
+   *
+   * @throws FewShotException naming the key and the problem when a value is invalid or a {@value
+   *     #PREFIX} key is unknown
+   */
+  public FewShotConfig(Map<String, ?> settings) {
+    super(CONFIG, check(settings), false);
+    Map<String, Object> rest = new HashMap<>();
+    settings.forEach(
+        (k, v) -> {
+          if (!k.startsWith(PREFIX)) {
+            rest.put(k, v);
+          }
+        });
+    rest.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, DEFAULT_APPLICATION_ID);
+    passThrough = Map.copyOf(rest);
+  }
+
+  private static Map<String, ?> check(Map<String, ?> settings) {
+    TreeSet<String> unknown = new TreeSet<>();
+    for (String key : settings.keySet()) {
+      if (key.startsWith(PREFIX) && !CONFIG.names().contains(key)) {
+        unknown.add(key);
+      }
+    }
+    if (!unknown.isEmpty()) {
+      throw new FewShotException(
+          "unknown setting(s) " + unknown + "; expected one of " + new TreeSet<>(CONFIG.names()));
+    }
+    try {
+      CONFIG.parse(settings);
+    } catch (ConfigException e) {
+      throw new FewShotException("invalid setting: " + e.getMessage(), e);
+    }
+    return settings;
+  }
+
+  /** Settings from properties (as read from a file or the command line). */
+  public static FewShotConfig of(Properties properties) {
+    Map<String, Object> map = new HashMap<>();
+    properties.stringPropertyNames().forEach(k -> map.put(k, properties.getProperty(k)));
+    return new FewShotConfig(map);
+  }
+
+  /** The settings for Kafka Streams: every non-{@value #PREFIX} key, with the application id. */
+  public Properties streamsProperties() {
+    Properties props = new Properties();
+    props.putAll(passThrough);
+    return props;
+  }
+
+  public String applicationId() {
+    return String.valueOf(passThrough.get(StreamsConfig.APPLICATION_ID_CONFIG));
+  }
+
+  public String supportTopic() {
+    return getString(SUPPORT_TOPIC_CONFIG);
+  }
+
+  public String queriesTopic() {
+    return getString(QUERIES_TOPIC_CONFIG);
+  }
+
+  public String predictionsTopic() {
+    return getString(PREDICTIONS_TOPIC_CONFIG);
+  }
+
+  public String modelsTopic() {
+    return getString(MODELS_TOPIC_CONFIG);
+  }
+
+  public String deadLettersTopic() {
+    return getString(DEAD_LETTERS_TOPIC_CONFIG);
+  }
+
+  /** The five topics the service reads and writes, in a fixed order. */
+  public List<String> topics() {
+    return List.of(
+        supportTopic(), queriesTopic(), predictionsTopic(), modelsTopic(), deadLettersTopic());
+  }
+
+  public long fineTuneIntervalMs() {
+    return getLong(FINETUNE_INTERVAL_MS_CONFIG);
+  }
+
+  public String fineTuneMethod() {
+    return getString(FINETUNE_METHOD_CONFIG);
+  }
+
+  public int fineTuneThreads() {
+    return getInt(FINETUNE_THREADS_CONFIG);
+  }
+
+  public int maxExamplesPerClass() {
+    return getInt(MAX_EXAMPLES_PER_CLASS_CONFIG);
+  }
+
+  public int queryPoolSize() {
+    return getInt(QUERY_POOL_SIZE_CONFIG);
+  }
+
+  public double queryPoolSampleRate() {
+    return getDouble(QUERY_POOL_SAMPLE_RATE_CONFIG);
+  }
+
+  public int maxRecordBytes() {
+    return getInt(MAX_RECORD_BYTES_CONFIG);
+  }
+
+  public int deadLetterMaxValueBytes() {
+    return getInt(DEAD_LETTER_MAX_VALUE_BYTES_CONFIG);
+  }
+
+  /** The settings as a Markdown table (key, default, description), for the README. */
+  public static String markdownTable() {
+    StringBuilder out = new StringBuilder();
+    out.append("| key | default | description |\n");
+    out.append("| --- | --- | --- |\n");
+    for (ConfigDef.ConfigKey key : CONFIG.configKeys().values()) {
+      out.append("| `")
+          .append(key.name)
+          .append("` | `")
+          .append(ConfigDef.convertToString(key.defaultValue, key.type))
+          .append("` | ")
+          .append(key.documentation)
+          .append(" |\n");
+    }
+    return out.toString();
+  }
+}

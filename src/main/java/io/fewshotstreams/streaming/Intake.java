@@ -1,0 +1,21 @@
+package io.fewshotstreams.streaming;
+
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+/** Helpers shared by the processors that read users' records. */
+final class Intake {
+  private Intake() {}
+
+  /** The origin of the record being processed. */
+  static Origin origin(ProcessorContext<?, ?> context, Record<byte[], byte[]> record) {
+    RecordMetadata meta =
+        context
+            .recordMetadata()
+            .orElseThrow(() -> new IllegalStateException("expected record metadata, found none"));
+    String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+    return new Origin(meta.topic(), meta.partition(), meta.offset(), record.timestamp(), key);
+  }
+}

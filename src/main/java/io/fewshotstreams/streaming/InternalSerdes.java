@@ -1,0 +1,276 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.events.ModelSnapshot;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+
+/**
+ * Compact binary formats of the values in internal topics and state stores. They are private to
+ * the service (the topics' contract is the JSON of the events package); each starts with a format
+ * byte so that a later format can read an older one.
+ */
+final class InternalSerdes {
+  private static final byte FORMAT = 1;
+
+  private static final byte ADD = 1;
+  private static final byte REMOVE = 2;
+  private static final byte DELETE_CLASS = 3;
+  private static final byte POOL_QUERY = 4;
+
+  private InternalSerdes() {}
+
+  static Serde<LearnerInput> learnerInput() {
+    return serde(InternalSerdes::writeLearnerInput, InternalSerdes::readLearnerInput);
+  }
+
+  static Serde<StoredExample> storedExample() {
+    return serde(
+        (out, e) -> {
+          writeString(out, e.label());
+          writeFloats(out, e.feature());
+        },
+        in -> new StoredExample(readString(in), readFloats(in)));
+  }
+
+  static Serde<ClassSums> classSums() {
+    return serde(
+        (out, s) -> {
+          out.writeInt(s.count());
+          out.writeInt(s.sum().length);
+          for (double v : s.sum()) {
+            out.writeDouble(v);
+          }
+        },
+        in -> {
+          int count = in.readInt();
+          double[] sum = new double[in.readInt()];
+          for (int i = 0; i < sum.length; i++) {
+            sum[i] = in.readDouble();
+          }
+          return new ClassSums(count, sum);
+        });
+  }
+
+  static Serde<TaskState> taskState() {
+    return serde(
+        (out, t) -> {
+          out.writeLong(t.version());
+          out.writeLong(t.supportChanges());
+          out.writeLong(t.poolAdds());
+          out.writeInt(t.poolCount());
+          out.writeLong(t.tunedSupportChanges());
+          out.writeLong(t.tunedPoolAdds());
+        },
+        in ->
+            new TaskState(
+                in.readLong(),
+                in.readLong(),
+                in.readLong(),
+                in.readInt(),
+                in.readLong(),
+                in.readLong()));
+  }
+
+  static Serde<float[]> floats() {
+    return serde(InternalSerdes::writeFloats, InternalSerdes::readFloats);
+  }
+
+  /** Snapshots in the global store: decoded on every query, so binary rather than JSON. */
+  static Serde<ModelSnapshot> snapshot() {
+    return serde(
+        (out, s) -> {
+          out.writeInt(s.schemaVersion());
+          writeString(out, s.task());
+          out.writeLong(s.version());
+          writeString(out, s.method());
+          writeNullableString(out, s.fineTuning());
+          writeString(out, s.backboneId());
+          out.writeInt(s.featureSize());
+          out.writeFloat(s.scale());
+          out.writeInt(s.classes().size());
+          for (ModelSnapshot.ClassWeights c : s.classes()) {
+            writeString(out, c.label());
+            out.writeInt(c.examples());
+            writeFloats(out, c.weights());
+            out.writeFloat(c.bias());
+          }
+          out.writeInt(s.supportExamples());
+          out.writeInt(s.poolQueries());
+          out.writeLong(s.createdAt());
+        },
+        in -> {
+          int schemaVersion = in.readInt();
+          String task = readString(in);
+          long version = in.readLong();
+          String method = readString(in);
+          String fineTuning = readNullableString(in);
+          String backboneId = readString(in);
+          int featureSize = in.readInt();
+          float scale = in.readFloat();
+          int n = in.readInt();
+          List<ModelSnapshot.ClassWeights> classes = new ArrayList<>(n);
+          for (int i = 0; i < n; i++) {
+            classes.add(
+                new ModelSnapshot.ClassWeights(
+                    readString(in), in.readInt(), readFloats(in), in.readFloat()));
+          }
+          return new ModelSnapshot(
+              schemaVersion,
+              task,
+              version,
+              method,
+              fineTuning,
+              backboneId,
+              featureSize,
+              scale,
+              classes,
+              in.readInt(),
+              in.readInt(),
+              in.readLong());
+        });
+  }
+
+  private static void writeLearnerInput(DataOutputStream out, LearnerInput input)
+      throws IOException {
+    if (input instanceof LearnerInput.Add a) {
+      out.writeByte(ADD);
+      writeString(out, a.task());
+      writeString(out, a.label());
+      writeString(out, a.exampleId());
+      writeFloats(out, a.feature());
+      writeOrigin(out, a.origin());
+    } else if (input instanceof LearnerInput.Remove r) {
+      out.writeByte(REMOVE);
+      writeString(out, r.task());
+      writeString(out, r.exampleId());
+      writeOrigin(out, r.origin());
+    } else if (input instanceof LearnerInput.DeleteClass d) {
+      out.writeByte(DELETE_CLASS);
+      writeString(out, d.task());
+      writeString(out, d.label());
+      writeOrigin(out, d.origin());
+    } else {
+      LearnerInput.PoolQuery p = (LearnerInput.PoolQuery) input;
+      out.writeByte(POOL_QUERY);
+      writeString(out, p.task());
+      writeFloats(out, p.feature());
+    }
+  }
+
+  private static LearnerInput readLearnerInput(DataInputStream in) throws IOException {
+    byte kind = in.readByte();
+    switch (kind) {
+      case ADD:
+        return new LearnerInput.Add(
+            readString(in), readString(in), readString(in), readFloats(in), readOrigin(in));
+      case REMOVE:
+        return new LearnerInput.Remove(readString(in), readString(in), readOrigin(in));
+      case DELETE_CLASS:
+        return new LearnerInput.DeleteClass(readString(in), readString(in), readOrigin(in));
+      case POOL_QUERY:
+        return new LearnerInput.PoolQuery(readString(in), readFloats(in));
+      default:
+        throw new IOException("expected a learner input kind 1-4, found " + kind);
+    }
+  }
+
+  private static void writeOrigin(DataOutputStream out, Origin o) throws IOException {
+    writeString(out, o.topic());
+    out.writeInt(o.partition());
+    out.writeLong(o.offset());
+    out.writeLong(o.timestamp());
+    writeNullableString(out, o.key());
+  }
+
+  private static Origin readOrigin(DataInputStream in) throws IOException {
+    return new Origin(
+        readString(in), in.readInt(), in.readLong(), in.readLong(), readNullableString(in));
+  }
+
+  private static void writeString(DataOutputStream out, String s) throws IOException {
+    byte[] bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    out.writeInt(bytes.length);
+    out.write(bytes);
+  }
+
+  private static String readString(DataInputStream in) throws IOException {
+    byte[] bytes = new byte[in.readInt()];
+    in.readFully(bytes);
+    return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static void writeNullableString(DataOutputStream out, String s) throws IOException {
+    out.writeBoolean(s != null);
+    if (s != null) {
+      writeString(out, s);
+    }
+  }
+
+  private static String readNullableString(DataInputStream in) throws IOException {
+    return in.readBoolean() ? readString(in) : null;
+  }
+
+  private static void writeFloats(DataOutputStream out, float[] v) throws IOException {
+    out.writeInt(v.length);
+    for (float f : v) {
+      out.writeFloat(f);
+    }
+  }
+
+  private static float[] readFloats(DataInputStream in) throws IOException {
+    float[] v = new float[in.readInt()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = in.readFloat();
+    }
+    return v;
+  }
+
+  @FunctionalInterface
+  private interface Writer<T> {
+    void write(DataOutputStream out, T value) throws IOException;
+  }
+
+  @FunctionalInterface
+  private interface Reader<T> {
+    T read(DataInputStream in) throws IOException;
+  }
+
+  private static <T> Serde<T> serde(Writer<T> writer, Reader<T> reader) {
+    return Serdes.serdeFrom(
+        (topic, value) -> {
+          if (value == null) {
+            return null;
+          }
+          ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+          try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(FORMAT);
+            writer.write(out, value);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+          return bytes.toByteArray();
+        },
+        (topic, data) -> {
+          if (data == null) {
+            return null;
+          }
+          try (DataInputStream in =
+              new DataInputStream(new java.io.ByteArrayInputStream(data))) {
+            byte format = in.readByte();
+            if (format != FORMAT) {
+              throw new IOException("expected internal format " + FORMAT + ", found " + format);
+            }
+            return reader.read(in);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
+  }
+}

@@ -1,0 +1,20 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.events.DeadLetter;
+import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.events.Prediction;
+
+/**
+ * What a processor of the topology emits, tagged with where it goes: the topology routes each kind
+ * to its topic. Values of this type never leave the sub-topology, so they need no serde.
+ */
+sealed interface Routed {
+
+  record ToLearner(LearnerInput input) implements Routed {}
+
+  record ToPredictions(Prediction prediction) implements Routed {}
+
+  record ToModels(ModelSnapshot snapshot) implements Routed {}
+
+  record ToDeadLetters(DeadLetter deadLetter) implements Routed {}
+}

@@ -1,0 +1,49 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.ModelSnapshot;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the global snapshot store of every instance in step with the models topic. It also runs
+ * when the store is restored, so the store only ever holds snapshots that passed validation.
+ */
+final class SnapshotUpdater implements Processor<String, byte[], Void, Void> {
+  private static final Logger log = LoggerFactory.getLogger(SnapshotUpdater.class);
+
+  private final EventCodec codec;
+  private KeyValueStore<String, ModelSnapshot> store;
+
+  SnapshotUpdater(EventCodec codec) {
+    this.codec = codec;
+  }
+
+  @Override
+  public void init(ProcessorContext<Void, Void> context) {
+    store = context.getStateStore(FewShotTopology.SNAPSHOT_STORE);
+  }
+
+  @Override
+  public void process(Record<String, byte[]> record) {
+    if (record.value() == null) {
+      if (record.key() != null) {
+        store.delete(record.key());
+      }
+      return;
+    }
+    ModelSnapshot snapshot;
+    try {
+      snapshot = codec.readSnapshot(record.value());
+    } catch (RuntimeException e) {
+      // The models topic is written by the service only; a foreign record is skipped, not fatal.
+      log.warn("skipped a record of the models topic that is not a model snapshot: {}", e.getMessage());
+      return;
+    }
+    store.put(snapshot.task(), snapshot);
+  }
+}

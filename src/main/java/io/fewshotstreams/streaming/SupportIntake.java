@@ -1,0 +1,78 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.InvalidEventException;
+import io.fewshotstreams.events.SupportEvent;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+
+/**
+ * First stage of the support path: reads and validates a support event, embeds its image, and
+ * emits the change keyed by task for the learner; a bad record becomes a dead letter.
+ */
+final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
+  private final EventCodec codec;
+  private final Features features;
+  private final DeadLetters deadLetters;
+  private ProcessorContext<String, Routed> context;
+
+  SupportIntake(EventCodec codec, Features features, DeadLetters deadLetters) {
+    this.codec = codec;
+    this.features = features;
+    this.deadLetters = deadLetters;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Routed> context) {
+    this.context = context;
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    Origin origin = Intake.origin(context, record);
+    SupportEvent event = null;
+    try {
+      if (record.value() == null) {
+        throw new InvalidEventException(
+            DeadLetterReason.INVALID_JSON, "expected a JSON support event, found no value");
+      }
+      event = codec.readSupport(record.value());
+      LearnerInput input = toLearnerInput(event, origin);
+      context.forward(record.withKey(event.task()).withValue(new Routed.ToLearner(input)));
+    } catch (RuntimeException e) {
+      String task = event == null ? null : event.task();
+      String id = event == null ? null : idOf(event);
+      context.forward(
+          record
+              .withKey(task != null ? task : origin.key())
+              .withValue(
+                  new Routed.ToDeadLetters(
+                      deadLetters.of(
+                          e, origin, record.value(), task, id, context.currentSystemTimeMs()))));
+    }
+  }
+
+  private LearnerInput toLearnerInput(SupportEvent event, Origin origin) {
+    if (event instanceof SupportEvent.AddExample add) {
+      float[] feature = features.of(add.image(), add.embedding());
+      return new LearnerInput.Add(add.task(), add.label(), add.exampleId(), feature, origin);
+    }
+    if (event instanceof SupportEvent.RemoveExample remove) {
+      return new LearnerInput.Remove(remove.task(), remove.exampleId(), origin);
+    }
+    SupportEvent.DeleteClass delete = (SupportEvent.DeleteClass) event;
+    return new LearnerInput.DeleteClass(delete.task(), delete.label(), origin);
+  }
+
+  private static String idOf(SupportEvent event) {
+    if (event instanceof SupportEvent.AddExample add) {
+      return add.exampleId();
+    }
+    if (event instanceof SupportEvent.RemoveExample remove) {
+      return remove.exampleId();
+    }
+    return ((SupportEvent.DeleteClass) event).label();
+  }
+}

@@ -1,0 +1,56 @@
+package io.fewshotstreams.streaming;
+
+/**
+ * Per-task bookkeeping of the learner.
+ *
+ * @param version version of the last snapshot published for the task
+ * @param supportChanges count of support changes ever applied
+ * @param poolAdds count of query embeddings ever added to the pool
+ * @param poolCount how many pool slots hold an embedding
+ * @param tunedSupportChanges {@code supportChanges} at the last fine-tune (or decision not to)
+ * @param tunedPoolAdds {@code poolAdds} at the last fine-tune
+ */
+record TaskState(
+    long version,
+    long supportChanges,
+    long poolAdds,
+    int poolCount,
+    long tunedSupportChanges,
+    long tunedPoolAdds) {
+
+  static final TaskState NEW = new TaskState(0, 0, 0, 0, 0, 0);
+
+  TaskState supportChanged(long newVersion) {
+    return new TaskState(
+        newVersion, supportChanges + 1, poolAdds, poolCount, tunedSupportChanges, tunedPoolAdds);
+  }
+
+  TaskState pooled(int poolSize) {
+    return new TaskState(
+        version,
+        supportChanges,
+        poolAdds + 1,
+        Math.min(poolCount + 1, poolSize),
+        tunedSupportChanges,
+        tunedPoolAdds);
+  }
+
+  /** Next pool slot to write: the pool is a ring over {@code poolSize} slots. */
+  int nextPoolSlot(int poolSize) {
+    return (int) (poolAdds % poolSize);
+  }
+
+  /**
+   * Whether the task should be fine-tuned: its support changed, or at least half the pool was
+   * replaced, since the last fine-tune.
+   */
+  boolean needsFineTune(int poolSize) {
+    return supportChanges != tunedSupportChanges
+        || (poolSize > 0 && poolAdds - tunedPoolAdds >= Math.max(1, poolSize / 2));
+  }
+
+  TaskState tuned(long newVersion, long atSupportChanges, long atPoolAdds) {
+    return new TaskState(
+        newVersion, supportChanges, poolAdds, poolCount, atSupportChanges, atPoolAdds);
+  }
+}
