@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     description = "Few-shot image classification for Kafka.",
     subcommands = {
       EmbedCommand.class,
+      ProduceCommand.class,
       EvaluateCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class

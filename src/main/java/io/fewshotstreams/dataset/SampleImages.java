@@ -1,0 +1,102 @@
+package io.fewshotstreams.dataset;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The sample images bundled on the classpath for {@code demo}: 60 Fashion-MNIST test images of
+ * each novel class ({@link FashionMnist#NOVEL}), written by {@code tools/samples/make_samples.py}.
+ * A jar's folders cannot be listed, so the images are found through the manifest {@code index.tsv}
+ * (columns {@code label}, {@code path}, {@code testIndex}, one header line).
+ */
+public final class SampleImages {
+  /** Classpath folder of the images and their manifest. */
+  public static final String RESOURCE_FOLDER = "/samples/fashion-mnist-novel/";
+
+  private static final String MANIFEST = "index.tsv";
+  private static final String HEADER = "label\tpath\ttestIndex";
+
+  private SampleImages() {}
+
+  /**
+   * All sample images in manifest order (class by class, by test index within a class).
+   *
+   * @throws DatasetException if the manifest or an image it names is missing or malformed
+   */
+  public static List<SampleImage> load() {
+    List<SampleImage> images = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    List<String> lines = readManifest();
+    if (lines.isEmpty() || !lines.get(0).equals(HEADER)) {
+      throw new DatasetException(
+          "sample manifest " + RESOURCE_FOLDER + MANIFEST + " should start with the header '"
+              + HEADER.replace("\t", "\\t") + "', found '"
+              + (lines.isEmpty() ? "" : lines.get(0).replace("\t", "\\t")) + "'");
+    }
+    for (int i = 1; i < lines.size(); i++) {
+      String line = lines.get(i);
+      if (line.isEmpty()) {
+        continue;
+      }
+      String[] fields = line.split("\t", -1);
+      if (fields.length != 3) {
+        throw malformed(i + 1, "3 tab-separated fields, found " + fields.length);
+      }
+      int testIndex;
+      try {
+        testIndex = Integer.parseInt(fields[2]);
+      } catch (NumberFormatException e) {
+        throw malformed(i + 1, "a test index, found '" + fields[2] + "'");
+      }
+      if (!names.add(fields[1])) {
+        throw malformed(i + 1, "a path not listed before, found '" + fields[1] + "' again");
+      }
+      images.add(new SampleImage(fields[0], fields[1], testIndex, readImage(fields[1])));
+    }
+    if (images.isEmpty()) {
+      throw new DatasetException("sample manifest " + RESOURCE_FOLDER + MANIFEST + " lists no images");
+    }
+    return List.copyOf(images);
+  }
+
+  private static List<String> readManifest() {
+    try (InputStream in = open(MANIFEST);
+        BufferedReader reader =
+            new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+      return reader.lines().toList();
+    } catch (IOException e) {
+      throw new DatasetException("cannot read " + RESOURCE_FOLDER + MANIFEST + ": " + e, e);
+    }
+  }
+
+  private static byte[] readImage(String path) {
+    try (InputStream in = open(path)) {
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new DatasetException("cannot read sample image " + RESOURCE_FOLDER + path + ": " + e, e);
+    }
+  }
+
+  private static InputStream open(String path) {
+    InputStream in = SampleImages.class.getResourceAsStream(RESOURCE_FOLDER + path);
+    if (in == null) {
+      throw new DatasetException(
+          "sample resource " + RESOURCE_FOLDER + path + " not found on the classpath"
+              + " (written by tools/samples/make_samples.py)");
+    }
+    return in;
+  }
+
+  private static DatasetException malformed(int lineNumber, String expected) {
+    return new DatasetException(
+        "sample manifest " + RESOURCE_FOLDER + MANIFEST + " line " + lineNumber + ": expected "
+            + expected);
+  }
+}
