@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
       ProduceCommand.class,
       EvaluateCommand.class,
       BenchCommand.class,
+      RunCommand.class,
+      DemoCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

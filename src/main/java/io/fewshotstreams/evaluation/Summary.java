@@ -39,6 +39,24 @@ public record Summary(
         median(millis));
   }
 
+  /**
+   * The 95% Wilson score interval of a proportion, {@code {low, high}}: right also near 0 and 1,
+   * where the normal approximation leaves [0, 1].
+   */
+  public static double[] wilsonInterval(int successes, int trials) {
+    if (trials <= 0 || successes < 0 || successes > trials) {
+      throw new IllegalArgumentException(
+          "expected 0 <= successes <= trials and trials > 0, found " + successes + " of " + trials);
+    }
+    double z = 1.959964;
+    double p = (double) successes / trials;
+    double denominator = 1 + z * z / trials;
+    double centre = (p + z * z / (2.0 * trials)) / denominator;
+    double half =
+        z * Math.sqrt(p * (1 - p) / trials + z * z / (4.0 * trials * trials)) / denominator;
+    return new double[] {Math.max(0, centre - half), Math.min(1, centre + half)};
+  }
+
   /** Median of {@code values} (mean of the middle two for an even count); the input is not modified. */
   public static double median(double[] values) {
     double[] sorted = values.clone();

@@ -41,6 +41,8 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String MAX_RECORD_BYTES_CONFIG = "fewshot.max.record.bytes";
   public static final String DEAD_LETTER_MAX_VALUE_BYTES_CONFIG =
       "fewshot.dead.letter.max.value.bytes";
+  public static final String TOPIC_PARTITIONS_CONFIG = "fewshot.topic.partitions";
+  public static final String TOPIC_REPLICATION_FACTOR_CONFIG = "fewshot.topic.replication.factor";
 
   /** Application id used when none is given. */
   public static final String DEFAULT_APPLICATION_ID = "fewshot-streams";
@@ -145,7 +147,23 @@ public final class FewShotConfig extends AbstractConfig {
               Range.atLeast(0),
               Importance.LOW,
               "Largest original value copied into a dead-letter record; a larger one is left"
-                  + " out and found through the record's topic, partition and offset.");
+                  + " out and found through the record's topic, partition and offset.")
+          .define(
+              TOPIC_PARTITIONS_CONFIG,
+              Type.INT,
+              3,
+              Range.between(1, 10_000),
+              Importance.MEDIUM,
+              "Partitions of the topics the service creates when they are missing; more"
+                  + " partitions let more instances share the work.")
+          .define(
+              TOPIC_REPLICATION_FACTOR_CONFIG,
+              Type.SHORT,
+              (short) -1,
+              Range.between(-1, 32),
+              Importance.MEDIUM,
+              "Replication factor of the topics the service creates; -1 takes the broker's"
+                  + " default.");
 
   private final Map<String, Object> passThrough;
 
@@ -261,6 +279,14 @@ public final class FewShotConfig extends AbstractConfig {
 
   public int deadLetterMaxValueBytes() {
     return getInt(DEAD_LETTER_MAX_VALUE_BYTES_CONFIG);
+  }
+
+  public int topicPartitions() {
+    return getInt(TOPIC_PARTITIONS_CONFIG);
+  }
+
+  public short topicReplicationFactor() {
+    return getShort(TOPIC_REPLICATION_FACTOR_CONFIG);
   }
 
   /** The settings as a Markdown table (key, default, description), for the README. */

@@ -1,0 +1,346 @@
+package io.fewshotstreams.app;
+
+import io.fewshotstreams.FewShotException;
+import io.fewshotstreams.broker.BrokerOptions;
+import io.fewshotstreams.broker.EmbeddedKafkaBroker;
+import io.fewshotstreams.dataset.SampleImage;
+import io.fewshotstreams.dataset.SampleImages;
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.evaluation.Summary;
+import io.fewshotstreams.events.DeadLetter;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.events.QueryEvent;
+import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.FewShotStreams;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code demo}: a real Kafka broker in this process, the service on it, and the bundled sample
+ * images of five classes the backbone never saw, published as support and then query events.
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Starts a single-node Kafka broker (KRaft) in this process and the service on it, publishes"
+          + " a few bundled images of five unseen Fashion-MNIST classes as support events and the"
+          + " rest as queries, and prints the predictions with the running accuracy. Then it stays"
+          + " up so you can send your own events (Ctrl-C to stop)."
+    })
+final class DemoCommand implements Callable<Integer> {
+  static final String TASK = "fashion-demo";
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--port",
+      description = "Port of the broker for clients; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int port = 0;
+
+  @Option(
+      names = "--shots",
+      description = "Support images per class, 1 to 20 (default: ${DEFAULT-VALUE}).")
+  int shots = 5;
+
+  @Option(
+      names = "--rate",
+      description = "Queries published per second (default: ${DEFAULT-VALUE}).")
+  int rate = 40;
+
+  @Option(
+      names = "--exit-when-done",
+      description = "Stop after the last prediction instead of staying up.")
+  boolean exitWhenDone;
+
+  @Mixin BackboneOptions backbone;
+
+  @Override
+  @SuppressWarnings("try") // the service runs while the block plays the demo; closed on the way out
+  public Integer call() throws IOException, InterruptedException {
+    if (shots < 1 || shots > 20) {
+      throw new FewShotException("expected --shots between 1 and 20, found " + shots);
+    }
+    if (rate < 1) {
+      throw new FewShotException("expected --rate >= 1, found " + rate);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    Path stateDir = Files.createTempDirectory("fewshot-demo-state");
+    out.println("starting a Kafka broker (KRaft) in this process ...");
+    out.flush();
+    try (ShutdownSignal shutdown = new ShutdownSignal();
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults().withPort(port));
+        Embedder embedder = backbone.open()) {
+      out.println("broker: " + broker.bootstrapServers());
+      FewShotConfig config = config(broker.bootstrapServers(), stateDir);
+      try (FewShotStreams service =
+          FewShotStreams.start(config, embedder, true, Duration.ofMinutes(2))) {
+        out.printf(
+            "service: application '%s' running (exactly-once), fine-tuning every %d ms%n",
+            config.applicationId(), config.fineTuneIntervalMs());
+        out.flush();
+        Result result = play(config, broker.bootstrapServers(), out);
+        double[] interval = Summary.wilsonInterval(result.correct, result.total);
+        out.printf(
+            "%naccuracy %.1f%% (%d of %d), 95%% interval %.1f%% to %.1f%%%n",
+            100.0 * result.correct / result.total,
+            result.correct,
+            result.total,
+            100 * interval[0],
+            100 * interval[1]);
+        result.byMethod.forEach(
+            (method, counts) ->
+                out.printf(
+                    "  answered by %-11s %5.1f%% of %d%n",
+                    method, 100.0 * counts[0] / counts[1], counts[1]));
+        if (!exitWhenDone) {
+          printHowToContinue(out, broker.bootstrapServers(), config);
+          out.flush();
+          shutdown.await();
+        }
+      }
+    } finally {
+      deleteQuietly(stateDir);
+    }
+    return 0;
+  }
+
+  private FewShotConfig config(String bootstrap, Path stateDir) {
+    Map<String, Object> settings = new HashMap<>();
+    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "fewshot-demo");
+    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    settings.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, 2_000L);
+    settings.put(FewShotConfig.TOPIC_PARTITIONS_CONFIG, 1);
+    return new FewShotConfig(settings);
+  }
+
+  private record Result(int correct, int total, Map<String, int[]> byMethod) {}
+
+  private Result play(FewShotConfig config, String bootstrap, PrintWriter out)
+      throws InterruptedException {
+    EventCodec codec = new EventCodec();
+    Map<String, List<SampleImage>> byClass = new LinkedHashMap<>();
+    for (SampleImage image : SampleImages.load()) {
+      byClass.computeIfAbsent(image.label(), k -> new ArrayList<>()).add(image);
+    }
+    List<SampleImage> supportImages = new ArrayList<>();
+    List<SampleImage> queryImages = new ArrayList<>();
+    byClass.values()
+        .forEach(
+            images -> {
+              supportImages.addAll(images.subList(0, shots));
+              queryImages.addAll(images.subList(shots, images.size()));
+            });
+    Collections.shuffle(queryImages, new Random(42));
+    Map<String, String> truth = new HashMap<>();
+    queryImages.forEach(q -> truth.put(q.name(), q.label()));
+
+    try (KafkaProducer<String, byte[]> producer = producer(bootstrap);
+        KafkaConsumer<String, byte[]> consumer = consumer(bootstrap)) {
+      consumer.subscribe(
+          List.of(config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
+      out.printf(
+          "publishing %d support images (%d per class) of %s to %s%n",
+          supportImages.size(), shots, byClass.keySet(), config.supportTopic());
+      for (SampleImage s : supportImages) {
+        producer.send(
+            new ProducerRecord<>(
+                config.supportTopic(),
+                TASK,
+                codec.write(
+                    new SupportEvent.AddExample(
+                        1, TASK, s.label(), s.name(), new Image(Image.PNG, s.png()), null))));
+      }
+      producer.flush();
+      long deadline = System.currentTimeMillis() + 60_000;
+      boolean ready = false;
+      while (!ready) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new FewShotException(
+              "expected a model with all " + byClass.size() + " classes within 60 s, found none");
+        }
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          if (r.topic().equals(config.modelsTopic())) {
+            ModelSnapshot m = codec.readSnapshot(r.value());
+            ready |= m.classes().size() == byClass.size() && m.supportExamples() == supportImages.size();
+          }
+        }
+      }
+      out.printf("model ready; publishing %d queries at %d/s%n%n", queryImages.size(), rate);
+      out.flush();
+
+      int sent = 0;
+      int correct = 0;
+      int answered = 0;
+      Map<String, int[]> byMethod = new LinkedHashMap<>();
+      long start = System.nanoTime();
+      deadline = Long.MAX_VALUE;
+      while (answered < queryImages.size()) {
+        long due = (System.nanoTime() - start) * rate / 1_000_000_000L + 1;
+        while (sent < queryImages.size() && sent < due) {
+          SampleImage q = queryImages.get(sent++);
+          producer.send(
+              new ProducerRecord<>(
+                  config.queriesTopic(),
+                  TASK,
+                  codec.write(
+                      new QueryEvent(1, TASK, q.name(), new Image(Image.PNG, q.png()), null, null))));
+        }
+        producer.flush();
+        if (sent == queryImages.size() && deadline == Long.MAX_VALUE) {
+          deadline = System.currentTimeMillis() + 60_000;
+        }
+        if (System.currentTimeMillis() > deadline) {
+          throw new FewShotException(
+              "expected " + queryImages.size() + " predictions, found " + answered + " after 60 s");
+        }
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(20))) {
+          if (r.topic().equals(config.predictionsTopic())) {
+            Prediction p = codec.readPrediction(r.value());
+            boolean right = p.label().equals(truth.get(p.queryId()));
+            answered++;
+            correct += right ? 1 : 0;
+            int[] counts = byMethod.computeIfAbsent(p.method(), k -> new int[2]);
+            counts[0] += right ? 1 : 0;
+            counts[1]++;
+            out.printf(
+                "[%3d/%d] %-22s -> %-11s %.2f %s  accuracy %5.1f%%  model v%d %s%n",
+                answered,
+                queryImages.size(),
+                p.queryId(),
+                p.label(),
+                p.probability(),
+                right ? "right" : "WRONG",
+                100.0 * correct / answered,
+                p.modelVersion(),
+                p.method());
+          } else if (r.topic().equals(config.modelsTopic())) {
+            ModelSnapshot m = codec.readSnapshot(r.value());
+            out.printf(
+                "        model v%d: %s%s from %d support images and %d pooled queries%n",
+                m.version(),
+                m.method(),
+                m.fineTuning() == null ? "" : " (" + m.fineTuning() + ")",
+                m.supportExamples(),
+                m.poolQueries());
+          } else {
+            DeadLetter d = codec.readDeadLetter(r.value());
+            out.printf("        dead letter %s: %s%n", d.reason(), d.message());
+          }
+        }
+        out.flush();
+      }
+      showDeadLetter(config, producer, consumer, codec, out);
+      return new Result(correct, answered, byMethod);
+    }
+  }
+
+  /** Sends one malformed query so the user sees where bad input goes. */
+  private static void showDeadLetter(
+      FewShotConfig config,
+      KafkaProducer<String, byte[]> producer,
+      KafkaConsumer<String, byte[]> consumer,
+      EventCodec codec,
+      PrintWriter out) {
+    out.printf("%nsending a malformed query to %s ...%n", config.queriesTopic());
+    producer.send(
+        new ProducerRecord<>(
+            config.queriesTopic(), TASK, "{\"task\": \"oops\"".getBytes(StandardCharsets.UTF_8)));
+    producer.flush();
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (System.currentTimeMillis() < deadline) {
+      for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+        if (r.topic().equals(config.deadLettersTopic())) {
+          DeadLetter d = codec.readDeadLetter(r.value());
+          out.printf(
+              "dead letter on %s: %s (%s, offset %d): %s%n",
+              config.deadLettersTopic(), d.reason(), d.sourceTopic(), d.offset(), d.message());
+          return;
+        }
+      }
+    }
+    out.println("no dead letter arrived within 30 s");
+  }
+
+  private static void printHowToContinue(PrintWriter out, String bootstrap, FewShotConfig config) {
+    out.printf(
+        "%nThe broker stays up at %s. Send your own events, for example:%n"
+            + "  java -jar target/fewshot-streams.jar produce --bootstrap-servers %s --task my-task"
+            + " --as support FOLDER_WITH_ONE_SUB_FOLDER_PER_CLASS%n"
+            + "  java -jar target/fewshot-streams.jar produce --bootstrap-servers %s --task my-task"
+            + " --as query FOLDER_OF_IMAGES%n"
+            + "  kcat -b %s -C -t %s        (predictions)%n"
+            + "  kcat -b %s -C -t %s        (dead letters)%n"
+            + "The event formats are in schemas/. Ctrl-C stops the demo.%n",
+        bootstrap,
+        bootstrap,
+        bootstrap,
+        bootstrap,
+        config.predictionsTopic(),
+        bootstrap,
+        config.deadLettersTopic());
+  }
+
+  private static KafkaProducer<String, byte[]> producer(String bootstrap) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    return new KafkaProducer<>(p);
+  }
+
+  private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "fewshot-demo-viewer");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    return new KafkaConsumer<>(p);
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a leftover temporary directory is harmless
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package io.fewshotstreams.app;
+
+import io.fewshotstreams.FewShotException;
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.FewShotStreams;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import org.apache.kafka.streams.StreamsConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code run}: the service against a Kafka cluster, until stopped. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the few-shot classifier against a Kafka cluster until stopped (Ctrl-C or SIGTERM).",
+      "Settings come from --config, then --property; fewshot.* keys are the service's (see the"
+          + " README), every other key goes to Kafka Streams and its clients."
+    })
+final class RunCommand implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--bootstrap-servers",
+      paramLabel = "HOST:PORT",
+      description = "Kafka bootstrap servers (or bootstrap.servers in --config).")
+  String bootstrapServers;
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Properties file of settings (service and Kafka, security included).")
+  Path configFile;
+
+  @Option(
+      names = {"-p", "--property"},
+      paramLabel = "KEY=VALUE",
+      description = "One setting, repeatable; wins over --config.")
+  Map<String, String> properties = new LinkedHashMap<>();
+
+  @Option(
+      names = "--create-topics",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Create missing topics (default: ${DEFAULT-VALUE}); with --no-create-topics a missing"
+              + " topic is an error that names it.")
+  boolean createTopics;
+
+  @Mixin BackboneOptions backbone;
+
+  @Override
+  @SuppressWarnings("try") // the service runs while the block waits; it is closed on the way out
+  public Integer call() throws InterruptedException {
+    FewShotConfig config = FewShotConfig.of(settings());
+    try (ShutdownSignal shutdown = new ShutdownSignal();
+        Embedder embedder = backbone.open();
+        FewShotStreams service =
+            FewShotStreams.start(config, embedder, createTopics, Duration.ofMinutes(2))) {
+      spec.commandLine()
+          .getOut()
+          .printf(
+              "running as application '%s': support from %s, queries from %s, predictions to %s%n",
+              config.applicationId(),
+              config.supportTopic(),
+              config.queriesTopic(),
+              config.predictionsTopic());
+      spec.commandLine().getOut().flush();
+      shutdown.await();
+    }
+    return 0;
+  }
+
+  Properties settings() {
+    Properties settings = new Properties();
+    if (configFile != null) {
+      try (Reader reader = Files.newBufferedReader(configFile)) {
+        settings.load(reader);
+      } catch (IOException e) {
+        throw new FewShotException(
+            "cannot read the settings file " + configFile + ": " + e.getMessage(), e);
+      }
+    }
+    settings.putAll(properties);
+    if (bootstrapServers != null) {
+      settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    }
+    return settings;
+  }
+}

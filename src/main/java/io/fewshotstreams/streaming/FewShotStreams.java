@@ -1,0 +1,189 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.FewShotException;
+import io.fewshotstreams.embedding.Embedder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running service: checks (or creates) its topics, then runs the topology of {@link
+ * FewShotTopology} with its fine-tuning threads until closed.
+ */
+public final class FewShotStreams implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FewShotStreams.class);
+  private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
+
+  private final KafkaStreams streams;
+  private final FineTuneScheduler scheduler;
+
+  private FewShotStreams(KafkaStreams streams, FineTuneScheduler scheduler) {
+    this.streams = streams;
+    this.scheduler = scheduler;
+  }
+
+  /**
+   * Starts the service and waits until it runs.
+   *
+   * @param createTopics whether to create missing topics; when false a missing topic is an error
+   *     that names it
+   * @throws FewShotException when topics are missing, the cluster cannot be reached, or the
+   *     application does not reach RUNNING within {@code startTimeout}
+   */
+  public static FewShotStreams start(
+      FewShotConfig config, Embedder embedder, boolean createTopics, Duration startTimeout) {
+    ensureTopics(config, createTopics);
+    FineTuneScheduler scheduler = new FineTuneScheduler(config.fineTuneThreads());
+    KafkaStreams streams;
+    try {
+      streams =
+          new KafkaStreams(
+              FewShotTopology.build(config, embedder, scheduler), config.streamsProperties());
+    } catch (RuntimeException e) {
+      scheduler.close();
+      throw new FewShotException("cannot create the Kafka Streams application: " + e.getMessage(), e);
+    }
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          log.error("stream thread failed; replacing it", e);
+          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+    FewShotStreams service = new FewShotStreams(streams, scheduler);
+    streams.start();
+    long deadline = System.nanoTime() + startTimeout.toNanos();
+    while (streams.state() != KafkaStreams.State.RUNNING) {
+      if (!streams.state().isRunningOrRebalancing() || System.nanoTime() > deadline) {
+        KafkaStreams.State state = streams.state();
+        service.close();
+        throw new FewShotException(
+            "expected the application to be RUNNING within "
+                + startTimeout.toSeconds()
+                + " s, found it "
+                + state);
+      }
+      sleep(50);
+    }
+    return service;
+  }
+
+  /** The Kafka Streams instance, for state queries. */
+  public KafkaStreams streams() {
+    return streams;
+  }
+
+  /** The fine-tuning threads (tests wait on them). */
+  public FineTuneScheduler scheduler() {
+    return scheduler;
+  }
+
+  @Override
+  public void close() {
+    streams.close(Duration.ofSeconds(30));
+    scheduler.close();
+  }
+
+  /**
+   * Makes sure the service's topics exist. The models topic is compacted: it keeps the latest
+   * snapshot of every task.
+   */
+  static void ensureTopics(FewShotConfig config, boolean create) {
+    Properties props = new Properties();
+    Properties streamsProps = config.streamsProperties();
+    for (String key : streamsProps.stringPropertyNames()) {
+      if (AdminClientConfig.configNames().contains(key)) {
+        props.put(key, streamsProps.getProperty(key));
+      }
+    }
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis());
+    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+    if (!props.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+      throw new FewShotException("expected bootstrap.servers to be set, found it missing");
+    }
+    try (Admin admin = Admin.create(props)) {
+      Set<String> existing =
+          admin.listTopics().names().get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      List<String> missing = new ArrayList<>();
+      for (String topic : config.topics()) {
+        if (!existing.contains(topic)) {
+          missing.add(topic);
+        }
+      }
+      if (missing.isEmpty()) {
+        return;
+      }
+      if (!create) {
+        throw new FewShotException(
+            "expected the topics "
+                + config.topics()
+                + " to exist, found "
+                + missing
+                + " missing; create them, or allow the service to create them");
+      }
+      List<NewTopic> topics = new ArrayList<>();
+      for (String topic : missing) {
+        NewTopic t =
+            new NewTopic(
+                topic,
+                Optional.of(config.topicPartitions()),
+                Optional.of(config.topicReplicationFactor()));
+        if (topic.equals(config.modelsTopic())) {
+          t.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+        }
+        topics.add(t);
+      }
+      try {
+        admin.createTopics(topics).all().get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        log.info("created topics {}", missing);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw new FewShotException(
+              "cannot create the missing topics " + missing + ": " + e.getCause().getMessage(), e);
+        }
+      }
+    } catch (ExecutionException e) {
+      throw new FewShotException(
+          "cannot list the topics of the cluster at "
+              + props.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+              + ": "
+              + e.getCause().getMessage(),
+          e);
+    } catch (TimeoutException e) {
+      throw new FewShotException(
+          "expected the cluster at "
+              + props.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+              + " to answer within "
+              + ADMIN_TIMEOUT.toSeconds()
+              + " s, found no answer",
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new FewShotException("interrupted while checking the topics", e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new FewShotException("interrupted while starting", e);
+    }
+  }
+}

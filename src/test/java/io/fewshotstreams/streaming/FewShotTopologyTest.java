@@ -1,0 +1,379 @@
+package io.fewshotstreams.streaming;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fewshotstreams.dataset.SampleImage;
+import io.fewshotstreams.dataset.SampleImages;
+import io.fewshotstreams.embedding.Backbone;
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.EmbedderOptions;
+import io.fewshotstreams.embedding.OnnxEmbedder;
+import io.fewshotstreams.events.DeadLetter;
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.EventType;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.events.QueryEvent;
+import io.fewshotstreams.events.SupportEvent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The topology stage by stage on Kafka's TopologyTestDriver, with the bundled backbone. Most
+ * events carry precomputed embeddings so that the geometry is known: class {@code c} lies along
+ * basis vector {@code c}.
+ */
+class FewShotTopologyTest {
+  private static final String TASK = "parts";
+  private static final long INTERVAL_MS = 1_000;
+  private static Embedder embedder;
+
+  private final EventCodec codec = new EventCodec();
+  @TempDir Path stateDir;
+  private FineTuneScheduler scheduler;
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> support;
+  private TestInputTopic<String, byte[]> queries;
+  private TestOutputTopic<String, byte[]> predictions;
+  private TestOutputTopic<String, byte[]> models;
+  private TestOutputTopic<String, byte[]> deadLetters;
+
+  @BeforeAll
+  static void openEmbedder() {
+    embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
+  }
+
+  @AfterAll
+  static void closeEmbedder() {
+    embedder.close();
+  }
+
+  private void start(Map<String, Object> overrides) {
+    Map<String, Object> settings = new HashMap<>();
+    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, INTERVAL_MS);
+    settings.putAll(overrides);
+    FewShotConfig config = new FewShotConfig(settings);
+    scheduler = new FineTuneScheduler(1);
+    driver =
+        new TopologyTestDriver(
+            FewShotTopology.build(config, embedder, scheduler),
+            config.streamsProperties(),
+            Instant.ofEpochMilli(0));
+    StringSerializer keys = new StringSerializer();
+    ByteArraySerializer values = new ByteArraySerializer();
+    support = driver.createInputTopic(config.supportTopic(), keys, values);
+    queries = driver.createInputTopic(config.queriesTopic(), keys, values);
+    StringDeserializer keysOut = new StringDeserializer();
+    ByteArrayDeserializer valuesOut = new ByteArrayDeserializer();
+    predictions = driver.createOutputTopic(config.predictionsTopic(), keysOut, valuesOut);
+    models = driver.createOutputTopic(config.modelsTopic(), keysOut, valuesOut);
+    deadLetters = driver.createOutputTopic(config.deadLettersTopic(), keysOut, valuesOut);
+  }
+
+  @AfterEach
+  void stop() {
+    if (driver != null) {
+      driver.close();
+    }
+    if (scheduler != null) {
+      scheduler.close();
+    }
+  }
+
+  @Test
+  void shouldClassifyAQueryAgainstAClassAddedJustBeforeIt() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.1f, 1));
+    query("q1", axis(1, 0.2f, 2));
+    Prediction onlyA = prediction();
+    assertThat(onlyA.label()).isEqualTo("A");
+    assertThat(onlyA.probabilities()).containsOnlyKeys("A");
+
+    add("B", "b1", axis(1, 0.1f, 3));
+    query("q2", axis(1, 0.2f, 4));
+    Prediction withB = prediction();
+    assertThat(withB.label()).as("class B was added just before the query").isEqualTo("B");
+    assertThat(withB.modelVersion()).isEqualTo(2);
+    assertThat(withB.method()).isEqualTo(ModelSnapshot.PROTOTYPES);
+    assertThat(withB.probabilities()).containsOnlyKeys("A", "B");
+    assertThat(withB.probabilities().values().stream().mapToDouble(Double::doubleValue).sum())
+        .isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+    assertThat(withB.backboneId()).isEqualTo(embedder.card().id());
+  }
+
+  @Test
+  void shouldWriteOnlySchemaValidSnapshotsPredictionsAndDeadLetters() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "b1", axis(1, 0.1f, 2));
+    query("q1", axis(0, 0.2f, 3));
+    queries.pipeInput(TASK, "{not json".getBytes(StandardCharsets.UTF_8));
+    List<byte[]> snapshots = models.readValuesToList();
+    List<byte[]> answers = predictions.readValuesToList();
+    List<byte[]> dead = deadLetters.readValuesToList();
+    assertThat(snapshots).hasSize(2);
+    assertThat(answers).hasSize(1);
+    assertThat(dead).hasSize(1);
+    snapshots.forEach(v -> assertThat(codec.violations(EventType.MODEL, v)).isEmpty());
+    answers.forEach(v -> assertThat(codec.violations(EventType.PREDICTION, v)).isEmpty());
+    dead.forEach(v -> assertThat(codec.violations(EventType.DEAD_LETTER, v)).isEmpty());
+  }
+
+  @Test
+  void shouldFineTuneOnTheWallClockAndAdvanceTheVersion() throws InterruptedException {
+    start(Map.of());
+    // Two shots per class and no pool: auto chooses inductive fine-tuning.
+    add("A", "a1", axis(0, 0.3f, 1));
+    add("A", "a2", axis(0, 0.3f, 2));
+    add("B", "b1", axis(1, 0.3f, 3));
+    add("B", "b2", axis(1, 0.3f, 4));
+    List<ModelSnapshot> before = snapshots();
+    assertThat(before).extracting(ModelSnapshot::version).containsExactly(1L, 2L, 3L, 4L);
+
+    driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
+    assertThat(scheduler.awaitIdle(10_000)).isTrue();
+    driver.advanceWallClockTime(Duration.ofMillis(200));
+
+    List<ModelSnapshot> tuned = snapshots();
+    assertThat(tuned).hasSize(1);
+    assertThat(tuned.get(0).version()).isEqualTo(5);
+    assertThat(tuned.get(0).method()).isEqualTo(ModelSnapshot.FINE_TUNED);
+    assertThat(tuned.get(0).fineTuning()).isEqualTo("inductive");
+    assertThat(tuned.get(0).supportExamples()).isEqualTo(4);
+
+    query("q1", axis(1, 0.2f, 5));
+    Prediction p = prediction();
+    assertThat(p.modelVersion()).isEqualTo(5);
+    assertThat(p.method()).isEqualTo(ModelSnapshot.FINE_TUNED);
+    assertThat(p.label()).isEqualTo("B");
+
+    driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
+    assertThat(scheduler.awaitIdle(10_000)).isTrue();
+    driver.advanceWallClockTime(Duration.ofMillis(200));
+    assertThat(snapshots()).as("nothing changed, so nothing is tuned again").isEmpty();
+  }
+
+  @Test
+  void shouldDropAFineTuneWhoseSupportChangedWhileItRan() throws InterruptedException {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.3f, 1));
+    add("A", "a2", axis(0, 0.3f, 2));
+    add("B", "b1", axis(1, 0.3f, 3));
+    add("B", "b2", axis(1, 0.3f, 4));
+    snapshots();
+    driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
+    assertThat(scheduler.awaitIdle(10_000)).isTrue();
+    add("C", "c1", axis(2, 0.3f, 5));
+    driver.advanceWallClockTime(Duration.ofMillis(200));
+    List<ModelSnapshot> after = snapshots();
+    assertThat(after).hasSize(1);
+    assertThat(after.get(0).method()).isEqualTo(ModelSnapshot.PROTOTYPES);
+    assertThat(after.get(0).classes()).extracting(ModelSnapshot.ClassWeights::label)
+        .containsExactly("A", "B", "C");
+  }
+
+  @Test
+  void shouldForgetADeletedClassInTheNextPrediction() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "b1", axis(1, 0.1f, 2));
+    add("C", "c1", axis(2, 0.1f, 3));
+    support.pipeInput(TASK, codec.write(new SupportEvent.DeleteClass(1, TASK, "B")));
+    query("q1", axis(1, 0.2f, 4));
+    Prediction p = prediction();
+    assertThat(p.probabilities()).containsOnlyKeys("A", "C");
+    assertThat(p.label()).isNotEqualTo("B");
+  }
+
+  @Test
+  void shouldMoveThePrototypeBackWhenAnExampleIsRemoved() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.05f, 1));
+    add("B", "b1", axis(1, 0.05f, 2));
+    add("B", "b-wrong", axis(0, 0.05f, 3)); // a mislabelled example drags B towards A
+    support.pipeInput(TASK, codec.write(new SupportEvent.RemoveExample(1, TASK, "b-wrong")));
+    List<ModelSnapshot> s = snapshots();
+    ModelSnapshot last = s.get(s.size() - 1);
+    assertThat(last.classes()).extracting(ModelSnapshot.ClassWeights::examples)
+        .containsExactly(1, 1);
+    query("q1", axis(0, 0.05f, 4));
+    assertThat(prediction().probability())
+        .as("with B back on its own axis, a query on A's axis is confidently A")
+        .isGreaterThan(0.99);
+  }
+
+  @Test
+  void shouldReplaceAnExampleThatIsAddedAgainWithTheSameId() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "a1", axis(1, 0.1f, 2)); // the same id moved to another class
+    ModelSnapshot last = snapshots().get(2);
+    assertThat(last.classes()).extracting(ModelSnapshot.ClassWeights::label).containsExactly("B");
+    assertThat(last.supportExamples()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldDeadLetterMalformedJsonWithItsOriginAndKeepClassifying() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "b1", axis(1, 0.1f, 2));
+    queries.pipeInput("k", "{\"schemaVersion\": 1, \"task\": ".getBytes(StandardCharsets.UTF_8));
+    query("q-good", axis(1, 0.1f, 3));
+    DeadLetter dead = deadLetter();
+    assertThat(dead.reason()).isEqualTo(DeadLetterReason.INVALID_JSON);
+    assertThat(dead.sourceTopic()).isEqualTo("fewshot-queries");
+    assertThat(dead.partition()).isZero();
+    assertThat(dead.offset()).isZero();
+    assertThat(dead.key()).isEqualTo("k");
+    assertThat(dead.value()).isEqualTo("{\"schemaVersion\": 1, \"task\": ");
+    assertThat(prediction().queryId()).isEqualTo("q-good");
+  }
+
+  @Test
+  void shouldDeadLetterAQueryForATaskWithNoClasses() {
+    start(Map.of());
+    query("q1", axis(0, 0.1f, 1));
+    DeadLetter dead = deadLetter();
+    assertThat(dead.reason()).isEqualTo(DeadLetterReason.UNKNOWN_TASK);
+    assertThat(dead.task()).isEqualTo(TASK);
+    assertThat(dead.id()).isEqualTo("q1");
+    assertThat(predictions.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldDeadLetterABrokenImageAndAnEmbeddingOfTheWrongSize() {
+    start(Map.of());
+    byte[] notPng = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
+    support.pipeInput(
+        TASK,
+        codec.write(
+            new SupportEvent.AddExample(1, TASK, "A", "a1", new Image(Image.PNG, notPng), null)));
+    support.pipeInput(
+        TASK,
+        codec.write(new SupportEvent.AddExample(1, TASK, "A", "a2", null, new float[] {1, 2, 3})));
+    List<DeadLetter> dead =
+        deadLetters.readValuesToList().stream().map(codec::readDeadLetter).toList();
+    assertThat(dead)
+        .extracting(DeadLetter::reason)
+        .containsExactly(DeadLetterReason.INVALID_IMAGE, DeadLetterReason.WRONG_EMBEDDING_SIZE);
+    assertThat(dead.get(1).message()).contains("256").contains("3");
+    assertThat(models.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldDeadLetterTheRemovalOfAnUnknownExampleNamingTheSupportTopic() {
+    start(Map.of());
+    add("A", "a1", axis(0, 0.1f, 1));
+    support.pipeInput(TASK, codec.write(new SupportEvent.RemoveExample(1, TASK, "nope")));
+    DeadLetter dead = deadLetter();
+    assertThat(dead.reason()).isEqualTo(DeadLetterReason.UNKNOWN_EXAMPLE);
+    assertThat(dead.sourceTopic())
+        .as("the user's topic, not the internal repartition topic")
+        .isEqualTo("fewshot-support");
+    assertThat(dead.offset()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldRefuseAnExampleBeyondTheClassLimit() {
+    start(Map.of(FewShotConfig.MAX_EXAMPLES_PER_CLASS_CONFIG, 2));
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("A", "a2", axis(0, 0.1f, 2));
+    add("A", "a3", axis(0, 0.1f, 3));
+    assertThat(deadLetter().reason()).isEqualTo(DeadLetterReason.CLASS_FULL);
+    assertThat(snapshots()).hasSize(2);
+  }
+
+  @Test
+  void shouldClassifyRealImagesOfNovelClasses() {
+    start(Map.of());
+    List<SampleImage> samples = SampleImages.load();
+    List<SampleImage> coats = samples.stream().filter(s -> s.label().equals("Coat")).toList();
+    List<SampleImage> sneakers = samples.stream().filter(s -> s.label().equals("Sneaker")).toList();
+    for (int i = 0; i < 5; i++) {
+      addImage(coats.get(i));
+      addImage(sneakers.get(i));
+    }
+    int correct = 0;
+    for (int i = 5; i < 25; i++) {
+      for (SampleImage s : List.of(coats.get(i), sneakers.get(i))) {
+        queries.pipeInput(
+            TASK,
+            codec.write(
+                new QueryEvent(1, TASK, s.name(), new Image(Image.PNG, s.png()), null, 1)));
+        Prediction p = prediction();
+        assertThat(p.topK()).hasSize(1);
+        correct += p.label().equals(s.label()) ? 1 : 0;
+      }
+    }
+    // Coats and sneakers are far apart for the bundled backbone: nearly all 40 are right.
+    assertThat(correct).isGreaterThanOrEqualTo(38);
+  }
+
+  private void addImage(SampleImage s) {
+    support.pipeInput(
+        TASK,
+        codec.write(
+            new SupportEvent.AddExample(
+                1, TASK, s.label(), s.name(), new Image(Image.PNG, s.png()), null)));
+  }
+
+  private void add(String label, String id, float[] embedding) {
+    support.pipeInput(
+        TASK, codec.write(new SupportEvent.AddExample(1, TASK, label, id, null, embedding)));
+  }
+
+  private void query(String id, float[] embedding) {
+    queries.pipeInput(TASK, codec.write(new QueryEvent(1, TASK, id, null, embedding, null)));
+  }
+
+  private Prediction prediction() {
+    KeyValue<String, byte[]> record = predictions.readKeyValue();
+    assertThat(record.key).isEqualTo(TASK);
+    return codec.readPrediction(record.value);
+  }
+
+  private DeadLetter deadLetter() {
+    return codec.readDeadLetter(deadLetters.readValue());
+  }
+
+  private List<ModelSnapshot> snapshots() {
+    return models.readValuesToList().stream().map(codec::readSnapshot).toList();
+  }
+
+  /** A vector along basis axis {@code axis} of the backbone's feature space, plus noise. */
+  private static float[] axis(int axis, float noise, long seed) {
+    Random random = new Random(seed);
+    float[] v = new float[embedder.featureSize()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (noise * random.nextGaussian() / Math.sqrt(v.length));
+    }
+    v[axis] += 1f;
+    return v;
+  }
+}
