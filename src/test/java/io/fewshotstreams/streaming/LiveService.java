@@ -1,0 +1,122 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.QueryEvent;
+import io.fewshotstreams.events.SupportEvent;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The service running against a real broker, with a plain producer and a read-committed consumer
+ * of its output topics, as a user's application would have them.
+ */
+final class LiveService implements AutoCloseable {
+  final EventCodec codec = new EventCodec();
+  final FewShotConfig config;
+  final FewShotStreams service;
+  private final KafkaProducer<String, byte[]> producer;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
+
+  LiveService(String bootstrap, Embedder embedder, Path stateDir, Map<String, Object> overrides) {
+    Map<String, Object> settings = new HashMap<>();
+    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "it-" + UUID.randomUUID());
+    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    settings.putAll(overrides);
+    config = new FewShotConfig(settings);
+    service = FewShotStreams.start(config, embedder, true, Duration.ofSeconds(90));
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    producer = new KafkaProducer<>(p);
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + UUID.randomUUID());
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    consumer = new KafkaConsumer<>(c);
+    consumer.subscribe(
+        List.of(config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
+  }
+
+  void addImage(String task, String label, String id, byte[] png) {
+    send(
+        config.supportTopic(),
+        task,
+        codec.write(new SupportEvent.AddExample(1, task, label, id, new Image(Image.PNG, png), null)));
+  }
+
+  void support(String task, SupportEvent event) {
+    send(config.supportTopic(), task, codec.write(event));
+  }
+
+  void queryImage(String task, String id, byte[] png) {
+    send(
+        config.queriesTopic(),
+        task,
+        codec.write(new QueryEvent(1, task, id, new Image(Image.PNG, png), null, null)));
+  }
+
+  void send(String topic, String key, byte[] value) {
+    producer.send(new ProducerRecord<>(topic, key, value));
+    producer.flush();
+  }
+
+  /**
+   * Polls until {@code count} records of {@code topic} matching {@code filter} arrived since the
+   * last call that consumed them, and returns them; records of other topics are kept for later.
+   */
+  List<byte[]> await(String topic, Predicate<byte[]> filter, int count, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      List<ConsumerRecord<String, byte[]>> matching = new ArrayList<>();
+      for (ConsumerRecord<String, byte[]> r : seen) {
+        if (r.topic().equals(topic) && filter.test(r.value())) {
+          matching.add(r);
+        }
+      }
+      if (matching.size() >= count) {
+        List<ConsumerRecord<String, byte[]>> taken = matching.subList(0, count);
+        seen.removeAll(taken);
+        return taken.stream().map(ConsumerRecord::value).toList();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "expected " + count + " records on " + topic + ", found " + matching.size());
+      }
+      consumer.poll(Duration.ofMillis(100)).forEach(seen::add);
+    }
+  }
+
+  @Override
+  public void close() {
+    producer.close();
+    consumer.close();
+    service.close();
+  }
+}
