@@ -1,6 +1,6 @@
 package io.fewshotstreams.events;
 
-/** The kinds of records on the service's topics, each with its JSON Schema under {@code schemas/}. */
+/** The kinds of records on the service's topics, each with its JSON Schema in {@code schemas/}. */
 public enum EventType {
   /** The support topic: {@link SupportEvent}. */
   SUPPORT("support"),

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -98,7 +99,7 @@ class SchemaExamplesTest {
 
     assertThat(reasons.valueStream().map(JsonNode::asString))
         .containsExactly(
-            java.util.Arrays.stream(DeadLetterReason.values()).map(Enum::name).toArray(String[]::new));
+            Arrays.stream(DeadLetterReason.values()).map(Enum::name).toArray(String[]::new));
   }
 
   @Test
