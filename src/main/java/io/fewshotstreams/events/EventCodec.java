@@ -216,8 +216,20 @@ public final class EventCodec {
     if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
       return cause.getMessage();
     }
-    String path = e.getPathReference();
-    return e.getOriginalMessage() + (path == null ? "" : " (at " + path + ")");
+    return jsonPath(e) + ": " + e.getOriginalMessage();
+  }
+
+  /** Where binding failed, written like the validator's paths: {@code $.image.data}. */
+  private static String jsonPath(JacksonException e) {
+    StringBuilder path = new StringBuilder("$");
+    for (JacksonException.Reference reference : e.getPath()) {
+      if (reference.getPropertyName() != null) {
+        path.append('.').append(reference.getPropertyName());
+      } else if (reference.getIndex() >= 0) {
+        path.append('[').append(reference.getIndex()).append(']');
+      }
+    }
+    return path.toString();
   }
 
   private JsonNode readSchemaNode(String resource) {

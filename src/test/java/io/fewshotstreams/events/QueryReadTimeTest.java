@@ -16,9 +16,9 @@ import org.junit.jupiter.api.Test;
 class QueryReadTimeTest {
 
   /** Enough iterations for the JIT to settle, few enough to keep the unit tests fast. */
-  private static final int WARM_UP = 2_000;
+  private static final int WARM_UP = 20_000;
 
-  private static final int MEASURED = 5_000;
+  private static final int MEASURED = 20_000;
 
   @Test
   void shouldReadAOneKilobytePngQueryAndReportTheTime() throws IOException {
