@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -86,7 +91,7 @@ class EventCodecTest {
     probabilities.put("sneaker", 0.75);
     probabilities.put("boot", 0.25);
     for (List<Prediction.Ranked> topK :
-        java.util.Arrays.asList(null, List.of(new Prediction.Ranked("sneaker", 0.75)))) {
+        Arrays.asList(null, List.of(new Prediction.Ranked("sneaker", 0.75)))) {
       Prediction prediction =
           new Prediction(1, "shop", "q1", "sneaker", 0.75, probabilities, topK, 4,
               ModelSnapshot.PROTOTYPES, "backbone-a", 2.5, 1_000L, 1_003L);
@@ -362,5 +367,37 @@ class EventCodecTest {
     EventCodec exact = new EventCodec(value.length);
 
     assertThat(exact.readSupport(value)).isEqualTo(new SupportEvent.DeleteClass(1, "t", "l"));
+  }
+
+  @Test
+  void shouldReadFromManyThreadsAtOnce() throws Exception {
+    // stream threads share one codec: 4 threads, each reading a different event many times
+    int threads = 4;
+    int readsPerThread = 2_000;
+    ExecutorService pool =
+        Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<Boolean>> results = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        QueryEvent query =
+            new QueryEvent(1, "shop-" + t, "q" + t, null, new float[] {t, t + 0.5f}, t + 1);
+        byte[] json = CODEC.write(query);
+        results.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < readsPerThread; i++) {
+                    if (!CODEC.readQuery(json).equals(query)) {
+                      return false;
+                    }
+                  }
+                  return true;
+                }));
+      }
+      for (Future<Boolean> result : results) {
+        assertThat(result.get()).isTrue();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 }
