@@ -6,7 +6,9 @@ import java.util.Objects;
 
 /**
  * An image to classify. Exactly one of {@code image} and {@code embedding} is set; {@code topK},
- * when given, asks for the best {@code topK} classes in order besides the full distribution.
+ * when given, asks for the best {@code topK} classes in order besides the full distribution. A query
+ * for a task that has no classes gets no prediction: it goes to the dead-letter topic with {@link
+ * DeadLetterReason#UNKNOWN_TASK} and can be sent again once the task has classes.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record QueryEvent(
