@@ -260,7 +260,7 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
     try (KeyValueIterator<String, TaskState> it = tasks.all()) {
       while (it.hasNext()) {
         KeyValue<String, TaskState> entry = it.next();
-        if (!inFlight.contains(entry.key) && entry.value.needsFineTune(settings.poolSize())) {
+        if (!inFlight.contains(entry.key) && entry.value.needsFineTune()) {
           due.add(entry.key);
         }
       }

@@ -41,12 +41,13 @@ record TaskState(
   }
 
   /**
-   * Whether the task should be fine-tuned: its support changed, or at least half the pool was
-   * replaced, since the last fine-tune.
+   * Whether the task should be fine-tuned: its support changed, or the pool took in at least half
+   * as many new queries as it now holds, since the last fine-tune. A filling pool so triggers often
+   * (each new query weighs much), a full one every half turn of its ring.
    */
-  boolean needsFineTune(int poolSize) {
+  boolean needsFineTune() {
     return supportChanges != tunedSupportChanges
-        || (poolSize > 0 && poolAdds - tunedPoolAdds >= Math.max(1, poolSize / 2));
+        || poolAdds - tunedPoolAdds >= Math.max(1, poolCount / 2);
   }
 
   TaskState tuned(long newVersion, long atSupportChanges, long atPoolAdds) {

@@ -88,26 +88,35 @@ final class LiveService implements AutoCloseable {
   }
 
   /**
-   * Polls until {@code count} records of {@code topic} matching {@code filter} arrived since the
-   * last call that consumed them, and returns them; records of other topics are kept for later.
+   * Polls until {@code count} records of {@code topic} matching {@code filter} arrived, and returns
+   * them. Records of {@code topic} before the last one returned are consumed (skipped if they did
+   * not match), so later calls see only what came after; records of other topics wait for later.
    */
   List<byte[]> await(String topic, Predicate<byte[]> filter, int count, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      List<ConsumerRecord<String, byte[]>> matching = new ArrayList<>();
-      for (ConsumerRecord<String, byte[]> r : seen) {
+      List<byte[]> taken = new ArrayList<>();
+      int last = -1;
+      for (int i = 0; i < seen.size() && taken.size() < count; i++) {
+        ConsumerRecord<String, byte[]> r = seen.get(i);
         if (r.topic().equals(topic) && filter.test(r.value())) {
-          matching.add(r);
+          taken.add(r.value());
+          last = i;
         }
       }
-      if (matching.size() >= count) {
-        List<ConsumerRecord<String, byte[]>> taken = matching.subList(0, count);
-        seen.removeAll(taken);
-        return taken.stream().map(ConsumerRecord::value).toList();
+      if (taken.size() == count) {
+        List<ConsumerRecord<String, byte[]>> consumed = new ArrayList<>();
+        for (int i = 0; i <= last; i++) {
+          if (seen.get(i).topic().equals(topic)) {
+            consumed.add(seen.get(i));
+          }
+        }
+        seen.removeAll(consumed);
+        return taken;
       }
       if (System.nanoTime() > deadline) {
         throw new AssertionError(
-            "expected " + count + " records on " + topic + ", found " + matching.size());
+            "expected " + count + " records on " + topic + ", found " + taken.size());
       }
       consumer.poll(Duration.ofMillis(100)).forEach(seen::add);
     }
