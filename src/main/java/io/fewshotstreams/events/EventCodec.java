@@ -193,7 +193,9 @@ public final class EventCodec {
     } catch (JacksonException e) {
       throw new InvalidEventException(
           DeadLetterReason.INVALID_JSON,
-          "expected a JSON object in UTF-8, found invalid JSON: " + e.getOriginalMessage(),
+          "expected a JSON object in UTF-8, found invalid JSON: "
+              + brief(e.getOriginalMessage())
+              + where(e),
           e);
     }
     if (tree == null || tree.isMissingNode()) {
@@ -201,6 +203,19 @@ public final class EventCodec {
           DeadLetterReason.INVALID_JSON, "expected a JSON object, found only white space");
     }
     return tree;
+  }
+
+  private static String where(JacksonException e) {
+    if (e.getLocation() == null || e.getLocation().getByteOffset() < 0) {
+      return "";
+    }
+    return " (at byte " + e.getLocation().getByteOffset() + ")";
+  }
+
+  /** The parser's message without its note on where the enclosing object started. */
+  private static String brief(String message) {
+    int note = message.indexOf(" (start marker at");
+    return note < 0 ? message : message.substring(0, note);
   }
 
   private static List<String> describe(List<Error> errors) {

@@ -57,4 +57,16 @@ class MethodsTest {
     assertThat(Methods.auto().fit(fiveShot.support(), fiveShot.queries()))
         .isEqualTo(Methods.inductive().fit(fiveShot.support(), new float[0][]));
   }
+
+  @Test
+  void shouldNameTheMethodAutoChoosesForTheLearner() {
+    TestData.Episode oneShot = TestData.clustered(6, 5, 1, 15, 16, 0.5, 0.5);
+    assertThat(Methods.autoChoice(oneShot.support(), 0)).isEqualTo(Methods.PROTOTYPES);
+    // 5 classes need at least 4 pooled queries each before auto goes transductive.
+    assertThat(Methods.autoChoice(oneShot.support(), 19)).isEqualTo(Methods.PROTOTYPES);
+    assertThat(Methods.autoChoice(oneShot.support(), 20)).isEqualTo(Methods.TRANSDUCTIVE);
+    TestData.Episode fiveShot = TestData.clustered(7, 5, 5, 4, 16, 0.5, 0.5);
+    assertThat(Methods.autoChoice(fiveShot.support(), 24)).isEqualTo(Methods.INDUCTIVE);
+    assertThat(Methods.autoChoice(fiveShot.support(), 25)).isEqualTo(Methods.TRANSDUCTIVE);
+  }
 }

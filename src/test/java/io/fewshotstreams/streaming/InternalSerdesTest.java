@@ -1,0 +1,77 @@
+package io.fewshotstreams.streaming;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fewshotstreams.events.ModelSnapshot;
+import java.util.List;
+import org.apache.kafka.common.serialization.Serde;
+import org.junit.jupiter.api.Test;
+
+class InternalSerdesTest {
+  private static final Origin ORIGIN = new Origin("fewshot-support", 2, 41, 1_700_000_000_000L, "k");
+
+  @Test
+  void shouldCarryEveryLearnerInputThroughTheRepartitionTopicUnchanged() {
+    Serde<LearnerInput> serde = InternalSerdes.learnerInput();
+    float[] feature = {0.6f, -0.8f, Float.MIN_VALUE};
+    LearnerInput.Add add = new LearnerInput.Add("tâsk", "Coat", "e-1", feature, ORIGIN);
+    LearnerInput.Add addBack = (LearnerInput.Add) roundTrip(serde, add);
+    assertThat(addBack.task()).isEqualTo("tâsk");
+    assertThat(addBack.feature()).containsExactly(feature);
+    assertThat(addBack.origin()).isEqualTo(ORIGIN);
+    assertThat(roundTrip(serde, new LearnerInput.Remove("t", "e-1", ORIGIN)))
+        .isEqualTo(new LearnerInput.Remove("t", "e-1", ORIGIN));
+    assertThat(roundTrip(serde, new LearnerInput.DeleteClass("t", "Coat", ORIGIN)))
+        .isEqualTo(new LearnerInput.DeleteClass("t", "Coat", ORIGIN));
+    LearnerInput.PoolQuery pooled =
+        (LearnerInput.PoolQuery) roundTrip(serde, new LearnerInput.PoolQuery("t", feature));
+    assertThat(pooled.feature()).containsExactly(feature);
+  }
+
+  @Test
+  void shouldKeepOriginsWithoutAKey() {
+    Origin keyless = new Origin("q", 0, 0, 0, null);
+    LearnerInput.Remove back =
+        (LearnerInput.Remove)
+            roundTrip(InternalSerdes.learnerInput(), new LearnerInput.Remove("t", "e", keyless));
+    assertThat(back.origin().key()).isNull();
+  }
+
+  @Test
+  void shouldStoreSnapshotsClassSumsAndTaskStateExactly() {
+    ModelSnapshot snapshot =
+        new ModelSnapshot(
+            1,
+            "t",
+            7,
+            ModelSnapshot.FINE_TUNED,
+            "transductive",
+            "b",
+            2,
+            15f,
+            List.of(new ModelSnapshot.ClassWeights("A", 3, new float[] {1, 0}, 0.25f)),
+            3,
+            40,
+            123L);
+    assertThat(roundTrip(InternalSerdes.snapshot(), snapshot)).isEqualTo(snapshot);
+    ClassSums sums = new ClassSums(2, new double[] {0.1, 1e-17});
+    ClassSums sumsBack = roundTrip(InternalSerdes.classSums(), sums);
+    assertThat(sumsBack.count()).isEqualTo(2);
+    assertThat(sumsBack.sum()).containsExactly(0.1, 1e-17);
+    TaskState state = new TaskState(5, 4, 3, 2, 1, 0);
+    assertThat(roundTrip(InternalSerdes.taskState(), state)).isEqualTo(state);
+  }
+
+  @Test
+  void shouldRefuseAFormatItDoesNotKnow() {
+    byte[] bytes = InternalSerdes.taskState().serializer().serialize("t", TaskState.NEW);
+    bytes[0] = 9;
+    assertThatThrownBy(() -> InternalSerdes.taskState().deserializer().deserialize("t", bytes))
+        .hasMessageContaining("expected internal format 1, found 9");
+  }
+
+  private static <T> T roundTrip(Serde<T> serde, T value) {
+    return serde.deserializer().deserialize("t", serde.serializer().serialize("t", value));
+  }
+}
