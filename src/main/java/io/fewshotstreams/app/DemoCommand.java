@@ -96,6 +96,7 @@ final class DemoCommand implements Callable<Integer> {
     if (rate < 1) {
       throw new FewShotException("expected --rate >= 1, found " + rate);
     }
+    quietKafkaLogs();
     PrintWriter out = spec.commandLine().getOut();
     Path stateDir = Files.createTempDirectory("fewshot-demo-state");
     out.println("starting a Kafka broker (KRaft) in this process ...");
@@ -135,6 +136,19 @@ final class DemoCommand implements Callable<Integer> {
       deleteQuietly(stateDir);
     }
     return 0;
+  }
+
+  /**
+   * The demo's broker and clients warn about things that are expected here (an empty metadata log,
+   * topics still being created, a temporary state directory); a user's own -D setting wins.
+   */
+  private static void quietKafkaLogs() {
+    for (String logger : new String[] {"org.apache.kafka", "kafka"}) {
+      String key = "org.slf4j.simpleLogger.log." + logger;
+      if (System.getProperty(key) == null) {
+        System.setProperty(key, "error");
+      }
+    }
   }
 
   private FewShotConfig config(String bootstrap, Path stateDir) {

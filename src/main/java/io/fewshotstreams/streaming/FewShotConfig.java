@@ -183,6 +183,8 @@ public final class FewShotConfig extends AbstractConfig {
           }
         });
     rest.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, DEFAULT_APPLICATION_ID);
+    // The behaviour Kafka Streams 5 will default to; also silences its start-up warning.
+    rest.putIfAbsent("processing.exception.handler.global.enabled", "true");
     passThrough = Map.copyOf(rest);
   }
 

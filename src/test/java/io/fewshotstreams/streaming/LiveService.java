@@ -30,15 +30,15 @@ import org.apache.kafka.streams.StreamsConfig;
  * The service running against a real broker, with a plain producer and a read-committed consumer
  * of its output topics, as a user's application would have them.
  */
-final class LiveService implements AutoCloseable {
-  final EventCodec codec = new EventCodec();
-  final FewShotConfig config;
-  final FewShotStreams service;
+public final class LiveService implements AutoCloseable {
+  public final EventCodec codec = new EventCodec();
+  public final FewShotConfig config;
+  public final FewShotStreams service;
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaConsumer<String, byte[]> consumer;
   private final List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
 
-  LiveService(String bootstrap, Embedder embedder, Path stateDir, Map<String, Object> overrides) {
+  public LiveService(String bootstrap, Embedder embedder, Path stateDir, Map<String, Object> overrides) {
     Map<String, Object> settings = new HashMap<>();
     settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "it-" + UUID.randomUUID());
@@ -64,25 +64,25 @@ final class LiveService implements AutoCloseable {
         List.of(config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
   }
 
-  void addImage(String task, String label, String id, byte[] png) {
+  public void addImage(String task, String label, String id, byte[] png) {
     send(
         config.supportTopic(),
         task,
         codec.write(new SupportEvent.AddExample(1, task, label, id, new Image(Image.PNG, png), null)));
   }
 
-  void support(String task, SupportEvent event) {
+  public void support(String task, SupportEvent event) {
     send(config.supportTopic(), task, codec.write(event));
   }
 
-  void queryImage(String task, String id, byte[] png) {
+  public void queryImage(String task, String id, byte[] png) {
     send(
         config.queriesTopic(),
         task,
         codec.write(new QueryEvent(1, task, id, new Image(Image.PNG, png), null, null)));
   }
 
-  void send(String topic, String key, byte[] value) {
+  public void send(String topic, String key, byte[] value) {
     producer.send(new ProducerRecord<>(topic, key, value));
     producer.flush();
   }
@@ -92,7 +92,7 @@ final class LiveService implements AutoCloseable {
    * them. Records of {@code topic} before the last one returned are consumed (skipped if they did
    * not match), so later calls see only what came after; records of other topics wait for later.
    */
-  List<byte[]> await(String topic, Predicate<byte[]> filter, int count, Duration timeout) {
+  public List<byte[]> await(String topic, Predicate<byte[]> filter, int count, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       List<byte[]> taken = new ArrayList<>();
