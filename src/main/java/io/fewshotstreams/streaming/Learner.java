@@ -306,7 +306,10 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
     if (Methods.AUTO.equals(method)) {
       method = Methods.autoChoice(support, queries.length);
     }
-    if (Methods.PROTOTYPES.equals(method)) {
+    boolean supportChanged = state.supportChanges() != state.tunedSupportChanges();
+    if (Methods.PROTOTYPES.equals(method)
+        || (!supportChanged && !Methods.TRANSDUCTIVE.equals(method))) {
+      // Nothing to fit, or only the pool changed and the method ignores it: same result as before.
       tasks.put(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
       return;
     }

@@ -1,5 +1,6 @@
 package io.fewshotstreams.dataset;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -91,6 +92,10 @@ class IdxDatasetTest {
 
   @Test
   void shouldReadTheNovelClassesOfTheFashionMnistTestSplit() {
+    assumeTrue(
+        Files.isDirectory(FashionMnist.DEFAULT_DIR),
+        "Fashion-MNIST (Debian package dataset-fashion-mnist) not installed at "
+            + FashionMnist.DEFAULT_DIR);
     IdxDataset data = FashionMnist.open(FashionMnist.DEFAULT_DIR, "test", FashionMnist.parseClasses("novel"));
 
     // the test split has 1000 images of each of its 10 classes

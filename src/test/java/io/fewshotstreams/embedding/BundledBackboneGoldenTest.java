@@ -1,5 +1,6 @@
 package io.fewshotstreams.embedding;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -7,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fewshotstreams.dataset.FashionMnist;
 import io.fewshotstreams.dataset.IdxDataset;
+import java.nio.file.Files;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +30,10 @@ class BundledBackboneGoldenTest {
     try (InputStream in = getClass().getResourceAsStream("/backbone/golden-features.json")) {
       golden = new ObjectMapper().readTree(in);
     }
+    assumeTrue(
+        Files.isDirectory(FashionMnist.DEFAULT_DIR),
+        "Fashion-MNIST (Debian package dataset-fashion-mnist) not installed at "
+            + FashionMnist.DEFAULT_DIR);
     IdxDataset test = FashionMnist.open(FashionMnist.DEFAULT_DIR, "test", Set.of());
     List<BufferedImage> images = new ArrayList<>();
     for (JsonNode index : golden.get("indices")) {

@@ -1,5 +1,6 @@
 package io.fewshotstreams.evaluation;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fewshotstreams.dataset.FashionMnist;
@@ -11,6 +12,7 @@ import io.fewshotstreams.embedding.EmbedderOptions;
 import io.fewshotstreams.embedding.OnnxEmbedder;
 import io.fewshotstreams.fewshot.FeatureTransform;
 import io.fewshotstreams.fewshot.Methods;
+import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,6 +29,10 @@ class BundledBackboneFewShotTest {
 
   @BeforeAll
   static void open() {
+    assumeTrue(
+        Files.isDirectory(FashionMnist.DEFAULT_DIR),
+        "Fashion-MNIST (Debian package dataset-fashion-mnist) not installed at "
+            + FashionMnist.DEFAULT_DIR);
     novelTest =
         FashionMnist.open(FashionMnist.DEFAULT_DIR, "test", FashionMnist.parseClasses("novel"));
     Backbone backbone = Backbone.bundled();
@@ -35,7 +41,9 @@ class BundledBackboneFewShotTest {
 
   @AfterAll
   static void close() {
-    embedder.close();
+    if (embedder != null) {
+      embedder.close();
+    }
   }
 
   private List<Summary> evaluate(int shots) {

@@ -16,7 +16,7 @@ import org.testcontainers.kafka.KafkaContainer;
  * where there is none.
  */
 @Testcontainers(disabledWithoutDocker = true)
-class TestcontainersKafkaIT {
+class KafkaContainerIT {
   @Container static final KafkaContainer KAFKA = new KafkaContainer("apache/kafka:4.1.0");
 
   @TempDir Path stateDir;
