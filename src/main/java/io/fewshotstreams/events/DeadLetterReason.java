@@ -10,8 +10,8 @@ public enum DeadLetterReason {
   RECORD_TOO_LARGE,
   /** The image is empty, too large, not PNG/JPEG, or damaged. */
   INVALID_IMAGE,
-  /** A precomputed embedding whose length is not the backbone's feature size, or not finite. */
-  WRONG_EMBEDDING_SIZE,
+  /** A precomputed embedding of the wrong length, or holding NaN or infinity, or all zeros. */
+  INVALID_EMBEDDING,
   /** A query for a task that has no classes (never had any, or all were deleted). */
   UNKNOWN_TASK,
   /** A remove-example event for an example the task does not hold. */

@@ -36,7 +36,7 @@ final class DeadLetters {
       return DeadLetterReason.INVALID_IMAGE;
     }
     if (e instanceof InvalidInputException) {
-      return DeadLetterReason.WRONG_EMBEDDING_SIZE;
+      return DeadLetterReason.INVALID_EMBEDDING;
     }
     return DeadLetterReason.INTERNAL_ERROR;
   }
@@ -52,6 +52,10 @@ final class DeadLetters {
     return of(reason, message, origin, value, task, id, now);
   }
 
+  /**
+   * A dead letter with the record's value, or, when {@code value} is null, none: then {@code
+   * valueOmitted} says whether the original had one (its size comes from the origin).
+   */
   DeadLetter of(
       DeadLetterReason reason,
       String message,
@@ -67,8 +71,9 @@ final class DeadLetters {
         origin.partition(),
         origin.offset(),
         message);
-    int size = value == null ? 0 : value.length;
-    boolean omitted = value != null && size > maxValueBytes;
+    int size = value == null ? origin.valueBytes() : value.length;
+    // Without the bytes at hand (a record that failed after the repartition) the value is omitted.
+    boolean omitted = value == null ? size > 0 : size > maxValueBytes;
     String text = null;
     String encoding = null;
     if (value != null && !omitted) {

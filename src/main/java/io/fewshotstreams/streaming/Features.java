@@ -41,7 +41,7 @@ final class Features {
     } else {
       if (embedding.length != embedder.featureSize()) {
         throw new InvalidEventException(
-            DeadLetterReason.WRONG_EMBEDDING_SIZE,
+            DeadLetterReason.INVALID_EMBEDDING,
             "expected an embedding of "
                 + embedder.featureSize()
                 + " floats (backbone "

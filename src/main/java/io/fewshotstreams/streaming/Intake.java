@@ -16,6 +16,7 @@ final class Intake {
             .recordMetadata()
             .orElseThrow(() -> new IllegalStateException("expected record metadata, found none"));
     String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-    return new Origin(meta.topic(), meta.partition(), meta.offset(), record.timestamp(), key);
+    int size = record.value() == null ? 0 : record.value().length;
+    return new Origin(meta.topic(), meta.partition(), meta.offset(), record.timestamp(), key, size);
   }
 }

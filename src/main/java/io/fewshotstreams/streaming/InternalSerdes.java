@@ -187,11 +187,17 @@ final class InternalSerdes {
     out.writeLong(o.offset());
     out.writeLong(o.timestamp());
     writeNullableString(out, o.key());
+    out.writeInt(o.valueBytes());
   }
 
   private static Origin readOrigin(DataInputStream in) throws IOException {
     return new Origin(
-        readString(in), in.readInt(), in.readLong(), in.readLong(), readNullableString(in));
+        readString(in),
+        in.readInt(),
+        in.readLong(),
+        in.readLong(),
+        readNullableString(in),
+        in.readInt());
   }
 
   private static void writeString(DataOutputStream out, String s) throws IOException {

@@ -105,15 +105,44 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
   @Override
   public void process(Record<String, LearnerInput> record) {
     LearnerInput input = record.value();
-    if (input instanceof LearnerInput.Add add) {
-      add(record, add);
-    } else if (input instanceof LearnerInput.Remove remove) {
-      remove(record, remove);
-    } else if (input instanceof LearnerInput.DeleteClass delete) {
-      deleteClass(record, delete);
-    } else {
-      addToPool((LearnerInput.PoolQuery) input);
+    try {
+      if (input instanceof LearnerInput.Add add) {
+        add(record, add);
+      } else if (input instanceof LearnerInput.Remove remove) {
+        remove(record, remove);
+      } else if (input instanceof LearnerInput.DeleteClass delete) {
+        deleteClass(record, delete);
+      } else {
+        addToPool((LearnerInput.PoolQuery) input);
+      }
+    } catch (RuntimeException e) {
+      // A bug or a store failure must not stop the stream thread in a loop on the same record.
+      Origin origin = originOf(input);
+      if (origin == null) {
+        log.error("could not pool a query embedding of task '{}'", input.task(), e);
+        return;
+      }
+      context.forward(
+          record
+              .withKey(input.task())
+              .withValue(
+                  new Routed.ToDeadLetters(
+                      deadLetters.of(
+                          e, origin, null, input.task(), null, context.currentSystemTimeMs()))));
     }
+  }
+
+  private static Origin originOf(LearnerInput input) {
+    if (input instanceof LearnerInput.Add add) {
+      return add.origin();
+    }
+    if (input instanceof LearnerInput.Remove remove) {
+      return remove.origin();
+    }
+    if (input instanceof LearnerInput.DeleteClass delete) {
+      return delete.origin();
+    }
+    return null;
   }
 
   private void add(Record<String, LearnerInput> record, LearnerInput.Add add) {
@@ -231,6 +260,11 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
       while (it.hasNext()) {
         KeyValue<String, ClassSums> entry = it.next();
         float[] prototype = toFloats(entry.value.sum());
+        if (Vectors.norm(prototype) == 0) {
+          // Examples that cancel out exactly leave the class no direction to classify by.
+          log.warn("class '{}' of task '{}' has no direction; left out", labelOf(entry.key), task);
+          continue;
+        }
         weights.add(
             new ModelSnapshot.ClassWeights(
                 labelOf(entry.key), entry.value.count(), Vectors.normalize(prototype), 0f));
@@ -347,43 +381,51 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
     Tuned tuned;
     while ((tuned = finished.poll()) != null) {
       inFlight.remove(tuned.task());
-      TaskState state = tasks.get(tuned.task());
-      if (state == null || state.supportChanges() != tuned.atSupportChanges()) {
-        continue; // the support set changed while tuning: the next punctuation tunes again
+      try {
+        install(tuned);
+      } catch (RuntimeException e) {
+        log.error("could not install the fine-tune of task '{}'; its snapshot stays", tuned.task(), e);
       }
-      if (tuned.classifier() == null) {
-        tasks.put(
-            tuned.task(),
-            state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
-        continue;
-      }
-      long version = state.version() + 1;
-      tasks.put(tuned.task(), state.tuned(version, tuned.atSupportChanges(), tuned.atPoolAdds()));
-      CosineClassifier c = tuned.classifier();
-      float[][] w = c.weights();
-      float[] b = c.bias();
-      List<ModelSnapshot.ClassWeights> weights = new ArrayList<>();
-      for (int k = 0; k < c.numClasses(); k++) {
-        weights.add(
-            new ModelSnapshot.ClassWeights(c.labels().get(k), tuned.counts()[k], w[k], b[k]));
-      }
-      ModelSnapshot snapshot =
-          new ModelSnapshot(
-              1,
-              tuned.task(),
-              version,
-              ModelSnapshot.FINE_TUNED,
-              tuned.method(),
-              settings.backboneId(),
-              settings.featureSize(),
-              c.scale(),
-              weights,
-              tuned.supportExamples(),
-              tuned.poolQueries(),
-              context.currentSystemTimeMs());
-      long now = context.currentSystemTimeMs();
-      context.forward(new Record<>(tuned.task(), (Routed) new Routed.ToModels(snapshot), now));
     }
+  }
+
+  private void install(Tuned tuned) {
+    TaskState state = tasks.get(tuned.task());
+    if (state == null || state.supportChanges() != tuned.atSupportChanges()) {
+      return; // the support set changed while tuning: the next punctuation tunes again
+    }
+    if (tuned.classifier() == null) {
+      tasks.put(
+          tuned.task(),
+          state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
+      return;
+    }
+    long version = state.version() + 1;
+    tasks.put(tuned.task(), state.tuned(version, tuned.atSupportChanges(), tuned.atPoolAdds()));
+    CosineClassifier c = tuned.classifier();
+    float[][] w = c.weights();
+    float[] b = c.bias();
+    List<ModelSnapshot.ClassWeights> weights = new ArrayList<>();
+    for (int k = 0; k < c.numClasses(); k++) {
+      weights.add(
+          new ModelSnapshot.ClassWeights(c.labels().get(k), tuned.counts()[k], w[k], b[k]));
+    }
+    ModelSnapshot snapshot =
+        new ModelSnapshot(
+            1,
+            tuned.task(),
+            version,
+            ModelSnapshot.FINE_TUNED,
+            tuned.method(),
+            settings.backboneId(),
+            settings.featureSize(),
+            c.scale(),
+            weights,
+            tuned.supportExamples(),
+            tuned.poolQueries(),
+            context.currentSystemTimeMs());
+    long now = context.currentSystemTimeMs();
+    context.forward(new Record<>(tuned.task(), (Routed) new Routed.ToModels(snapshot), now));
   }
 
   private float[][] poolOf(String task) {

@@ -12,7 +12,7 @@ import java.util.Base64;
 import org.junit.jupiter.api.Test;
 
 class DeadLettersTest {
-  private static final Origin ORIGIN = new Origin("fewshot-queries", 1, 99, 5L, "key");
+  private static final Origin ORIGIN = new Origin("fewshot-queries", 1, 99, 5L, "key", 12);
 
   @Test
   void shouldKeepTextValuesAsTextAndBinaryValuesAsBase64() {
@@ -50,8 +50,18 @@ class DeadLettersTest {
                 new InvalidImageException(InvalidImageException.Reason.CORRUPT, "x")))
         .isEqualTo(DeadLetterReason.INVALID_IMAGE);
     assertThat(DeadLetters.reasonOf(new InvalidInputException("NaN")))
-        .isEqualTo(DeadLetterReason.WRONG_EMBEDDING_SIZE);
+        .isEqualTo(DeadLetterReason.INVALID_EMBEDDING);
     assertThat(DeadLetters.reasonOf(new IllegalStateException("bug")))
         .isEqualTo(DeadLetterReason.INTERNAL_ERROR);
+  }
+
+  @Test
+  void shouldMarkTheValueOmittedWhenTheRecordFailedAfterTheRepartition() {
+    // The learner has the origin (12 bytes of value) but not the bytes themselves.
+    DeadLetter d =
+        new DeadLetters(1024).of(DeadLetterReason.UNKNOWN_EXAMPLE, "m", ORIGIN, null, "t", "e", 7);
+    assertThat(d.value()).isNull();
+    assertThat(d.valueOmitted()).isTrue();
+    assertThat(d.valueBytes()).isEqualTo(12);
   }
 }

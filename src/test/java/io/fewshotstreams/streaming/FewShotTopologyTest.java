@@ -267,7 +267,7 @@ class FewShotTopologyTest {
   }
 
   @Test
-  void shouldDeadLetterABrokenImageAndAnEmbeddingOfTheWrongSize() {
+  void shouldDeadLetterABrokenImageAndBadEmbeddings() {
     start(Map.of());
     byte[] notPng = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
     support.pipeInput(
@@ -277,11 +277,20 @@ class FewShotTopologyTest {
     support.pipeInput(
         TASK,
         codec.write(new SupportEvent.AddExample(1, TASK, "A", "a2", null, new float[] {1, 2, 3})));
+    support.pipeInput(
+        TASK,
+        codec.write(
+            new SupportEvent.AddExample(
+                1, TASK, "A", "a3", null, new float[embedder.featureSize()])));
     List<DeadLetter> dead =
         deadLetters.readValuesToList().stream().map(codec::readDeadLetter).toList();
     assertThat(dead)
         .extracting(DeadLetter::reason)
-        .containsExactly(DeadLetterReason.INVALID_IMAGE, DeadLetterReason.WRONG_EMBEDDING_SIZE);
+        .containsExactly(
+            DeadLetterReason.INVALID_IMAGE,
+            DeadLetterReason.INVALID_EMBEDDING,
+            DeadLetterReason.INVALID_EMBEDDING);
+    assertThat(dead.get(2).message()).contains("zero");
     assertThat(dead.get(1).message()).contains("256").contains("3");
     assertThat(models.isEmpty()).isTrue();
   }
@@ -297,6 +306,8 @@ class FewShotTopologyTest {
         .as("the user's topic, not the internal repartition topic")
         .isEqualTo("fewshot-support");
     assertThat(dead.offset()).isEqualTo(1);
+    assertThat(dead.valueOmitted()).as("the learner no longer has the bytes").isTrue();
+    assertThat(dead.valueBytes()).isPositive();
   }
 
   @Test

@@ -9,7 +9,7 @@ import org.apache.kafka.common.serialization.Serde;
 import org.junit.jupiter.api.Test;
 
 class InternalSerdesTest {
-  private static final Origin ORIGIN = new Origin("fewshot-support", 2, 41, 1_700_000_000_000L, "k");
+  private static final Origin ORIGIN = new Origin("fewshot-support", 2, 41, 1_700_000_000_000L, "k", 2048);
 
   @Test
   void shouldCarryEveryLearnerInputThroughTheRepartitionTopicUnchanged() {
@@ -31,7 +31,7 @@ class InternalSerdesTest {
 
   @Test
   void shouldKeepOriginsWithoutAKey() {
-    Origin keyless = new Origin("q", 0, 0, 0, null);
+    Origin keyless = new Origin("q", 0, 0, 0, null, 0);
     LearnerInput.Remove back =
         (LearnerInput.Remove)
             roundTrip(InternalSerdes.learnerInput(), new LearnerInput.Remove("t", "e", keyless));
