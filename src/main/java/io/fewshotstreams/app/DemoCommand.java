@@ -168,18 +168,9 @@ final class DemoCommand implements Callable<Integer> {
   private Result play(FewShotConfig config, String bootstrap, PrintWriter out)
       throws InterruptedException {
     EventCodec codec = new EventCodec();
-    Map<String, List<SampleImage>> byClass = new LinkedHashMap<>();
-    for (SampleImage image : SampleImages.load()) {
-      byClass.computeIfAbsent(image.label(), k -> new ArrayList<>()).add(image);
-    }
-    List<SampleImage> supportImages = new ArrayList<>();
-    List<SampleImage> queryImages = new ArrayList<>();
-    byClass.values()
-        .forEach(
-            images -> {
-              supportImages.addAll(images.subList(0, shots));
-              queryImages.addAll(images.subList(shots, images.size()));
-            });
+    SampleImages.Split split = SampleImages.split(shots);
+    List<SampleImage> supportImages = split.support();
+    List<SampleImage> queryImages = new ArrayList<>(split.queries());
     Collections.shuffle(queryImages, new Random(42));
     Map<String, String> truth = new HashMap<>();
     queryImages.forEach(q -> truth.put(q.name(), q.label()));
@@ -190,7 +181,7 @@ final class DemoCommand implements Callable<Integer> {
           List.of(config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
       out.printf(
           "publishing %d support images (%d per class) of %s to %s%n",
-          supportImages.size(), shots, byClass.keySet(), config.supportTopic());
+          supportImages.size(), shots, split.labels(), config.supportTopic());
       for (SampleImage s : supportImages) {
         producer.send(
             new ProducerRecord<>(
@@ -206,12 +197,14 @@ final class DemoCommand implements Callable<Integer> {
       while (!ready) {
         if (System.currentTimeMillis() > deadline) {
           throw new FewShotException(
-              "expected a model with all " + byClass.size() + " classes within 60 s, found none");
+              "expected a model with all " + split.labels().size() + " classes within 60 s, found none");
         }
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.topic().equals(config.modelsTopic())) {
             ModelSnapshot m = codec.readSnapshot(r.value());
-            ready |= m.classes().size() == byClass.size() && m.supportExamples() == supportImages.size();
+            ready |=
+                m.classes().size() == split.labels().size()
+                    && m.supportExamples() == supportImages.size();
           }
         }
       }

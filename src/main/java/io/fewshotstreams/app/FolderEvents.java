@@ -1,6 +1,7 @@
 package io.fewshotstreams.app;
 
 import io.fewshotstreams.dataset.DatasetException;
+import io.fewshotstreams.embedding.ImagePreprocessor;
 import io.fewshotstreams.events.Image;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
@@ -25,9 +26,6 @@ import java.util.stream.Stream;
  */
 final class FolderEvents {
   static final int SCHEMA_VERSION = 1;
-
-  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  private static final byte[] JPEG_MAGIC = {(byte) 0xff, (byte) 0xd8, (byte) 0xff};
 
   /** An image file to publish and the id its event gets. */
   record ImageFile(Path file, String id, String label) {}
@@ -114,14 +112,9 @@ final class FolderEvents {
 
   /** {@link Image#PNG} or {@link Image#JPEG} from the leading bytes, or null for anything else. */
   static String contentType(byte[] bytes) {
-    if (startsWith(bytes, PNG_MAGIC)) {
-      return Image.PNG;
-    }
-    if (startsWith(bytes, JPEG_MAGIC)) {
-      return Image.JPEG;
-    }
-    return null;
+    return ImagePreprocessor.mediaType(bytes);
   }
+
 
   private static Image readImage(Path file, Consumer<String> warnings) {
     byte[] bytes;
@@ -136,18 +129,6 @@ final class FolderEvents {
       return null;
     }
     return new Image(type, bytes);
-  }
-
-  private static boolean startsWith(byte[] bytes, byte[] prefix) {
-    if (bytes.length < prefix.length) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length; i++) {
-      if (bytes[i] != prefix[i]) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static void walk(Path root, Path dir, List<ImageFile> out) {

@@ -7,7 +7,9 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -64,6 +66,39 @@ public final class SampleImages {
       throw new DatasetException("sample manifest " + RESOURCE_FOLDER + MANIFEST + " lists no images");
     }
     return List.copyOf(images);
+  }
+
+  /**
+   * The samples split into support and queries: the first {@code shots} images of each class (in
+   * manifest order) are support, the others are queries.
+   *
+   * @throws DatasetException unless every class has more than {@code shots} images
+   */
+  public static Split split(int shots) {
+    Map<String, List<SampleImage>> byClass = new LinkedHashMap<>();
+    for (SampleImage image : load()) {
+      byClass.computeIfAbsent(image.label(), k -> new ArrayList<>()).add(image);
+    }
+    List<SampleImage> support = new ArrayList<>();
+    List<SampleImage> queries = new ArrayList<>();
+    for (List<SampleImage> images : byClass.values()) {
+      if (shots < 1 || shots >= images.size()) {
+        throw new DatasetException(
+            "expected between 1 and " + (images.size() - 1) + " shots, found " + shots);
+      }
+      support.addAll(images.subList(0, shots));
+      queries.addAll(images.subList(shots, images.size()));
+    }
+    return new Split(List.copyOf(byClass.keySet()), support, queries);
+  }
+
+  /** The classes in manifest order, the support images and the query images. */
+  public record Split(List<String> labels, List<SampleImage> support, List<SampleImage> queries) {
+    public Split {
+      labels = List.copyOf(labels);
+      support = List.copyOf(support);
+      queries = List.copyOf(queries);
+    }
   }
 
   private static List<String> readManifest() {

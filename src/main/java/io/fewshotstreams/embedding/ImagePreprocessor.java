@@ -41,6 +41,12 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * <p>Instances are immutable and thread-safe.
  */
 public final class ImagePreprocessor {
+  /** Media type of PNG images. */
+  public static final String PNG = "image/png";
+
+  /** Media type of JPEG images. */
+  public static final String JPEG = "image/jpeg";
+
   private static final byte[] JPEG_SIGNATURE = {(byte) 0xff, (byte) 0xd8, (byte) 0xff};
 
   private final ModelCard card;
@@ -84,12 +90,13 @@ public final class ImagePreprocessor {
           Reason.TOO_MANY_BYTES,
           "image is " + encoded.length + " bytes, limit is " + limits.maxEncodedBytes());
     }
+    String mediaType = mediaType(encoded);
     String format;
-    if (startsWith(encoded, PngStructure.SIGNATURE)) {
+    if (PNG.equals(mediaType)) {
       format = "png";
       // The JDK's PNG decoder ignores CRCs and reads the size lazily; check both up front.
       PngStructure.check(encoded, limits.maxPixels());
-    } else if (startsWith(encoded, JPEG_SIGNATURE)) {
+    } else if (JPEG.equals(mediaType)) {
       format = "jpeg";
     } else {
       throw new InvalidImageException(
@@ -266,6 +273,20 @@ public final class ImagePreprocessor {
         dest[offset + (nchw ? c * pixels + p : p * channels + c)] = v;
       }
     }
+  }
+
+  /**
+   * The media type of an encoded image from its leading bytes: {@value #PNG}, {@value #JPEG}, or
+   * null for anything else. Only the signature is read; the image may still be damaged.
+   */
+  public static String mediaType(byte[] encoded) {
+    if (startsWith(encoded, PngStructure.SIGNATURE)) {
+      return PNG;
+    }
+    if (startsWith(encoded, JPEG_SIGNATURE)) {
+      return JPEG;
+    }
+    return null;
   }
 
   private static boolean startsWith(byte[] bytes, byte[] prefix) {

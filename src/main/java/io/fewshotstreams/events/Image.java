@@ -19,6 +19,19 @@ public record Image(String contentType, byte[] data) {
     data = data.clone();
   }
 
+  /**
+   * Checks that an event carries exactly one of an image and an embedding.
+   *
+   * @throws IllegalArgumentException saying which it found instead
+   */
+  static void requireExactlyOne(Image image, float[] embedding) {
+    if ((image == null) == (embedding == null)) {
+      throw new IllegalArgumentException(
+          "expected exactly one of image and embedding, found "
+              + (image == null ? "neither" : "both"));
+    }
+  }
+
   @Override
   public byte[] data() {
     return data.clone();

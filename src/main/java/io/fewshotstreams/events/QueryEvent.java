@@ -17,11 +17,7 @@ public record QueryEvent(
   public QueryEvent {
     Objects.requireNonNull(task, "task");
     Objects.requireNonNull(queryId, "queryId");
-    if ((image == null) == (embedding == null)) {
-      throw new IllegalArgumentException(
-          "expected exactly one of image and embedding, found "
-              + (image == null ? "neither" : "both"));
-    }
+    Image.requireExactlyOne(image, embedding);
     if (topK != null && topK < 1) {
       throw new IllegalArgumentException("expected topK >= 1, found " + topK);
     }

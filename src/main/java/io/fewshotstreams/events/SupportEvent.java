@@ -36,11 +36,7 @@ public sealed interface SupportEvent {
       Objects.requireNonNull(task, "task");
       Objects.requireNonNull(label, "label");
       Objects.requireNonNull(exampleId, "exampleId");
-      if ((image == null) == (embedding == null)) {
-        throw new IllegalArgumentException(
-            "expected exactly one of image and embedding, found "
-                + (image == null ? "neither" : "both"));
-      }
+      Image.requireExactlyOne(image, embedding);
       embedding = embedding == null ? null : embedding.clone();
     }
 

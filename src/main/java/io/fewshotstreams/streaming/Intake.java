@@ -9,6 +9,27 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 final class Intake {
   private Intake() {}
 
+  /**
+   * Forwards a failed record to the dead letters, keyed by its task when it could be read, else by
+   * its own key.
+   */
+  static void deadLetter(
+      ProcessorContext<String, Routed> context,
+      Record<byte[], byte[]> record,
+      Origin origin,
+      DeadLetters deadLetters,
+      RuntimeException failure,
+      String task,
+      String id) {
+    context.forward(
+        record
+            .withKey(task != null ? task : origin.key())
+            .withValue(
+                new Routed.ToDeadLetters(
+                    deadLetters.of(
+                        failure, origin, record.value(), task, id, context.currentSystemTimeMs()))));
+  }
+
   /** The origin of the record being processed. */
   static Origin origin(ProcessorContext<?, ?> context, Record<byte[], byte[]> record) {
     RecordMetadata meta =

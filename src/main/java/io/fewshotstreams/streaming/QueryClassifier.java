@@ -111,15 +111,14 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
                     new Routed.ToLearner(new LearnerInput.PoolQuery(query.task(), feature))));
       }
     } catch (RuntimeException e) {
-      String task = query == null ? null : query.task();
-      String id = query == null ? null : query.queryId();
-      context.forward(
-          record
-              .withKey(task != null ? task : origin.key())
-              .withValue(
-                  new Routed.ToDeadLetters(
-                      deadLetters.of(
-                          e, origin, record.value(), task, id, context.currentSystemTimeMs()))));
+      Intake.deadLetter(
+          context,
+          record,
+          origin,
+          deadLetters,
+          e,
+          query == null ? null : query.task(),
+          query == null ? null : query.queryId());
     }
   }
 

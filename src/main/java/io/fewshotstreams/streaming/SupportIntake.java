@@ -42,15 +42,14 @@ final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
       LearnerInput input = toLearnerInput(event, origin);
       context.forward(record.withKey(event.task()).withValue(new Routed.ToLearner(input)));
     } catch (RuntimeException e) {
-      String task = event == null ? null : event.task();
-      String id = event == null ? null : idOf(event);
-      context.forward(
-          record
-              .withKey(task != null ? task : origin.key())
-              .withValue(
-                  new Routed.ToDeadLetters(
-                      deadLetters.of(
-                          e, origin, record.value(), task, id, context.currentSystemTimeMs()))));
+      Intake.deadLetter(
+          context,
+          record,
+          origin,
+          deadLetters,
+          e,
+          event == null ? null : event.task(),
+          event == null ? null : idOf(event));
     }
   }
 

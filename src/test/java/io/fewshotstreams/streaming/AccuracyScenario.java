@@ -15,9 +15,7 @@ import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.fewshot.SupportSet;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,18 +32,9 @@ final class AccuracyScenario {
   private AccuracyScenario() {}
 
   static void run(String bootstrap, Embedder embedder, Path stateDir) {
-    Map<String, List<SampleImage>> byClass = new LinkedHashMap<>();
-    for (SampleImage image : SampleImages.load()) {
-      byClass.computeIfAbsent(image.label(), k -> new ArrayList<>()).add(image);
-    }
-    List<SampleImage> support = new ArrayList<>();
-    List<SampleImage> queries = new ArrayList<>();
-    byClass.values()
-        .forEach(
-            images -> {
-              support.addAll(images.subList(0, SHOTS));
-              queries.addAll(images.subList(SHOTS, images.size()));
-            });
+    SampleImages.Split split = SampleImages.split(SHOTS);
+    List<SampleImage> support = split.support();
+    List<SampleImage> queries = split.queries();
 
     // Offline: the prototype classifier on the same images, as `evaluate` computes it.
     FeatureTransform transform = FeatureTransform.none();
