@@ -41,6 +41,12 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String MAX_RECORD_BYTES_CONFIG = "fewshot.max.record.bytes";
   public static final String DEAD_LETTER_MAX_VALUE_BYTES_CONFIG =
       "fewshot.dead.letter.max.value.bytes";
+  public static final String HTTP_PORT_CONFIG = "fewshot.http.port";
+  public static final String HTTP_BIND_ADDRESS_CONFIG = "fewshot.http.bind.address";
+  public static final String HTTP_ADVERTISED_HOST_CONFIG = "fewshot.http.advertised.host";
+  public static final String HTTP_CLASSIFY_ENABLED_CONFIG = "fewshot.http.classify.enabled";
+  public static final String HTTP_MAX_REQUEST_BYTES_CONFIG = "fewshot.http.max.request.bytes";
+  public static final String RECENT_PREDICTIONS_CONFIG = "fewshot.recent.predictions";
   public static final String TOPIC_PARTITIONS_CONFIG = "fewshot.topic.partitions";
   public static final String TOPIC_REPLICATION_FACTOR_CONFIG = "fewshot.topic.replication.factor";
 
@@ -148,6 +154,49 @@ public final class FewShotConfig extends AbstractConfig {
               Importance.LOW,
               "Largest original value copied into a dead-letter record; a larger one is left"
                   + " out and found through the record's topic, partition and offset.")
+          .define(
+              HTTP_PORT_CONFIG,
+              Type.INT,
+              8080,
+              Range.between(-1, 65535),
+              Importance.MEDIUM,
+              "Port of the HTTP API, metrics and dashboard; 0 picks a free port, -1 turns HTTP off.")
+          .define(
+              HTTP_BIND_ADDRESS_CONFIG,
+              Type.STRING,
+              "127.0.0.1",
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
+              "Address the HTTP server binds to; 0.0.0.0 for every interface (as in a container).")
+          .define(
+              HTTP_ADVERTISED_HOST_CONFIG,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Host name other instances use to reach this one's HTTP API (set as Kafka Streams'"
+                  + " application.server); empty means the bind address, or localhost when that is"
+                  + " 0.0.0.0.")
+          .define(
+              HTTP_CLASSIFY_ENABLED_CONFIG,
+              Type.BOOLEAN,
+              false,
+              Importance.LOW,
+              "Whether the HTTP API accepts images to classify synchronously; off, the API is"
+                  + " read-only.")
+          .define(
+              HTTP_MAX_REQUEST_BYTES_CONFIG,
+              Type.INT,
+              11 * 1024 * 1024,
+              Range.atLeast(1024),
+              Importance.LOW,
+              "Largest HTTP request body accepted; larger ones get 413.")
+          .define(
+              RECENT_PREDICTIONS_CONFIG,
+              Type.INT,
+              50,
+              Range.between(0, 10_000),
+              Importance.LOW,
+              "Recent predictions (with their images) each instance keeps for the dashboard.")
           .define(
               TOPIC_PARTITIONS_CONFIG,
               Type.INT,
@@ -281,6 +330,36 @@ public final class FewShotConfig extends AbstractConfig {
 
   public int deadLetterMaxValueBytes() {
     return getInt(DEAD_LETTER_MAX_VALUE_BYTES_CONFIG);
+  }
+
+  public int httpPort() {
+    return getInt(HTTP_PORT_CONFIG);
+  }
+
+  public String httpBindAddress() {
+    return getString(HTTP_BIND_ADDRESS_CONFIG);
+  }
+
+  /** The host other instances reach this one's HTTP API at. */
+  public String httpAdvertisedHost() {
+    String host = getString(HTTP_ADVERTISED_HOST_CONFIG);
+    if (!host.isEmpty()) {
+      return host;
+    }
+    String bind = httpBindAddress();
+    return bind.equals("0.0.0.0") || bind.equals("::") ? "localhost" : bind;
+  }
+
+  public boolean httpClassifyEnabled() {
+    return getBoolean(HTTP_CLASSIFY_ENABLED_CONFIG);
+  }
+
+  public int httpMaxRequestBytes() {
+    return getInt(HTTP_MAX_REQUEST_BYTES_CONFIG);
+  }
+
+  public int recentPredictions() {
+    return getInt(RECENT_PREDICTIONS_CONFIG);
   }
 
   public int topicPartitions() {
