@@ -25,8 +25,10 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the few-shot classifier against a Kafka cluster until stopped (Ctrl-C or SIGTERM).",
-      "Settings come from --config, then --property; fewshot.* keys are the service's (see the"
-          + " README), every other key goes to Kafka Streams and its clients."
+      "Settings, each source overriding the one before: defaults, the --config file,"
+          + " environment variables (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS"
+          + " for bootstrap.servers), then -p and --bootstrap-servers. fewshot.* keys are the"
+          + " service's (see the README); every other key goes to Kafka Streams and its clients."
     })
 final class RunCommand implements Callable<Integer> {
 
@@ -47,7 +49,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = {"-p", "--property"},
       paramLabel = "KEY=VALUE",
-      description = "One setting, repeatable; wins over --config.")
+      description = "One setting, repeatable; wins over the environment and --config.")
   Map<String, String> properties = new LinkedHashMap<>();
 
   @Option(
@@ -85,6 +87,11 @@ final class RunCommand implements Callable<Integer> {
   }
 
   Properties settings() {
+    return settings(System.getenv());
+  }
+
+  /** Defaults, then the file, then the environment, then the command line. */
+  Properties settings(Map<String, String> environment) {
     Properties settings = new Properties();
     if (configFile != null) {
       try (Reader reader = Files.newBufferedReader(configFile)) {
@@ -94,6 +101,7 @@ final class RunCommand implements Callable<Integer> {
             "cannot read the settings file " + configFile + ": " + e.getMessage(), e);
       }
     }
+    settings.putAll(FewShotConfig.fromEnvironment(environment));
     settings.putAll(properties);
     if (bootstrapServers != null) {
       settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

@@ -256,6 +256,71 @@ public final class FewShotConfig extends AbstractConfig {
     return settings;
   }
 
+  /** Prefix of environment variables that set {@value #PREFIX} keys: FEWSHOT_HTTP_PORT. */
+  public static final String ENV_PREFIX = "FEWSHOT_";
+
+  /** Prefix of environment variables that set Kafka keys: KAFKA_BOOTSTRAP_SERVERS. */
+  public static final String KAFKA_ENV_PREFIX = "KAFKA_";
+
+  /**
+   * The settings that environment variables give: {@code FEWSHOT_HTTP_PORT} sets {@code
+   * fewshot.http.port} and {@code KAFKA_BOOTSTRAP_SERVERS} sets {@code bootstrap.servers} (lower
+   * case, underscores become dots). A {@code KAFKA_} variable counts only when it names a Kafka
+   * Streams or client setting (or a {@code producer.}, {@code consumer.}, {@code admin.} ... one),
+   * so that variables such as {@code KAFKA_HOME} or {@code KAFKA_OPTS} are not taken for settings.
+   */
+  public static Map<String, String> fromEnvironment(Map<String, String> environment) {
+    Map<String, String> out = new java.util.TreeMap<>();
+    environment.forEach(
+        (name, value) -> {
+          if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+            out.put(PREFIX + keyOf(name.substring(ENV_PREFIX.length())), value);
+          } else if (name.startsWith(KAFKA_ENV_PREFIX) && name.length() > KAFKA_ENV_PREFIX.length()) {
+            String key = keyOf(name.substring(KAFKA_ENV_PREFIX.length()));
+            if (isKafkaSetting(key)) {
+              out.put(key, value);
+            }
+          }
+        });
+    return out;
+  }
+
+  private static boolean isKafkaSetting(String key) {
+    if (KAFKA_NAMES.contains(key)) {
+      return true;
+    }
+    for (String prefix : KAFKA_PREFIXES) {
+      if (key.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static final java.util.Set<String> KAFKA_NAMES = kafkaNames();
+
+  private static final List<String> KAFKA_PREFIXES =
+      List.of(
+          StreamsConfig.PRODUCER_PREFIX,
+          StreamsConfig.CONSUMER_PREFIX,
+          StreamsConfig.MAIN_CONSUMER_PREFIX,
+          StreamsConfig.RESTORE_CONSUMER_PREFIX,
+          StreamsConfig.GLOBAL_CONSUMER_PREFIX,
+          StreamsConfig.ADMIN_CLIENT_PREFIX,
+          StreamsConfig.TOPIC_PREFIX);
+
+  private static java.util.Set<String> kafkaNames() {
+    java.util.Set<String> names = new java.util.HashSet<>(StreamsConfig.configDef().names());
+    names.addAll(org.apache.kafka.clients.producer.ProducerConfig.configNames());
+    names.addAll(org.apache.kafka.clients.consumer.ConsumerConfig.configNames());
+    names.addAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+    return java.util.Set.copyOf(names);
+  }
+
+  private static String keyOf(String variable) {
+    return variable.toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+  }
+
   /** Settings from properties (as read from a file or the command line). */
   public static FewShotConfig of(Properties properties) {
     Map<String, Object> map = new HashMap<>();
