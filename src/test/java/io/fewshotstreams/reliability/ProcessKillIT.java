@@ -1,0 +1,237 @@
+package io.fewshotstreams.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fewshotstreams.broker.BrokerOptions;
+import io.fewshotstreams.broker.EmbeddedKafkaBroker;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.events.QueryEvent;
+import io.fewshotstreams.events.SupportEvent;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The service as a separate process ({@code java -jar target/fewshot-streams.jar run}), killed
+ * with SIGKILL in the middle of a stream of 20,000 queries under exactly-once and started again:
+ * every query has exactly one committed prediction.
+ */
+class ProcessKillIT {
+  private static final int QUERIES = 20_000;
+  private static final int KILL_AFTER = 5_000;
+  private static final String[] TASKS = {"line-1", "line-2"};
+  private static final int CLASSES = 3;
+  private static final Path JAR = Path.of("target/fewshot-streams.jar");
+
+  @TempDir Path dir;
+  private final EventCodec codec = new EventCodec();
+
+  @Test
+  void shouldGiveEveryQueryExactlyOnePredictionAcrossAKillNine() throws Exception {
+    assertThat(JAR).as("built by mvn package before the integration tests").exists();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults());
+        KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers());
+        KafkaConsumer<String, byte[]> consumer = consumer(broker.bootstrapServers())) {
+      String bootstrap = broker.bootstrapServers();
+      Process first = startService(bootstrap, "first");
+      try {
+        for (String task : TASKS) {
+          for (int c = 0; c < CLASSES; c++) {
+            producer.send(
+                new ProducerRecord<>(
+                    "fewshot-support",
+                    task,
+                    codec.write(
+                        new SupportEvent.AddExample(
+                            1, task, "class-" + c, "e" + c, null, axis(c, 0)))));
+          }
+        }
+        producer.flush();
+        consumer.subscribe(List.of("fewshot-predictions", "fewshot-models", "fewshot-dead-letters"));
+        // Queries sent before a task's first snapshot lands would be UNKNOWN_TASK dead letters.
+        long ready = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (models < TASKS.length * CLASSES && System.nanoTime() < ready) {
+          poll(consumer, new HashMap<>(), Duration.ofMillis(200));
+        }
+        assertThat(models).as("snapshots of the registered tasks").isEqualTo(TASKS.length * CLASSES);
+        Map<String, Integer> seen = new HashMap<>();
+        long started = System.nanoTime();
+        int sent = 0;
+        // Send in chunks while reading, so that the kill lands mid-stream with work in flight.
+        while (countAll(seen) < KILL_AFTER) {
+          for (int i = 0; i < 500 && sent < QUERIES; i++, sent++) {
+            send(producer, sent);
+          }
+          producer.flush();
+          poll(consumer, seen, Duration.ofMillis(200));
+          assertThat(System.nanoTime() - started)
+              .as("predictions before the kill")
+              .isLessThan(TimeUnit.MINUTES.toNanos(3));
+        }
+        // SIGKILL: no shutdown hook, no commit, an open transaction left behind.
+        first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        int beforeKill = countAll(seen);
+        while (sent < QUERIES) {
+          send(producer, sent++);
+        }
+        producer.flush();
+
+        Process second = startService(bootstrap, "second");
+        try {
+          long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+          while (seen.size() < QUERIES && System.nanoTime() < deadline) {
+            poll(consumer, seen, Duration.ofMillis(500));
+          }
+          // A little longer, so that a late duplicate would show.
+          poll(consumer, seen, Duration.ofSeconds(3));
+          long duplicates = seen.values().stream().filter(n -> n > 1).count();
+          List<String> missing = new ArrayList<>();
+          for (int i = 0; i < QUERIES && missing.size() < 20; i++) {
+            if (!seen.containsKey("q" + i)) {
+              missing.add("q" + i);
+            }
+          }
+          System.out.printf(
+              "kill -9 after %d committed predictions; after the restart %d of %d queries have"
+                  + " a prediction, %d duplicates, %d dead letters, %.1f s in all%n",
+              beforeKill,
+              seen.size(),
+              QUERIES,
+              duplicates,
+              deadLetters,
+              (System.nanoTime() - started) / 1e9);
+          assertThat(deadLetters).as("dead letters").isZero();
+          assertThat(missing).as("queries without a prediction (first 20)").isEmpty();
+          assertThat(seen).hasSize(QUERIES);
+          assertThat(duplicates).isZero();
+        } finally {
+          second.destroy();
+          second.waitFor(60, TimeUnit.SECONDS);
+        }
+      } finally {
+        first.destroyForcibly();
+      }
+    }
+  }
+
+  private Process startService(String bootstrap, String name)
+      throws IOException, InterruptedException {
+    // Kept after the test, for a look when it fails.
+    Path log = Path.of("target", "process-kill-it", name + ".log");
+    Files.createDirectories(log.getParent());
+    Files.deleteIfExists(log);
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(
+        List.of(
+            "-jar",
+            JAR.toString(),
+            "run",
+            "--bootstrap-servers",
+            bootstrap,
+            "-p", "application.id=kill-nine",
+            "-p", "processing.guarantee=exactly_once_v2",
+            "-p", "commit.interval.ms=100",
+            "-p", "state.dir=" + dir.resolve("state"),
+            "-p", "fewshot.http.port=-1",
+            "-p", "fewshot.topic.partitions=2"));
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    CountDownLatch running = new CountDownLatch(1);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (System.nanoTime() < deadline && process.isAlive()) {
+      if (Files.exists(log) && Files.readString(log).contains("running as application")) {
+        running.countDown();
+        break;
+      }
+      Thread.sleep(200);
+    }
+    assertThat(running.getCount())
+        .as("service '%s' started; its log:%n%s", name, Files.exists(log) ? Files.readString(log) : "")
+        .isZero();
+    return process;
+  }
+
+  private void send(KafkaProducer<String, byte[]> producer, int i) {
+    String task = TASKS[i % TASKS.length];
+    producer.send(
+        new ProducerRecord<>(
+            "fewshot-queries",
+            task,
+            codec.write(new QueryEvent(1, task, "q" + i, null, axis(i % CLASSES, i), null))));
+  }
+
+  private int models;
+  private int deadLetters;
+
+  private void poll(KafkaConsumer<String, byte[]> consumer, Map<String, Integer> seen, Duration d) {
+    for (ConsumerRecord<String, byte[]> r : consumer.poll(d)) {
+      switch (r.topic()) {
+        case "fewshot-predictions" -> {
+          Prediction p = codec.readPrediction(r.value());
+          seen.merge(p.queryId(), 1, Integer::sum);
+        }
+        case "fewshot-models" -> models++;
+        default -> {
+          deadLetters++;
+          System.out.println("dead letter: " + new String(r.value(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+      }
+    }
+  }
+
+  private static int countAll(Map<String, Integer> seen) {
+    return seen.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** A unit vector near axis {@code c}, varied by {@code seed}. */
+  private static float[] axis(int c, int seed) {
+    float[] v = new float[256];
+    v[c] = 1f;
+    v[CLASSES + seed % 7] += 0.1f;
+    return v;
+  }
+
+  private static KafkaProducer<String, byte[]> producer(String bootstrap) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    return new KafkaProducer<>(p);
+  }
+
+  private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "kill-nine-reader-" + UUID.randomUUID());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    return new KafkaConsumer<>(p);
+  }
+
+}
