@@ -29,7 +29,8 @@ class DependencyFirewallTest {
           "com.fasterxml.jackson.core", Set.of("embedding", "app"),
           "com.fasterxml.jackson.annotation", Set.of("events"),
           "tools.jackson", Set.of("events"),
-          "com.networknt", Set.of("events"));
+          "com.networknt", Set.of("events"),
+          "io.micrometer", Set.of("streaming", "serving", "app"));
 
   @Test
   void shouldKeepNativeCodeKafkaAndJsonInTheirOwnPackages() throws IOException {

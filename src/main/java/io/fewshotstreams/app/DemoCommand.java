@@ -16,6 +16,8 @@ import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
+import io.fewshotstreams.streaming.Telemetry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -107,7 +109,12 @@ final class DemoCommand implements Callable<Integer> {
       out.println("broker: " + broker.bootstrapServers());
       FewShotConfig config = config(broker.bootstrapServers(), stateDir);
       try (FewShotStreams service =
-          FewShotStreams.start(config, embedder, true, Duration.ofMinutes(2))) {
+          FewShotStreams.start(
+              config,
+              embedder,
+              true,
+              Duration.ofMinutes(2),
+              new Telemetry(new SimpleMeterRegistry(), config.recentPredictions()))) {
         out.printf(
             "service: application '%s' running (exactly-once), fine-tuning every %d ms%n",
             config.applicationId(), config.fineTuneIntervalMs());

@@ -4,6 +4,8 @@ import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
+import io.fewshotstreams.streaming.Telemetry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -71,7 +73,12 @@ final class RunCommand implements Callable<Integer> {
     try (ShutdownSignal shutdown = new ShutdownSignal();
         Embedder embedder = backbone.open();
         FewShotStreams service =
-            FewShotStreams.start(config, embedder, createTopics, Duration.ofMinutes(2))) {
+            FewShotStreams.start(
+                config,
+                embedder,
+                createTopics,
+                Duration.ofMinutes(2),
+                new Telemetry(new SimpleMeterRegistry(), config.recentPredictions()))) {
       spec.commandLine()
           .getOut()
           .printf(

@@ -21,6 +21,10 @@ import java.util.Objects;
  * @param supportExamples support examples the snapshot was made from
  * @param poolQueries unlabelled queries used by transductive fine-tuning, else 0
  * @param createdAt epoch milliseconds
+ * @param trainingLoss for fine-tuned snapshots, the fine-tuning objective at the published
+ *     weights; null when not known (always for prototypes)
+ * @param fineTuneMillis for fine-tuned snapshots, how long the fine-tuning took in milliseconds;
+ *     null when not known (always for prototypes)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ModelSnapshot(
@@ -35,7 +39,9 @@ public record ModelSnapshot(
     List<ClassWeights> classes,
     int supportExamples,
     int poolQueries,
-    long createdAt) {
+    long createdAt,
+    Double trainingLoss,
+    Double fineTuneMillis) {
 
   public static final String PROTOTYPES = "prototypes";
   public static final String FINE_TUNED = "fine-tuned";
@@ -45,6 +51,14 @@ public record ModelSnapshot(
     Objects.requireNonNull(method, "method");
     Objects.requireNonNull(backboneId, "backboneId");
     classes = List.copyOf(classes);
+    if (trainingLoss != null && !Double.isFinite(trainingLoss)) {
+      throw new IllegalArgumentException(
+          "expected a finite training loss or none, found " + trainingLoss);
+    }
+    if (fineTuneMillis != null && !(fineTuneMillis >= 0 && Double.isFinite(fineTuneMillis))) {
+      throw new IllegalArgumentException(
+          "expected a finite fine-tuning time >= 0 ms or none, found " + fineTuneMillis);
+    }
     for (ClassWeights c : classes) {
       if (c.weights().length != featureSize) {
         throw new IllegalArgumentException(

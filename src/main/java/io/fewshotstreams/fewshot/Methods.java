@@ -141,10 +141,41 @@ public final class Methods {
     return CosineClassifier.ofPrototypes(support.labels(), support.prototypes(), scale);
   }
 
+  /**
+   * Fine-tunes with the default settings of {@code method} ({@value #INDUCTIVE} or {@value
+   * #TRANSDUCTIVE}) and reports the losses: the classifier is the one {@code
+   * byName(method).fit(support, queries)} returns.
+   *
+   * @param queries unlabelled query features, used by {@value #TRANSDUCTIVE} only; may be null
+   * @throws InvalidInputException if {@code method} is not one of the two fine-tuning methods
+   */
+  public static FineTuneResult fineTune(String method, SupportSet support, float[][] queries) {
+    if (INDUCTIVE.equals(method)) {
+      return tuneResult(support, NO_QUERIES, FineTuneConfig.inductiveDefaults());
+    }
+    if (TRANSDUCTIVE.equals(method)) {
+      return tuneResult(
+          support, queries == null ? NO_QUERIES : queries, FineTuneConfig.transductiveDefaults());
+    }
+    throw new InvalidInputException(
+        "expected a fine-tuning method among ["
+            + INDUCTIVE
+            + ", "
+            + TRANSDUCTIVE
+            + "], found '"
+            + method
+            + "'");
+  }
+
   private static CosineClassifier tune(
       SupportSet support, float[][] queries, FineTuneConfig config) {
+    return tuneResult(support, queries, config).classifier();
+  }
+
+  private static FineTuneResult tuneResult(
+      SupportSet support, float[][] queries, FineTuneConfig config) {
     CosineClassifier init = prototypeClassifier(support, config.scale());
-    return FineTuner.fineTune(init, support, queries, config).classifier();
+    return FineTuner.fineTune(init, support, queries, config);
   }
 
   private abstract static class Named implements FewShotMethod {

@@ -15,16 +15,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one bad-record policy of the service: every record that cannot be processed becomes a {@link
- * DeadLetter} with its reason and origin, is logged, and goes to the dead-letter topic. Nothing is
+ * DeadLetter} with its reason and origin, is logged and counted, and goes to the dead-letter topic. Nothing is
  * dropped silently and nothing stops the application.
  */
 final class DeadLetters {
   private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
 
   private final int maxValueBytes;
+  private final Telemetry telemetry;
 
-  DeadLetters(int maxValueBytes) {
+  /** Dead letters that keep values up to {@code maxValueBytes}, counted in {@code telemetry}. */
+  DeadLetters(int maxValueBytes, Telemetry telemetry) {
     this.maxValueBytes = maxValueBytes;
+    this.telemetry = telemetry;
   }
 
   /** The reason for a failure thrown while reading, embedding or applying a record. */
@@ -71,6 +74,7 @@ final class DeadLetters {
         origin.partition(),
         origin.offset(),
         message);
+    telemetry.deadLetter(reason, origin.topic());
     int size = value == null ? origin.valueBytes() : value.length;
     // Without the bytes at hand (a record that failed after the repartition) the value is omitted.
     boolean omitted = value == null ? size > 0 : size > maxValueBytes;

@@ -14,9 +14,12 @@ final class Features {
   private static final FeatureTransform TRANSFORM = FeatureTransform.none();
 
   private final Embedder embedder;
+  private final Telemetry telemetry;
 
-  Features(Embedder embedder) {
+  /** Features from {@code embedder}, whose calls are timed in {@code telemetry}. */
+  Features(Embedder embedder, Telemetry telemetry) {
     this.embedder = embedder;
+    this.telemetry = telemetry;
   }
 
   int size() {
@@ -37,7 +40,12 @@ final class Features {
   float[] of(Image image, float[] embedding) {
     float[] raw;
     if (image != null) {
-      raw = embedder.embed(image.dataUnsafe());
+      long start = System.nanoTime();
+      try {
+        raw = embedder.embed(image.dataUnsafe());
+      } finally {
+        telemetry.embedded(System.nanoTime() - start);
+      }
     } else {
       if (embedding.length != embedder.featureSize()) {
         throw new InvalidEventException(

@@ -2,6 +2,7 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.embedding.Embedder;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +34,18 @@ public final class FewShotStreams implements AutoCloseable {
 
   private final KafkaStreams streams;
   private final FineTuneScheduler scheduler;
+  private final Telemetry telemetry;
+  private final KafkaStreamsMetrics streamsMetrics;
 
-  private FewShotStreams(KafkaStreams streams, FineTuneScheduler scheduler) {
+  private FewShotStreams(
+      KafkaStreams streams,
+      FineTuneScheduler scheduler,
+      Telemetry telemetry,
+      KafkaStreamsMetrics streamsMetrics) {
     this.streams = streams;
     this.scheduler = scheduler;
+    this.telemetry = telemetry;
+    this.streamsMetrics = streamsMetrics;
   }
 
   /**
@@ -44,18 +53,25 @@ public final class FewShotStreams implements AutoCloseable {
    *
    * @param createTopics whether to create missing topics; when false a missing topic is an error
    *     that names it
+   * @param telemetry where the service's metrics go; Kafka Streams' own metrics are bound to its
+   *     registry too
    * @throws FewShotException when topics are missing, the cluster cannot be reached, or the
    *     application does not reach RUNNING within {@code startTimeout}
    */
   public static FewShotStreams start(
-      FewShotConfig config, Embedder embedder, boolean createTopics, Duration startTimeout) {
+      FewShotConfig config,
+      Embedder embedder,
+      boolean createTopics,
+      Duration startTimeout,
+      Telemetry telemetry) {
     ensureTopics(config, createTopics);
     FineTuneScheduler scheduler = new FineTuneScheduler(config.fineTuneThreads());
     KafkaStreams streams;
     try {
       streams =
           new KafkaStreams(
-              FewShotTopology.build(config, embedder, scheduler), config.streamsProperties());
+              FewShotTopology.build(config, embedder, scheduler, telemetry),
+              config.streamsProperties());
     } catch (RuntimeException e) {
       scheduler.close();
       throw new FewShotException("cannot create the Kafka Streams application: " + e.getMessage(), e);
@@ -65,7 +81,9 @@ public final class FewShotStreams implements AutoCloseable {
           log.error("stream thread failed; replacing it", e);
           return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-    FewShotStreams service = new FewShotStreams(streams, scheduler);
+    KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
+    streamsMetrics.bindTo(telemetry.registry());
+    FewShotStreams service = new FewShotStreams(streams, scheduler, telemetry, streamsMetrics);
     streams.start();
     long deadline = System.nanoTime() + startTimeout.toNanos();
     while (streams.state() != KafkaStreams.State.RUNNING) {
@@ -88,6 +106,11 @@ public final class FewShotStreams implements AutoCloseable {
     return streams;
   }
 
+  /** The service's metrics and recent activity. */
+  public Telemetry telemetry() {
+    return telemetry;
+  }
+
   /** The fine-tuning threads (tests wait on them). */
   public FineTuneScheduler scheduler() {
     return scheduler;
@@ -95,6 +118,7 @@ public final class FewShotStreams implements AutoCloseable {
 
   @Override
   public void close() {
+    streamsMetrics.close();
     streams.close(Duration.ofSeconds(30));
     scheduler.close();
   }

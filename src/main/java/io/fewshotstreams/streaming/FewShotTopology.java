@@ -47,14 +47,14 @@ public final class FewShotTopology {
   private FewShotTopology() {}
 
   /**
-   * The topology for these settings. The embedder and scheduler are shared by every stream thread
-   * and must outlive the {@code KafkaStreams} that runs the topology.
+   * The topology for these settings. The embedder, scheduler and telemetry are shared by every
+   * stream thread and must outlive the {@code KafkaStreams} that runs the topology.
    */
   public static Topology build(
-      FewShotConfig config, Embedder embedder, FineTuneScheduler scheduler) {
+      FewShotConfig config, Embedder embedder, FineTuneScheduler scheduler, Telemetry telemetry) {
     EventCodec codec = new EventCodec(config.maxRecordBytes());
-    Features features = new Features(embedder);
-    DeadLetters deadLetters = new DeadLetters(config.deadLetterMaxValueBytes());
+    Features features = new Features(embedder, telemetry);
+    DeadLetters deadLetters = new DeadLetters(config.deadLetterMaxValueBytes(), telemetry);
     Learner.Settings learnerSettings =
         new Learner.Settings(
             features.backboneId(),
@@ -73,7 +73,7 @@ public final class FewShotTopology {
             .withLoggingDisabled(),
         config.modelsTopic(),
         Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("models-source"),
-        () -> new SnapshotUpdater(codec));
+        () -> new SnapshotUpdater(codec, telemetry));
     builder.addStateStore(store(EXAMPLES_STORE, InternalSerdes.storedExample()));
     builder.addStateStore(store(CLASSES_STORE, InternalSerdes.classSums()));
     builder.addStateStore(store(TASKS_STORE, InternalSerdes.taskState()));
@@ -85,7 +85,7 @@ public final class FewShotTopology {
                 config.supportTopic(),
                 Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("support-source"))
             .process(
-                () -> new SupportIntake(codec, features, deadLetters), Named.as("support-intake"));
+                () -> new SupportIntake(codec, features, deadLetters, telemetry), Named.as("support-intake"));
     KStream<String, Routed> queries =
         builder
             .stream(
@@ -97,6 +97,7 @@ public final class FewShotTopology {
                         codec,
                         features,
                         deadLetters,
+                        telemetry,
                         config.queryPoolSize(),
                         config.queryPoolSampleRate()),
                 Named.as("query-classifier"));
@@ -110,7 +111,7 @@ public final class FewShotTopology {
                 Repartitioned.with(Serdes.String(), InternalSerdes.learnerInput())
                     .withName(LEARNER_INPUT))
             .process(
-                () -> new Learner(learnerSettings, scheduler, deadLetters),
+                () -> new Learner(learnerSettings, scheduler, deadLetters, telemetry),
                 Named.as("learner"),
                 EXAMPLES_STORE,
                 CLASSES_STORE,

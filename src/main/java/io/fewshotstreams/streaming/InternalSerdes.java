@@ -82,7 +82,12 @@ final class InternalSerdes {
     return serde(InternalSerdes::writeFloats, InternalSerdes::readFloats);
   }
 
-  /** Snapshots in the global store: decoded on every query, so binary rather than JSON. */
+  /**
+   * Snapshots in the global store: decoded on every query, so binary rather than JSON. The
+   * optional training loss and fine-tuning time are appended last, each as a presence flag and a
+   * double, so a store written before they existed still reads (as unknown) under the same format
+   * byte.
+   */
   static Serde<ModelSnapshot> snapshot() {
     return serde(
         (out, s) -> {
@@ -104,6 +109,8 @@ final class InternalSerdes {
           out.writeInt(s.supportExamples());
           out.writeInt(s.poolQueries());
           out.writeLong(s.createdAt());
+          writeNullableDouble(out, s.trainingLoss());
+          writeNullableDouble(out, s.fineTuneMillis());
         },
         in -> {
           int schemaVersion = in.readInt();
@@ -121,6 +128,12 @@ final class InternalSerdes {
                 new ModelSnapshot.ClassWeights(
                     readString(in), in.readInt(), readFloats(in), in.readFloat()));
           }
+          int supportExamples = in.readInt();
+          int poolQueries = in.readInt();
+          long createdAt = in.readLong();
+          // Snapshots stored before the training fields existed end here; they read as unknown.
+          Double trainingLoss = in.available() > 0 ? readNullableDouble(in) : null;
+          Double fineTuneMillis = in.available() > 0 ? readNullableDouble(in) : null;
           return new ModelSnapshot(
               schemaVersion,
               task,
@@ -131,9 +144,11 @@ final class InternalSerdes {
               featureSize,
               scale,
               classes,
-              in.readInt(),
-              in.readInt(),
-              in.readLong());
+              supportExamples,
+              poolQueries,
+              createdAt,
+              trainingLoss,
+              fineTuneMillis);
         });
   }
 
@@ -221,6 +236,17 @@ final class InternalSerdes {
 
   private static String readNullableString(DataInputStream in) throws IOException {
     return in.readBoolean() ? readString(in) : null;
+  }
+
+  private static void writeNullableDouble(DataOutputStream out, Double d) throws IOException {
+    out.writeBoolean(d != null);
+    if (d != null) {
+      out.writeDouble(d);
+    }
+  }
+
+  private static Double readNullableDouble(DataInputStream in) throws IOException {
+    return in.readBoolean() ? in.readDouble() : null;
   }
 
   private static void writeFloats(DataOutputStream out, float[] v) throws IOException {

@@ -4,6 +4,7 @@ import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.CosineClassifier;
 import io.fewshotstreams.fewshot.FineTuneConfig;
+import io.fewshotstreams.fewshot.FineTuneResult;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.fewshot.Vectors;
@@ -44,6 +45,7 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
   private final Settings settings;
   private final FineTuneScheduler scheduler;
   private final DeadLetters deadLetters;
+  private final Telemetry telemetry;
   private final Queue<Tuned> finished = new ConcurrentLinkedQueue<>();
   private final Set<String> inFlight = new HashSet<>();
   private volatile boolean closed;
@@ -63,21 +65,24 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
       String method,
       long fineTuneIntervalMs) {}
 
-  /** A fine-tuning result on its way back to the stream thread. */
+  /** A fine-tuning result, null when it failed, on its way back to the stream thread. */
   private record Tuned(
       String task,
       long atSupportChanges,
       long atPoolAdds,
       String method,
-      CosineClassifier classifier,
+      FineTuneResult result,
+      double millis,
       int[] counts,
       int supportExamples,
       int poolQueries) {}
 
-  Learner(Settings settings, FineTuneScheduler scheduler, DeadLetters deadLetters) {
+  Learner(
+      Settings settings, FineTuneScheduler scheduler, DeadLetters deadLetters, Telemetry telemetry) {
     this.settings = settings;
     this.scheduler = scheduler;
     this.deadLetters = deadLetters;
+    this.telemetry = telemetry;
   }
 
   @Override
@@ -284,8 +289,11 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
             weights,
             total,
             0,
-            context.currentSystemTimeMs());
+            context.currentSystemTimeMs(),
+            null,
+            null);
     context.forward(record.withKey(task).withValue(new Routed.ToModels(snapshot)));
+    telemetry.snapshotPublished(ModelSnapshot.PROTOTYPES);
   }
 
   /** Submits a fine-tune for every task whose data changed since its last one. */
@@ -357,22 +365,24 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
           if (closed) {
             return;
           }
+          long start = System.nanoTime();
+          FineTuneResult result = null;
           try {
-            CosineClassifier classifier = Methods.byName(chosen).fit(support, unlabelled);
-            finished.add(
-                new Tuned(
-                    task,
-                    atSupport,
-                    atPool,
-                    chosen,
-                    classifier,
-                    support.counts(),
-                    support.size(),
-                    unlabelled.length));
+            result = Methods.fineTune(chosen, support, unlabelled);
           } catch (RuntimeException e) {
             log.error("fine-tuning task '{}' failed; its prototype snapshot stays", task, e);
-            finished.add(new Tuned(task, atSupport, atPool, chosen, null, null, 0, 0));
           }
+          finished.add(
+              new Tuned(
+                  task,
+                  atSupport,
+                  atPool,
+                  chosen,
+                  result,
+                  (System.nanoTime() - start) / 1e6,
+                  support.counts(),
+                  support.size(),
+                  unlabelled.length));
         });
   }
 
@@ -392,17 +402,20 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
   private void install(Tuned tuned) {
     TaskState state = tasks.get(tuned.task());
     if (state == null || state.supportChanges() != tuned.atSupportChanges()) {
-      return; // the support set changed while tuning: the next punctuation tunes again
+      // The support set changed while tuning: the next punctuation tunes again.
+      fineTuned(tuned, state == null ? 0 : state.version(), RecentActivity.FineTuneEvent.STALE);
+      return;
     }
-    if (tuned.classifier() == null) {
+    if (tuned.result() == null) {
       tasks.put(
           tuned.task(),
           state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
+      fineTuned(tuned, state.version(), RecentActivity.FineTuneEvent.FAILED);
       return;
     }
     long version = state.version() + 1;
     tasks.put(tuned.task(), state.tuned(version, tuned.atSupportChanges(), tuned.atPoolAdds()));
-    CosineClassifier c = tuned.classifier();
+    CosineClassifier c = tuned.result().classifier();
     float[][] w = c.weights();
     float[] b = c.bias();
     List<ModelSnapshot.ClassWeights> weights = new ArrayList<>();
@@ -423,9 +436,34 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
             weights,
             tuned.supportExamples(),
             tuned.poolQueries(),
-            context.currentSystemTimeMs());
+            context.currentSystemTimeMs(),
+            finiteOrNull(tuned.result().finalLoss()),
+            tuned.millis());
     long now = context.currentSystemTimeMs();
     context.forward(new Record<>(tuned.task(), (Routed) new Routed.ToModels(snapshot), now));
+    telemetry.snapshotPublished(ModelSnapshot.FINE_TUNED);
+    fineTuned(tuned, version, RecentActivity.FineTuneEvent.INSTALLED);
+  }
+
+  private void fineTuned(Tuned tuned, long version, String outcome) {
+    FineTuneResult result = tuned.result();
+    telemetry.fineTuned(
+        new RecentActivity.FineTuneEvent(
+            tuned.task(),
+            version,
+            tuned.method(),
+            tuned.millis(),
+            result == null ? null : finiteOrNull(result.initialLoss()),
+            result == null ? null : finiteOrNull(result.finalLoss()),
+            tuned.supportExamples(),
+            tuned.poolQueries(),
+            context.currentSystemTimeMs(),
+            outcome));
+  }
+
+  /** A loss as JSON can carry it: a diverged (non-finite) loss is unknown. */
+  private static Double finiteOrNull(float loss) {
+    return Float.isFinite(loss) ? Double.valueOf(loss) : null;
   }
 
   private float[][] poolOf(String task) {

@@ -30,6 +30,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
   private final EventCodec codec;
   private final Features features;
   private final DeadLetters deadLetters;
+  private final Telemetry telemetry;
   private final int poolSize;
   private final double poolSampleRate;
   private final Map<String, Cached> cache =
@@ -50,11 +51,13 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       EventCodec codec,
       Features features,
       DeadLetters deadLetters,
+      Telemetry telemetry,
       int poolSize,
       double poolSampleRate) {
     this.codec = codec;
     this.features = features;
     this.deadLetters = deadLetters;
+    this.telemetry = telemetry;
     this.poolSize = poolSize;
     this.poolSampleRate = poolSampleRate;
   }
@@ -102,6 +105,8 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       Prediction prediction = predict(query, snapshot, classifier, feature, record, start);
       context.forward(
           record.withKey(query.task()).withValue(new Routed.ToPredictions(prediction)));
+      telemetry.event(false, true);
+      telemetry.predicted(prediction, query.image());
       if (poolSize > 0
           && (poolSampleRate >= 1.0 || ThreadLocalRandom.current().nextDouble() < poolSampleRate)) {
         context.forward(
@@ -111,6 +116,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
                     new Routed.ToLearner(new LearnerInput.PoolQuery(query.task(), feature))));
       }
     } catch (RuntimeException e) {
+      telemetry.event(false, false);
       Intake.deadLetter(
           context,
           record,

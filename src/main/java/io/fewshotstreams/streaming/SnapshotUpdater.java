@@ -5,27 +5,37 @@ import io.fewshotstreams.events.ModelSnapshot;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the global snapshot store of every instance in step with the models topic. It also runs
- * when the store is restored, so the store only ever holds snapshots that passed validation.
+ * when the store is restored, so the store only ever holds snapshots that passed validation. The
+ * telemetry's task, class and version gauges follow the store.
  */
 final class SnapshotUpdater implements Processor<String, byte[], Void, Void> {
   private static final Logger log = LoggerFactory.getLogger(SnapshotUpdater.class);
 
   private final EventCodec codec;
+  private final Telemetry telemetry;
   private KeyValueStore<String, ModelSnapshot> store;
 
-  SnapshotUpdater(EventCodec codec) {
+  SnapshotUpdater(EventCodec codec, Telemetry telemetry) {
     this.codec = codec;
+    this.telemetry = telemetry;
   }
 
   @Override
   public void init(ProcessorContext<Void, Void> context) {
     store = context.getStateStore(FewShotTopology.SNAPSHOT_STORE);
+    // A store restored from a local checkpoint is not replayed through process(): count it here.
+    try (KeyValueIterator<String, ModelSnapshot> it = store.all()) {
+      while (it.hasNext()) {
+        telemetry.snapshotStored(it.next().value);
+      }
+    }
   }
 
   @Override
@@ -33,6 +43,7 @@ final class SnapshotUpdater implements Processor<String, byte[], Void, Void> {
     if (record.value() == null) {
       if (record.key() != null) {
         store.delete(record.key());
+        telemetry.snapshotDeleted(record.key());
       }
       return;
     }
@@ -45,5 +56,6 @@ final class SnapshotUpdater implements Processor<String, byte[], Void, Void> {
       return;
     }
     store.put(snapshot.task(), snapshot);
+    telemetry.snapshotStored(snapshot);
   }
 }

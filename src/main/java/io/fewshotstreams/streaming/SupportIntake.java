@@ -16,12 +16,15 @@ final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
   private final EventCodec codec;
   private final Features features;
   private final DeadLetters deadLetters;
+  private final Telemetry telemetry;
   private ProcessorContext<String, Routed> context;
 
-  SupportIntake(EventCodec codec, Features features, DeadLetters deadLetters) {
+  SupportIntake(
+      EventCodec codec, Features features, DeadLetters deadLetters, Telemetry telemetry) {
     this.codec = codec;
     this.features = features;
     this.deadLetters = deadLetters;
+    this.telemetry = telemetry;
   }
 
   @Override
@@ -41,7 +44,9 @@ final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
       event = codec.readSupport(record.value());
       LearnerInput input = toLearnerInput(event, origin);
       context.forward(record.withKey(event.task()).withValue(new Routed.ToLearner(input)));
+      telemetry.event(true, true);
     } catch (RuntimeException e) {
+      telemetry.event(true, false);
       Intake.deadLetter(
           context,
           record,

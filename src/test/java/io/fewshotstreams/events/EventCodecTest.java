@@ -114,12 +114,12 @@ class EventCodecTest {
     List<ModelSnapshot> snapshots =
         List.of(
             new ModelSnapshot(1, "shop", 1, ModelSnapshot.PROTOTYPES, null, "backbone-a", 3, 10f,
-                classes, 7, 0, 1_000L),
+                classes, 7, 0, 1_000L, null, null),
             new ModelSnapshot(1, "shop", 2, ModelSnapshot.FINE_TUNED, "transductive", "backbone-a",
-                3, 12.5f, classes, 7, 64, 2_000L),
+                3, 12.5f, classes, 7, 64, 2_000L, 0.375, 87.5),
             // a task whose classes were all deleted
             new ModelSnapshot(1, "shop", 3, ModelSnapshot.PROTOTYPES, null, "backbone-a", 3, 10f,
-                List.of(), 0, 0, 3_000L));
+                List.of(), 0, 0, 3_000L, null, null));
 
     for (ModelSnapshot snapshot : snapshots) {
       byte[] json = CODEC.write(snapshot);
@@ -169,7 +169,7 @@ class EventCodecTest {
     ModelSnapshot snapshot =
         new ModelSnapshot(1, "shop", 1, ModelSnapshot.PROTOTYPES, null, "backbone-a",
             values.length, 0.1f, List.of(new ModelSnapshot.ClassWeights("c", 1, values, 0.1f)), 1,
-            0, 1_000L);
+            0, 1_000L, null, null);
 
     assertThat(CODEC.readQuery(CODEC.write(query)).embedding()).isEqualTo(values);
     assertThat(CODEC.readSnapshot(CODEC.write(snapshot))).isEqualTo(snapshot);

@@ -146,6 +146,8 @@ class SchemaExamplesTest {
 
     ModelSnapshot model = CODEC.readSnapshot(example("model.json"));
     assertThat(model.fineTuning()).isEqualTo("transductive");
+    assertThat(model.trainingLoss()).isEqualTo(0.1875);
+    assertThat(model.fineTuneMillis()).isEqualTo(42.5);
     assertThat(model.classes()).extracting(ModelSnapshot.ClassWeights::label)
         .containsExactly("sneaker", "ankle-boot", "sandal");
 

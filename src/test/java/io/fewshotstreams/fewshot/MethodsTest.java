@@ -69,4 +69,25 @@ class MethodsTest {
     assertThat(Methods.autoChoice(fiveShot.support(), 24)).isEqualTo(Methods.INDUCTIVE);
     assertThat(Methods.autoChoice(fiveShot.support(), 25)).isEqualTo(Methods.TRANSDUCTIVE);
   }
+  @Test
+  void shouldReportTheLossOfTheSameFineTuneAsFit() {
+    TestData.Episode episode = TestData.clustered(4, 3, 2, 5, 16, 0.5, 0.5);
+    for (String name : new String[] {Methods.INDUCTIVE, Methods.TRANSDUCTIVE}) {
+      FineTuneResult result = Methods.fineTune(name, episode.support(), episode.queries());
+      assertThat(result.classifier())
+          .as(name)
+          .isEqualTo(Methods.byName(name).fit(episode.support(), episode.queries()));
+      // Adam from the prototypes lowers the objective on an easy episode.
+      assertThat(result.finalLoss()).as(name).isLessThan(result.initialLoss());
+    }
+  }
+
+  @Test
+  void shouldRefuseToFineTuneWithAMethodThatDoesNotTrain() {
+    TestData.Episode episode = TestData.clustered(4, 3, 2, 5, 16, 0.5, 0.5);
+    assertThatThrownBy(() -> Methods.fineTune(Methods.PROTOTYPES, episode.support(), null))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("[inductive, transductive]")
+        .hasMessageContaining("'prototypes'");
+  }
 }

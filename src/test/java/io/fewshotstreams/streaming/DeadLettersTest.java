@@ -7,6 +7,7 @@ import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.fewshot.InvalidInputException;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ class DeadLettersTest {
 
   @Test
   void shouldKeepTextValuesAsTextAndBinaryValuesAsBase64() {
-    DeadLetters policy = new DeadLetters(1024);
+    DeadLetters policy = new DeadLetters(1024, new Telemetry(new SimpleMeterRegistry(), 0));
     DeadLetter text =
         policy.of(
             DeadLetterReason.INVALID_JSON, "m", ORIGIN, "{é".getBytes(StandardCharsets.UTF_8), null, null, 7);
@@ -34,7 +35,7 @@ class DeadLettersTest {
   @Test
   void shouldLeaveOutAValueLargerThanTheLimitButSayHowLargeItWas() {
     DeadLetter d =
-        new DeadLetters(10)
+        new DeadLetters(10, new Telemetry(new SimpleMeterRegistry(), 0))
             .of(DeadLetterReason.RECORD_TOO_LARGE, "m", ORIGIN, new byte[11], null, null, 7);
     assertThat(d.value()).isNull();
     assertThat(d.valueOmitted()).isTrue();
@@ -59,7 +60,7 @@ class DeadLettersTest {
   void shouldMarkTheValueOmittedWhenTheRecordFailedAfterTheRepartition() {
     // The learner has the origin (12 bytes of value) but not the bytes themselves.
     DeadLetter d =
-        new DeadLetters(1024).of(DeadLetterReason.UNKNOWN_EXAMPLE, "m", ORIGIN, null, "t", "e", 7);
+        new DeadLetters(1024, new Telemetry(new SimpleMeterRegistry(), 0)).of(DeadLetterReason.UNKNOWN_EXAMPLE, "m", ORIGIN, null, "t", "e", 7);
     assertThat(d.value()).isNull();
     assertThat(d.valueOmitted()).isTrue();
     assertThat(d.valueBytes()).isEqualTo(12);

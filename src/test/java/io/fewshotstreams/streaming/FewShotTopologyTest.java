@@ -17,6 +17,7 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -81,7 +82,8 @@ class FewShotTopologyTest {
     scheduler = new FineTuneScheduler(1);
     driver =
         new TopologyTestDriver(
-            FewShotTopology.build(config, embedder, scheduler),
+            FewShotTopology.build(
+                config, embedder, scheduler, new Telemetry(new SimpleMeterRegistry(), 0)),
             config.streamsProperties(),
             Instant.ofEpochMilli(0));
     StringSerializer keys = new StringSerializer();

@@ -53,7 +53,9 @@ class InternalSerdesTest {
             List.of(new ModelSnapshot.ClassWeights("A", 3, new float[] {1, 0}, 0.25f)),
             3,
             40,
-            123L);
+            123L,
+            0.25,
+            12.5);
     assertThat(roundTrip(InternalSerdes.snapshot(), snapshot)).isEqualTo(snapshot);
     ClassSums sums = new ClassSums(2, new double[] {0.1, 1e-17});
     ClassSums sumsBack = roundTrip(InternalSerdes.classSums(), sums);
@@ -61,6 +63,31 @@ class InternalSerdesTest {
     assertThat(sumsBack.sum()).containsExactly(0.1, 1e-17);
     TaskState state = new TaskState(5, 4, 3, 2, 1, 0);
     assertThat(roundTrip(InternalSerdes.taskState(), state)).isEqualTo(state);
+  }
+
+  @Test
+  void shouldReadASnapshotStoredBeforeTheTrainingFieldsExisted() {
+    ModelSnapshot snapshot =
+        new ModelSnapshot(
+            1,
+            "t",
+            3,
+            ModelSnapshot.PROTOTYPES,
+            null,
+            "b",
+            2,
+            15f,
+            List.of(new ModelSnapshot.ClassWeights("A", 1, new float[] {1, 0}, 0f)),
+            1,
+            0,
+            123L,
+            null,
+            null);
+    byte[] bytes = InternalSerdes.snapshot().serializer().serialize("t", snapshot);
+    // The older layout ended at createdAt: without the two absent-flags (one byte each).
+    byte[] older = java.util.Arrays.copyOf(bytes, bytes.length - 2);
+    assertThat(InternalSerdes.snapshot().deserializer().deserialize("t", older))
+        .isEqualTo(snapshot);
   }
 
   @Test

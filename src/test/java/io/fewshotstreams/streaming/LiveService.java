@@ -5,6 +5,7 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.Image;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,7 +47,13 @@ public final class LiveService implements AutoCloseable {
     settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     settings.putAll(overrides);
     config = new FewShotConfig(settings);
-    service = FewShotStreams.start(config, embedder, true, Duration.ofSeconds(90));
+    service =
+        FewShotStreams.start(
+            config,
+            embedder,
+            true,
+            Duration.ofSeconds(90),
+            new Telemetry(new SimpleMeterRegistry(), config.recentPredictions()));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);

@@ -1,0 +1,256 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.events.Prediction;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The service's metrics and recent activity. Meters are created once per tag combination and
+ * cached, so recording on the hot path allocates no meter. One instance per registry: the gauges
+ * are registered by the constructor.
+ *
+ * <p>Micrometer names (Prometheus names in the README): {@code fewshot.events{topic,outcome}},
+ * {@code fewshot.dead.letters{reason,topic}}, {@code fewshot.embedding}, {@code
+ * fewshot.query.latency}, {@code fewshot.end.to.end.latency}, {@code fewshot.predictions{method}},
+ * {@code fewshot.prediction.confidence}, {@code fewshot.finetune{method}}, {@code
+ * fewshot.finetunes{method,outcome}}, {@code fewshot.snapshots{method}}, {@code
+ * fewshot.snapshot.version.max}, {@code fewshot.tasks}, {@code fewshot.classes}.
+ */
+public final class Telemetry {
+  /** The {@code topic} tag of {@code fewshot.events} for support events. */
+  static final String SUPPORT = "support";
+  /** The {@code topic} tag of {@code fewshot.events} for queries. */
+  static final String QUERIES = "queries";
+
+  /** Bucket bounds of the confidence histogram: ten bins of width 0.1 up to 1. */
+  private static final double[] CONFIDENCE_BUCKETS = {
+    0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0
+  };
+
+  private final MeterRegistry registry;
+  private final RecentActivity activity;
+
+  private final Counter supportOk;
+  private final Counter supportDead;
+  private final Counter queriesOk;
+  private final Counter queriesDead;
+  private final Timer embedding;
+  private final Timer queryLatency;
+  private final Timer endToEndLatency;
+  private final DistributionSummary confidence;
+  private final Map<String, Counter> predictions = new ConcurrentHashMap<>();
+  private final Map<String, Counter> snapshots = new ConcurrentHashMap<>();
+  private final Map<String, Timer> fineTuneTimers = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, Counter>> fineTunes = new ConcurrentHashMap<>();
+  private final Map<DeadLetterReason, Map<String, Counter>> deadLetters =
+      new ConcurrentHashMap<>();
+  private final Map<String, Integer> classesByTask = new ConcurrentHashMap<>();
+  private final AtomicLong maxVersion = new AtomicLong();
+
+  /**
+   * Registers the service's meters in {@code registry}.
+   *
+   * @param recentPredictions how many recent predictions {@link #activity()} keeps (0: none)
+   */
+  public Telemetry(MeterRegistry registry, int recentPredictions) {
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.activity = new RecentActivity(recentPredictions);
+    supportOk = event(SUPPORT, "ok");
+    supportDead = event(SUPPORT, "dead_letter");
+    queriesOk = event(QUERIES, "ok");
+    queriesDead = event(QUERIES, "dead_letter");
+    embedding =
+        Timer.builder("fewshot.embedding")
+            .description("Time the backbone took to embed one image")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofNanos(100_000))
+            .maximumExpectedValue(Duration.ofSeconds(10))
+            .register(registry);
+    queryLatency =
+        Timer.builder("fewshot.query.latency")
+            .description("Time from reading a query to its prediction, inside the service")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofNanos(100_000))
+            .maximumExpectedValue(Duration.ofSeconds(10))
+            .register(registry);
+    endToEndLatency =
+        Timer.builder("fewshot.end.to.end.latency")
+            .description("Time from a query's record timestamp to its prediction")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1))
+            .maximumExpectedValue(Duration.ofMinutes(10))
+            .register(registry);
+    confidence =
+        DistributionSummary.builder("fewshot.prediction.confidence")
+            .description("Probability of the predicted class")
+            .serviceLevelObjectives(CONFIDENCE_BUCKETS)
+            .register(registry);
+    Gauge.builder("fewshot.tasks", classesByTask, Map::size)
+        .description("Tasks with a model snapshot in the global store")
+        .strongReference(true)
+        .register(registry);
+    Gauge.builder(
+            "fewshot.classes",
+            classesByTask,
+            m -> m.values().stream().mapToInt(Integer::intValue).sum())
+        .description("Classes over all tasks in the global store")
+        .strongReference(true)
+        .register(registry);
+    Gauge.builder("fewshot.snapshot.version.max", maxVersion, AtomicLong::get)
+        .description("Highest snapshot version this instance has seen")
+        .strongReference(true)
+        .register(registry);
+  }
+
+  /** The registry the meters live in. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Recent predictions, fine-tunes and dead letters of this instance. */
+  public RecentActivity activity() {
+    return activity;
+  }
+
+  private Counter event(String topic, String outcome) {
+    return Counter.builder("fewshot.events")
+        .description("Events read, by input and by whether they were processed or dead-lettered")
+        .tag("topic", topic)
+        .tag("outcome", outcome)
+        .register(registry);
+  }
+
+  /** Counts a support event ({@code support}) or a query ({@code !support}) read at intake. */
+  void event(boolean support, boolean ok) {
+    if (support) {
+      (ok ? supportOk : supportDead).increment();
+    } else {
+      (ok ? queriesOk : queriesDead).increment();
+    }
+  }
+
+  /** Times one call of the embedder. */
+  void embedded(long nanos) {
+    embedding.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Records a prediction: its latencies, method and confidence, and keeps it with the query's
+   * image (if any and small enough) among the recent predictions.
+   */
+  void predicted(Prediction prediction, Image image) {
+    queryLatency.record((long) (prediction.latencyMs() * 1e6), TimeUnit.NANOSECONDS);
+    long endToEnd = prediction.predictedAt() - prediction.queryTimestamp();
+    // A producer clock ahead of ours gives a negative time, which says nothing.
+    if (endToEnd >= 0) {
+      endToEndLatency.record(endToEnd, TimeUnit.MILLISECONDS);
+    }
+    counter(predictions, prediction.method(), "fewshot.predictions", "Predictions by model method")
+        .increment();
+    confidence.record(prediction.probability());
+    if (activity.keepsPredictions()) {
+      boolean keep = image != null && image.dataUnsafe().length <= RecentActivity.MAX_IMAGE_BYTES;
+      activity.prediction(
+          new RecentActivity.RecentPrediction(
+              prediction, keep ? image.contentType() : null, keep ? image.dataUnsafe() : null));
+    }
+  }
+
+  /** Counts a dead letter by its reason and source topic. */
+  void deadLetter(DeadLetterReason reason, String topic) {
+    Map<String, Counter> byTopic = deadLetters.get(reason);
+    if (byTopic == null) {
+      byTopic = deadLetters.computeIfAbsent(reason, r -> new ConcurrentHashMap<>());
+    }
+    Counter counter = byTopic.get(topic);
+    if (counter == null) {
+      counter =
+          byTopic.computeIfAbsent(
+              topic,
+              t ->
+                  Counter.builder("fewshot.dead.letters")
+                      .description("Dead letters written, by reason and source topic")
+                      .tag("reason", reason.name())
+                      .tag("topic", t)
+                      .register(registry));
+    }
+    counter.increment();
+    activity.deadLetter(reason.name());
+  }
+
+  /** Counts a snapshot published by a learner of this instance. */
+  void snapshotPublished(String method) {
+    counter(snapshots, method, "fewshot.snapshots", "Model snapshots published, by method")
+        .increment();
+  }
+
+  /** Records a finished fine-tune: its time, its outcome, and keeps it among the recent ones. */
+  void fineTuned(RecentActivity.FineTuneEvent event) {
+    Timer timer = fineTuneTimers.get(event.method());
+    if (timer == null) {
+      timer =
+          fineTuneTimers.computeIfAbsent(
+              event.method(),
+              m ->
+                  Timer.builder("fewshot.finetune")
+                      .description("Time a fine-tune ran, by method")
+                      .tag("method", m)
+                      .publishPercentileHistogram()
+                      .minimumExpectedValue(Duration.ofMillis(1))
+                      .maximumExpectedValue(Duration.ofMinutes(10))
+                      .register(registry));
+    }
+    timer.record((long) (event.millis() * 1e6), TimeUnit.NANOSECONDS);
+    fineTunes
+        .computeIfAbsent(event.method(), m -> new ConcurrentHashMap<>())
+        .computeIfAbsent(
+            event.outcome(),
+            o ->
+                Counter.builder("fewshot.finetunes")
+                    .description("Fine-tunes finished, by method and outcome")
+                    .tag("method", event.method())
+                    .tag("outcome", o)
+                    .register(registry))
+        .increment();
+    activity.fineTune(event);
+  }
+
+  /** Follows the global store: a snapshot was stored. */
+  void snapshotStored(ModelSnapshot snapshot) {
+    classesByTask.put(snapshot.task(), snapshot.classes().size());
+    maxVersion.accumulateAndGet(snapshot.version(), Math::max);
+  }
+
+  /** Follows the global store: a task's snapshot was deleted. */
+  void snapshotDeleted(String task) {
+    classesByTask.remove(task);
+  }
+
+  private Counter counter(
+      Map<String, Counter> cache, String method, String name, String description) {
+    Counter counter = cache.get(method);
+    if (counter == null) {
+      counter =
+          cache.computeIfAbsent(
+              method,
+              m ->
+                  Counter.builder(name)
+                      .description(description)
+                      .tag("method", m)
+                      .register(registry));
+    }
+    return counter;
+  }
+}
