@@ -1,0 +1,401 @@
+package io.fewshotstreams.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * The files under deploy/, checked without a container engine: they parse, the probes and health
+ * checks ask the endpoints the service answers, the ports agree, the settings are ones the service
+ * accepts, and the Grafana dashboard queries only metrics the service exports.
+ */
+class DeployFilesTest {
+  private static final Path DEPLOY = Path.of("deploy");
+  private static final YAMLMapper YAML = new YAMLMapper();
+  private static final JsonMapper JSON = new JsonMapper();
+
+  /**
+   * The service's own metrics as Prometheus names with their kind, as the service documents them: a
+   * counter is exported as NAME_total, a histogram as NAME_bucket, NAME_sum and NAME_count.
+   */
+  static final Map<String, Kind> SERVICE_METRICS =
+      Map.ofEntries(
+          Map.entry("fewshot_events", Kind.COUNTER),
+          Map.entry("fewshot_dead_letters", Kind.COUNTER),
+          Map.entry("fewshot_embedding_seconds", Kind.HISTOGRAM),
+          Map.entry("fewshot_query_latency_seconds", Kind.HISTOGRAM),
+          Map.entry("fewshot_end_to_end_latency_seconds", Kind.HISTOGRAM),
+          Map.entry("fewshot_predictions", Kind.COUNTER),
+          Map.entry("fewshot_prediction_confidence", Kind.HISTOGRAM),
+          Map.entry("fewshot_finetune_seconds", Kind.HISTOGRAM),
+          Map.entry("fewshot_finetunes", Kind.COUNTER),
+          Map.entry("fewshot_snapshots", Kind.COUNTER),
+          Map.entry("fewshot_snapshot_version_max", Kind.GAUGE),
+          Map.entry("fewshot_tasks", Kind.GAUGE),
+          Map.entry("fewshot_classes", Kind.GAUGE));
+
+  enum Kind {
+    COUNTER("_total"),
+    GAUGE(""),
+    HISTOGRAM("_bucket", "_sum", "_count");
+
+    final List<String> suffixes;
+
+    Kind(String... suffixes) {
+      this.suffixes = List.of(suffixes);
+    }
+  }
+
+  private static int exposedPort;
+
+  @BeforeAll
+  static void readTheImagesPort() throws IOException {
+    Matcher expose =
+        Pattern.compile("(?m)^EXPOSE\\s+(\\d+)\\s*$")
+            .matcher(Files.readString(DEPLOY.resolve("Dockerfile")));
+    assertThat(expose.find()).as("an EXPOSE line in deploy/Dockerfile").isTrue();
+    exposedPort = Integer.parseInt(expose.group(1));
+  }
+
+  @Test
+  void shouldParseEveryYamlAndJsonFile() throws IOException {
+    List<Path> yaml = files(".yml", ".yaml");
+    List<Path> json = files(".json");
+    // compose, prometheus, two grafana provisioning files, five k8s manifests
+    assertThat(yaml).hasSize(9);
+    assertThat(json).hasSize(1);
+    for (Path file : yaml) {
+      assertThatCode(() -> assertThat(YAML.readTree(Files.readString(file)).isObject()).isTrue())
+          .as(file.toString())
+          .doesNotThrowAnyException();
+    }
+    for (Path file : json) {
+      assertThatCode(() -> assertThat(JSON.readTree(Files.readString(file)).isObject()).isTrue())
+          .as(file.toString())
+          .doesNotThrowAnyException();
+    }
+  }
+
+  @Test
+  void shouldBuildARuntimeImageThatRunsAsANonRootUser() throws IOException {
+    String dockerfile = Files.readString(DEPLOY.resolve("Dockerfile"));
+    assertThat(Pattern.compile("(?m)^FROM ").matcher(dockerfile).results().count())
+        .as("a build stage and a runtime stage")
+        .isEqualTo(2);
+    Matcher user = Pattern.compile("(?m)^USER\\s+(\\S+)").matcher(dockerfile);
+    assertThat(user.find()).isTrue();
+    assertThat(user.group(1)).doesNotStartWith("root").doesNotStartWith("0:").isNotEqualTo("0");
+    assertThat(dockerfile)
+        .contains("ENTRYPOINT [\"java\", \"-jar\", \"/app/fewshot-streams.jar\"]")
+        .contains("VOLUME [\"/var/lib/fewshot-streams\"]");
+  }
+
+  @Test
+  void shouldRunTheFourComposeServicesWithAHealthCheckOnReady() throws IOException {
+    JsonNode compose = yaml("docker-compose.yml");
+    JsonNode services = compose.path("services");
+    assertThat(services.propertyNames())
+        .containsExactlyInAnyOrder("kafka", "app", "prometheus", "grafana");
+    JsonNode app = services.path("app");
+    assertThat(app.path("build").path("dockerfile").asString()).isEqualTo("deploy/Dockerfile");
+    assertThat(text(app.path("healthcheck").path("test")))
+        .contains("/ready")
+        .contains("/" + exposedPort + " ");
+    assertThat(strings(app.path("ports"))).contains(exposedPort + ":" + exposedPort);
+  }
+
+  @Test
+  void shouldStartTheComposeAppWithSettingsTheServiceAccepts() throws IOException {
+    List<String> command =
+        strings(yaml("docker-compose.yml").path("services").path("app").path("command"));
+    assertThat(command.get(0)).isEqualTo("run");
+    Properties settings = new Properties();
+    for (int i = 1; i < command.size(); i += 2) {
+      assertThat(command.get(i)).as("option before " + command.get(i + 1)).isEqualTo("-p");
+      String[] keyValue = command.get(i + 1).split("=", 2);
+      settings.setProperty(keyValue[0], keyValue[1]);
+    }
+    FewShotConfig config = FewShotConfig.of(settings);
+    assertThat(config.getInt(FewShotConfig.HTTP_PORT_CONFIG)).isEqualTo(exposedPort);
+    assertThat(config.getString(FewShotConfig.HTTP_BIND_ADDRESS_CONFIG)).isEqualTo("0.0.0.0");
+    assertThat(config.streamsProperties())
+        .containsEntry(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "kafka:9092")
+        .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2")
+        .containsEntry(StreamsConfig.STATE_DIR_CONFIG, "/var/lib/fewshot-streams");
+  }
+
+  @Test
+  void shouldMountOnlyFilesThatExistAndScrapeTheAppsPort() throws IOException {
+    JsonNode services = yaml("docker-compose.yml").path("services");
+    for (String service : List.of("prometheus", "grafana")) {
+      for (String volume : strings(services.path(service).path("volumes"))) {
+        if (volume.startsWith("./")) {
+          assertThat(DEPLOY.resolve(volume.substring(2, volume.indexOf(':')))).as(volume).exists();
+        }
+      }
+    }
+    JsonNode scrape = yaml("prometheus/prometheus.yml").path("scrape_configs").get(0);
+    assertThat(scrape.path("metrics_path").asString()).isEqualTo("/metrics");
+    assertThat(strings(scrape.path("static_configs").get(0).path("targets")))
+        .containsExactly("app:" + exposedPort);
+    JsonNode provider =
+        yaml("grafana/provisioning/dashboards/dashboards.yml").path("providers").get(0);
+    assertThat(strings(services.path("grafana").path("volumes")))
+        .contains(
+            "./grafana/dashboards:" + provider.path("options").path("path").asString() + ":ro");
+  }
+
+  @Test
+  void shouldProbeReadyAndHealthOnTheImagesPort() throws IOException {
+    JsonNode container = statefulSetContainer();
+    assertThat(container.path("ports").get(0).path("containerPort").asInt()).isEqualTo(exposedPort);
+    assertThat(container.path("readinessProbe").path("httpGet").path("path").asString())
+        .isEqualTo("/ready");
+    assertThat(container.path("readinessProbe").path("httpGet").path("port").asInt())
+        .isEqualTo(exposedPort);
+    assertThat(container.path("livenessProbe").path("httpGet").path("path").asString())
+        .isEqualTo("/health");
+    assertThat(container.path("livenessProbe").path("httpGet").path("port").asInt())
+        .isEqualTo(exposedPort);
+  }
+
+  @Test
+  void shouldRunTwoInstancesWithStandbysAndAPersistentStateDirectory() throws IOException {
+    JsonNode statefulSet = yaml("k8s/statefulset.yaml");
+    JsonNode spec = statefulSet.path("spec");
+    assertThat(spec.path("replicas").asInt()).isEqualTo(2);
+    assertThat(spec.path("serviceName").asString())
+        .isEqualTo(yaml("k8s/service-headless.yaml").path("metadata").path("name").asString());
+    String claim =
+        spec.path("volumeClaimTemplates").get(0).path("metadata").path("name").asString();
+    assertThat(mountPath(statefulSetContainer(), claim)).isEqualTo("/var/lib/fewshot-streams");
+
+    FewShotConfig config = FewShotConfig.of(k8sSettings());
+    assertThat(config.streamsProperties())
+        .containsEntry(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, "1")
+        .containsEntry(StreamsConfig.STATE_DIR_CONFIG, "/var/lib/fewshot-streams")
+        .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2");
+    assertThat(config.getInt(FewShotConfig.HTTP_PORT_CONFIG)).isEqualTo(exposedPort);
+    assertThat(config.getString(FewShotConfig.HTTP_ADVERTISED_HOST_CONFIG))
+        .isEqualTo("$(POD_NAME).fewshot-streams-headless.$(POD_NAMESPACE).svc.cluster.local");
+  }
+
+  @Test
+  void shouldSelectTheStatefulSetsPodsFromBothServices() throws IOException {
+    JsonNode podLabels =
+        yaml("k8s/statefulset.yaml").path("spec").path("template").path("metadata").path("labels");
+    JsonNode headless = yaml("k8s/service-headless.yaml").path("spec");
+    JsonNode clusterIp = yaml("k8s/service.yaml").path("spec");
+    assertThat(headless.path("clusterIP").asString()).isEqualTo("None");
+    assertThat(clusterIp.path("type").asString()).isEqualTo("ClusterIP");
+    for (JsonNode service : List.of(headless, clusterIp)) {
+      service
+          .path("selector")
+          .properties()
+          .forEach(label -> assertThat(podLabels.path(label.getKey())).isEqualTo(label.getValue()));
+      assertThat(service.path("ports").get(0).path("port").asInt()).isEqualTo(exposedPort);
+    }
+  }
+
+  @Test
+  void shouldQueryOnlyMetricsTheServiceExports() throws IOException {
+    Set<String> exported = new TreeSet<>(scrapedJvmAndKafkaStreamsNames());
+    SERVICE_METRICS.forEach((name, kind) -> kind.suffixes.forEach(s -> exported.add(name + s)));
+
+    JsonNode dashboard =
+        JSON.readTree(Files.readString(DEPLOY.resolve("grafana/dashboards/fewshot-streams.json")));
+    Set<String> queried = new TreeSet<>();
+    for (JsonNode panel : dashboard.path("panels")) {
+      for (JsonNode target : panel.path("targets")) {
+        Set<String> names = metricNames(target.path("expr").asString());
+        assertThat(names)
+            .as("metrics queried by panel '%s'", panel.path("title").asString())
+            .isNotEmpty();
+        queried.addAll(names);
+      }
+    }
+    Set<String> unknown = new TreeSet<>(queried);
+    unknown.removeAll(exported);
+    assertThat(unknown)
+        .as("metrics the dashboard queries that the service does not export")
+        .isEmpty();
+    // every metric of the service is on the dashboard
+    SERVICE_METRICS.forEach(
+        (name, kind) ->
+            assertThat(
+                    queried.stream()
+                        .anyMatch(q -> kind.suffixes.stream().anyMatch(s -> q.equals(name + s))))
+                .as(name)
+                .isTrue());
+  }
+
+  @Test
+  void shouldFindMetricNamesInPromQl() {
+    assertThat(
+            metricNames(
+                "histogram_quantile(0.99, sum by (le, method) (rate(fewshot_finetune_seconds_bucket"
+                    + "{outcome=\"installed\"}[$__rate_interval]))) / on (instance) jvm_x"))
+        .containsExactlyInAnyOrder("fewshot_finetune_seconds_bucket", "jvm_x");
+  }
+
+  /**
+   * The names JVM and Kafka Streams metrics get in a real Prometheus scrape, as the service binds
+   * them.
+   */
+  private static Set<String> scrapedJvmAndKafkaStreamsNames() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream("in").to("out");
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "deploy-files-test");
+    // never contacted: the instance is created to register its metrics, not started
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    props.put("processing.exception.handler.global.enabled", "true"); // as the service sets it
+    Set<String> names = new TreeSet<>();
+    KafkaStreams streams = new KafkaStreams(builder.build(), props);
+    try (KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams)) {
+      metrics.bindTo(registry);
+      for (String line : registry.scrape().split("\n")) {
+        if (!line.isBlank() && !line.startsWith("#")) {
+          names.add(line.split("[{ ]", 2)[0]);
+        }
+      }
+    } finally {
+      streams.close(Duration.ofSeconds(5));
+      registry.close();
+    }
+    assertThat(names).contains("jvm_memory_used_bytes", "kafka_stream_thread_process_rate");
+    return names;
+  }
+
+  @TempDir static Path stateDir;
+
+  private static final Pattern QUOTED = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
+  private static final Pattern BRACED = Pattern.compile("\\{[^}]*}|\\[[^]]*]");
+  private static final Pattern GROUPING =
+      Pattern.compile("\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
+  // a whole word not preceded by a digit (as in 5m) and not followed by "(" (a function)
+  private static final Pattern IDENTIFIER =
+      Pattern.compile("(?<![a-zA-Z0-9_:.])[a-zA-Z_:][a-zA-Z0-9_:]*+(?!\\s*\\()");
+  private static final Set<String> KEYWORDS =
+      Set.of(
+          "by", "without", "on", "ignoring", "bool", "offset", "and", "or", "unless", "inf", "nan");
+
+  /**
+   * Metric names in a PromQL expression: identifiers that are not functions, labels or keywords.
+   */
+  static Set<String> metricNames(String expr) {
+    String bare =
+        GROUPING
+            .matcher(BRACED.matcher(QUOTED.matcher(expr).replaceAll(" ")).replaceAll(" "))
+            .replaceAll(" ");
+    Set<String> names = new TreeSet<>();
+    Matcher m = IDENTIFIER.matcher(bare);
+    while (m.find()) {
+      if (!KEYWORDS.contains(m.group().toLowerCase())) {
+        names.add(m.group());
+      }
+    }
+    return names;
+  }
+
+  /** The ConfigMap's properties plus the -p settings of the container's arguments. */
+  private static Properties k8sSettings() throws IOException {
+    JsonNode container = statefulSetContainer();
+    List<String> args = strings(container.path("args"));
+    assertThat(args.subList(0, 2)).containsExactly("run", "--config");
+    Path configFile = Path.of(args.get(2));
+    JsonNode configMap = yaml("k8s/configmap.yaml");
+    JsonNode volume = null;
+    for (JsonNode v :
+        yaml("k8s/statefulset.yaml").path("spec").path("template").path("spec").path("volumes")) {
+      if (v.path("configMap")
+          .path("name")
+          .asString()
+          .equals(configMap.path("metadata").path("name").asString())) {
+        volume = v;
+      }
+    }
+    assertThat(volume).as("a volume of the ConfigMap").isNotNull();
+    assertThat(mountPath(container, volume.path("name").asString()))
+        .isEqualTo(configFile.getParent().toString());
+    String file = configMap.path("data").path(configFile.getFileName().toString()).asString();
+    assertThat(file).as("the ConfigMap's key " + configFile.getFileName()).isNotEmpty();
+    Properties settings = new Properties();
+    settings.load(new StringReader(file));
+    for (int i = 3; i < args.size(); i += 2) {
+      assertThat(args.get(i)).isEqualTo("-p");
+      String[] keyValue = args.get(i + 1).split("=", 2);
+      settings.setProperty(keyValue[0], keyValue[1]);
+    }
+    return settings;
+  }
+
+  private static JsonNode statefulSetContainer() throws IOException {
+    JsonNode statefulSet = yaml("k8s/statefulset.yaml");
+    assertThat(statefulSet.path("kind").asString()).isEqualTo("StatefulSet");
+    return statefulSet.path("spec").path("template").path("spec").path("containers").get(0);
+  }
+
+  private static String mountPath(JsonNode container, String volume) {
+    for (JsonNode mount : container.path("volumeMounts")) {
+      if (mount.path("name").asString().equals(volume)) {
+        return mount.path("mountPath").asString();
+      }
+    }
+    throw new AssertionError(
+        "no mount of volume " + volume + " in " + container.path("volumeMounts"));
+  }
+
+  private static JsonNode yaml(String file) throws IOException {
+    return YAML.readTree(Files.readString(DEPLOY.resolve(file)));
+  }
+
+  private static List<String> strings(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(n -> out.add(n.asString()));
+    return out;
+  }
+
+  private static String text(JsonNode node) {
+    return node.isArray() ? String.join(" ", strings(node)) : node.asString();
+  }
+
+  private static List<Path> files(String... endings) throws IOException {
+    try (Stream<Path> all = Files.walk(DEPLOY)) {
+      return all.filter(f -> Stream.of(endings).anyMatch(e -> f.toString().endsWith(e)))
+          .sorted()
+          .toList();
+    }
+  }
+}
