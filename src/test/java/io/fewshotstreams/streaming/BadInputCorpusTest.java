@@ -11,6 +11,7 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -54,6 +55,7 @@ class BadInputCorpusTest {
   private static TestOutputTopic<String, byte[]> deadLetters;
   private static TestOutputTopic<String, byte[]> models;
   private static final EventCodec codec = new EventCodec();
+  private static final Telemetry telemetry = new Telemetry(new SimpleMeterRegistry(), 10);
 
   record Case(String file, String topic, String reason) {
     @Override
@@ -82,7 +84,7 @@ class BadInputCorpusTest {
     scheduler = new FineTuneScheduler(1);
     driver =
         new TopologyTestDriver(
-            FewShotTopology.build(config, embedder, scheduler),
+            FewShotTopology.build(config, embedder, scheduler, telemetry),
             config.streamsProperties(),
             Instant.ofEpochMilli(0));
     support =
@@ -114,6 +116,7 @@ class BadInputCorpusTest {
   @MethodSource("corpus")
   void shouldDeadLetterEveryBadRecordWithItsReasonAndKeepServing(Case bad) throws IOException {
     byte[] value = Files.readAllBytes(CORPUS.resolve(bad.file()));
+    long countBefore = telemetry.activity().deadLettersByReason().getOrDefault(bad.reason(), 0L);
     (bad.topic().equals("support") ? support : queries).pipeInput(TASK, value);
 
     List<byte[]> dead = deadLetters.readValuesToList();
@@ -123,6 +126,9 @@ class BadInputCorpusTest {
     assertThat(letter.reason().name()).as(letter.message()).isEqualTo(bad.reason());
     assertThat(letter.message()).isNotBlank();
     assertThat(letter.sourceTopic()).isEqualTo("fewshot-" + bad.topic());
+    assertThat(telemetry.activity().deadLettersByReason().get(bad.reason()))
+        .as("the dead-letter counter of %s moved with it", bad.reason())
+        .isEqualTo(countBefore + 1);
     assertThat(predictions.isEmpty()).as("a bad record gets no prediction").isTrue();
     assertThat(models.isEmpty()).as("a bad record changes no model").isTrue();
 
