@@ -357,19 +357,18 @@ public final class HttpApi implements AutoCloseable {
   }
 
   private Response health() {
-    String state = queries.state();
-    if (queries.alive()) {
-      return json(200, Map.of("status", "UP", "state", state));
-    }
-    return json(503, Map.of("status", "DOWN", "state", state));
+    return queries.alive() ? status(200, "UP") : status(503, "DOWN");
   }
 
   private Response ready() {
-    String state = queries.state();
-    if (queries.running()) {
-      return json(200, Map.of("status", "READY", "state", state));
-    }
-    return json(503, Map.of("status", "NOT_READY", "state", state));
+    return queries.running() ? status(200, "READY") : status(503, "NOT_READY");
+  }
+
+  private Response status(int code, String status) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("status", status);
+    m.put("state", queries.state());
+    return json(code, m);
   }
 
   private Map<String, Object> tasks() {
