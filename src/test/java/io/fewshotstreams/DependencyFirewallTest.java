@@ -25,7 +25,7 @@ class DependencyFirewallTest {
           "ai.onnxruntime", Set.of("embedding"),
           "org.apache.kafka", Set.of("streaming", "broker", "app"),
           "kafka.", Set.of("broker"),
-          "com.fasterxml.jackson.databind", Set.of("embedding", "app"),
+          "com.fasterxml.jackson.databind", Set.of("embedding", "app", "serving"),
           "com.fasterxml.jackson.core", Set.of("embedding", "app"),
           "com.fasterxml.jackson.annotation", Set.of("events"),
           "tools.jackson", Set.of("events"),

@@ -1,0 +1,165 @@
+package io.fewshotstreams.streaming;
+
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.ImagePreprocessor;
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.InvalidEventException;
+import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.fewshot.CosineClassifier;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Classifies one image with a task's latest snapshot, synchronously: the same features (backbone
+ * and normalisation), the same classifier built from the snapshot and the same {@link Prediction}
+ * as the query path, so an answer here equals the one the predictions topic would carry.
+ *
+ * <p>Safe for concurrent use while the embedder is open.
+ */
+public final class Classification {
+  private final Features features;
+  private final Function<String, Optional<ModelSnapshot>> snapshots;
+
+  /** Classifies against the snapshots of a running service. */
+  public Classification(Embedder embedder, TaskQueries queries) {
+    this(embedder, queries::snapshot);
+  }
+
+  Classification(Embedder embedder, Function<String, Optional<ModelSnapshot>> snapshots) {
+    this.features = new Features(Objects.requireNonNull(embedder, "embedder"));
+    this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
+  }
+
+  /**
+   * Classifies one PNG or JPEG image for {@code task}.
+   *
+   * @param topK when not null, also rank the best {@code topK} classes
+   * @throws io.fewshotstreams.embedding.InvalidImageException when the image is refused
+   * @throws InvalidEventException with reason {@code UNKNOWN_TASK} when the task has no classes,
+   *     or {@code MODEL_MISMATCH} when its snapshot was made with another backbone
+   * @throws TaskQueries.Unavailable when the snapshot store cannot be read now
+   */
+  public Prediction classify(String task, String queryId, byte[] image, Integer topK) {
+    long start = System.nanoTime();
+    long receivedAt = System.currentTimeMillis();
+    if (topK != null && topK < 1) {
+      throw new IllegalArgumentException("expected topK >= 1, found " + topK);
+    }
+    ModelSnapshot snapshot = usableSnapshot(task);
+    String type = ImagePreprocessor.mediaType(image);
+    float[] feature =
+        features.of(new Image(type == null ? "application/octet-stream" : type, image), null);
+    CosineClassifier classifier = classifier(snapshot);
+    double latencyMs = (System.nanoTime() - start) / 1e6;
+    return predict(
+        snapshot,
+        classifier,
+        feature,
+        queryId,
+        topK,
+        features.backboneId(),
+        latencyMs,
+        receivedAt,
+        System.currentTimeMillis());
+  }
+
+  private ModelSnapshot usableSnapshot(String task) {
+    ModelSnapshot snapshot = snapshots.apply(task).orElse(null);
+    if (snapshot == null || snapshot.classes().isEmpty()) {
+      throw new InvalidEventException(
+          DeadLetterReason.UNKNOWN_TASK,
+          "expected a task with classes, found task '"
+              + task
+              + "' with "
+              + (snapshot == null ? "no model yet" : "all classes deleted")
+              + "; publish support examples for it first, then send the query again");
+    }
+    if (!snapshot.backboneId().equals(features.backboneId())) {
+      throw new InvalidEventException(
+          DeadLetterReason.MODEL_MISMATCH,
+          "expected a model of backbone '"
+              + features.backboneId()
+              + "' for task '"
+              + task
+              + "', found one of '"
+              + snapshot.backboneId()
+              + "'; republish the task's support examples");
+    }
+    return snapshot;
+  }
+
+  /** The classifier a snapshot describes, its classes in the snapshot's order. */
+  static CosineClassifier classifier(ModelSnapshot snapshot) {
+    int n = snapshot.classes().size();
+    List<String> labels = new ArrayList<>(n);
+    float[][] weights = new float[n][];
+    float[] bias = new float[n];
+    for (int c = 0; c < n; c++) {
+      ModelSnapshot.ClassWeights cw = snapshot.classes().get(c);
+      labels.add(cw.label());
+      weights[c] = cw.weights();
+      bias[c] = cw.bias();
+    }
+    return new CosineClassifier(labels, weights, bias, snapshot.scale());
+  }
+
+  /**
+   * The prediction of {@code classifier} (built from {@code snapshot}) for a unit feature: the most
+   * probable class first, ties to the earlier class, and the {@code topK} best when asked.
+   */
+  static Prediction predict(
+      ModelSnapshot snapshot,
+      CosineClassifier classifier,
+      float[] feature,
+      String queryId,
+      Integer topK,
+      String backboneId,
+      double latencyMs,
+      long queryTimestamp,
+      long predictedAt) {
+    float[] p = classifier.probabilities(feature);
+    List<String> labels = classifier.labels();
+    Map<String, Double> probabilities = new LinkedHashMap<>();
+    int best = 0;
+    for (int c = 0; c < p.length; c++) {
+      probabilities.put(labels.get(c), (double) p[c]);
+      if (p[c] > p[best]) {
+        best = c;
+      }
+    }
+    List<Prediction.Ranked> ranked = null;
+    if (topK != null) {
+      List<Integer> order = new ArrayList<>();
+      for (int c = 0; c < p.length; c++) {
+        order.add(c);
+      }
+      order.sort((a, b) -> Float.compare(p[b], p[a]));
+      ranked = new ArrayList<>();
+      for (int i = 0; i < Math.min(topK, p.length); i++) {
+        int c = order.get(i);
+        ranked.add(new Prediction.Ranked(labels.get(c), p[c]));
+      }
+    }
+    return new Prediction(
+        1,
+        snapshot.task(),
+        queryId,
+        labels.get(best),
+        p[best],
+        probabilities,
+        ranked,
+        snapshot.version(),
+        snapshot.method(),
+        backboneId,
+        latencyMs,
+        queryTimestamp,
+        predictedAt);
+  }
+}

@@ -1,0 +1,248 @@
+package io.fewshotstreams.serving;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.TaskQueries;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The HTTP API in front of an application that was created but not started: routing, methods,
+ * limits and the JSON errors a client sees, without a broker.
+ */
+class HttpApiTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_REQUEST_BYTES = 1024; // the smallest limit the setting accepts
+
+  @TempDir Path stateDir;
+
+  private final HttpClient client = HttpClient.newHttpClient();
+  private KafkaStreams streams;
+  private HttpApi api;
+  private PrometheusMeterRegistry prometheus;
+
+  @AfterEach
+  void stop() {
+    if (api != null) {
+      api.close();
+    }
+    if (streams != null) {
+      streams.close();
+    }
+  }
+
+  private HttpApi start(ActivitySource activity) {
+    Map<String, Object> settings = new HashMap<>();
+    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "http-api-test");
+    // Never contacted: the application is only created, not started.
+    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9");
+    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    settings.put(FewShotConfig.HTTP_PORT_CONFIG, 0);
+    settings.put(FewShotConfig.HTTP_MAX_REQUEST_BYTES_CONFIG, MAX_REQUEST_BYTES);
+    FewShotConfig config = new FewShotConfig(settings);
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream("in").to("out");
+    Properties props = config.streamsProperties();
+    streams = new KafkaStreams(builder.build(), props);
+    prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    api = HttpApi.start(config, new TaskQueries(streams), prometheus, activity, null);
+    return api;
+  }
+
+  private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return client.send(
+        HttpRequest.newBuilder(api.uri().resolve(path)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(String path, byte[] body)
+      throws IOException, InterruptedException {
+    return client.send(
+        HttpRequest.newBuilder(api.uri().resolve(path))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(HttpResponse<String> response) throws IOException {
+    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+    return JSON.readTree(response.body());
+  }
+
+  @Test
+  void shouldReportHealthyButNotReadyBeforeTheApplicationRuns() throws Exception {
+    start(ActivitySource.none());
+    HttpResponse<String> health = get("/health");
+    assertThat(health.statusCode()).isEqualTo(200);
+    assertThat(json(health).get("status").asText()).isEqualTo("UP");
+    assertThat(json(health).get("state").asText()).isEqualTo("CREATED");
+    HttpResponse<String> ready = get("/ready");
+    assertThat(ready.statusCode()).isEqualTo(503);
+    assertThat(json(ready).get("status").asText()).isEqualTo("NOT_READY");
+  }
+
+  @Test
+  void shouldAnswerUnknownPathsAndWrongMethodsWithJsonErrors() throws Exception {
+    start(ActivitySource.none());
+    HttpResponse<String> unknown = get("/api/nothing-here");
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(json(unknown).get("error").asText()).contains("/api/nothing-here");
+
+    HttpResponse<String> wrong = post("/api/tasks", new byte[0]);
+    assertThat(wrong.statusCode()).isEqualTo(405);
+    assertThat(wrong.headers().firstValue("Allow")).hasValue("GET");
+    assertThat(json(wrong).get("error").asText()).isEqualTo("expected GET for '/api/tasks', found POST");
+
+    HttpResponse<String> getClassify = get("/api/tasks/shoe-shop/classify");
+    assertThat(getClassify.statusCode()).isEqualTo(405);
+    assertThat(getClassify.headers().firstValue("Allow")).hasValue("POST");
+  }
+
+  @Test
+  void shouldRefuseClassificationUnlessEnabled() throws Exception {
+    start(ActivitySource.none());
+    HttpResponse<String> refused = post("/api/tasks/shoe-shop/classify", new byte[] {1, 2, 3});
+    assertThat(refused.statusCode()).isEqualTo(403);
+    assertThat(json(refused).get("error").asText())
+        .contains(FewShotConfig.HTTP_CLASSIFY_ENABLED_CONFIG + "=true");
+  }
+
+  @Test
+  void shouldRefuseBodiesOverTheLimit() throws Exception {
+    start(ActivitySource.none());
+    HttpResponse<String> tooLarge =
+        post("/api/tasks/shoe-shop/classify", new byte[MAX_REQUEST_BYTES + 1]);
+    assertThat(tooLarge.statusCode()).isEqualTo(413);
+    assertThat(json(tooLarge).get("error").asText())
+        .isEqualTo(
+            "expected a request body of at most 1024 bytes (fewshot.http.max.request.bytes),"
+                + " found 1025 bytes declared");
+  }
+
+  @Test
+  void shouldAnswer503WithRetryWhileTheStoresCannotBeQueried() throws Exception {
+    start(ActivitySource.none());
+    for (String path : List.of("/api/tasks", "/api/tasks/shoe-shop", "/api/tasks/shoe-shop/learner")) {
+      HttpResponse<String> answer = get(path);
+      assertThat(answer.statusCode()).as(path).isEqualTo(503);
+      assertThat(json(answer).get("error").asText()).as(path).contains("retry");
+      assertThat(answer.body()).as("no stack trace leaks").doesNotContain("at org.apache");
+    }
+  }
+
+  @Test
+  void shouldServePrometheusText() throws Exception {
+    start(ActivitySource.none());
+    prometheus.counter("fewshot.events", "topic", "support", "outcome", "ok").increment(3);
+    HttpResponse<String> metrics = get("/metrics");
+    assertThat(metrics.statusCode()).isEqualTo(200);
+    assertThat(metrics.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/plain");
+    assertThat(metrics.body()).contains("fewshot_events_total{outcome=\"ok\",topic=\"support\"} 3.0");
+  }
+
+  @Test
+  void shouldShowRecentActivityOnTheDashboard() throws Exception {
+    byte[] png = {(byte) 0x89, 'P', 'N', 'G'};
+    Prediction prediction =
+        new Prediction(
+            1, "shoe-shop", "q-1", "sneaker", 0.93, Map.of("sneaker", 0.93, "boot", 0.07), null, 4,
+            "prototypes", "backbone-1", 12.5, 1_000L, 1_020L);
+    ActivitySource activity =
+        new ActivitySource() {
+          @Override
+          public List<RecentPrediction> predictions() {
+            return List.of(
+                new RecentPrediction(prediction, "image/png", png),
+                new RecentPrediction(prediction, null, null));
+          }
+
+          @Override
+          public List<FineTune> fineTunes() {
+            return List.of(new FineTune("shoe-shop", 5, "transductive", 140.0, 0.21, "installed", 2_000L));
+          }
+
+          @Override
+          public Map<String, Long> deadLettersByReason() {
+            return Map.of("INVALID_JSON", 3L);
+          }
+
+          @Override
+          public double predictionsPerSecond() {
+            return 2.5;
+          }
+
+          @Override
+          public List<ConfidenceBin> confidence() {
+            return List.of(new ConfidenceBin(0.1, 0), new ConfidenceBin(1.0, 7));
+          }
+        };
+    start(activity);
+    HttpResponse<String> answer = get("/api/dashboard");
+    assertThat(answer.statusCode()).isEqualTo(200);
+    JsonNode d = json(answer);
+    assertThat(d.get("instance").asText()).isEqualTo(api.instance());
+    assertThat(d.get("state").asText()).isEqualTo("CREATED");
+    assertThat(d.get("tasks")).as("no stores yet: no tasks, the state says why").isEmpty();
+    assertThat(d.get("predictionsPerSecond").asDouble()).isEqualTo(2.5);
+    assertThat(d.get("confidence").get(1).get("upTo").asDouble()).isEqualTo(1.0);
+    assertThat(d.get("confidence").get(1).get("count").asLong()).isEqualTo(7);
+    JsonNode recent = d.get("recent").get(0);
+    assertThat(recent.get("label").asText()).isEqualTo("sneaker");
+    assertThat(recent.get("modelVersion").asLong()).isEqualTo(4);
+    assertThat(recent.get("thumbnail").asText()).isEqualTo("data:image/png;base64,iVBORw==");
+    assertThat(d.get("recent").get(1).get("thumbnail").isNull()).isTrue();
+    assertThat(d.get("fineTunes").get(0).get("finalLoss").asDouble()).isEqualTo(0.21);
+    assertThat(d.get("fineTunes").get(0).get("outcome").asText()).isEqualTo("installed");
+    assertThat(d.get("deadLetters").get("INVALID_JSON").asLong()).isEqualTo(3);
+  }
+
+  @Test
+  void shouldServeTheDashboardPageOrSayItIsMissing() throws Exception {
+    start(ActivitySource.none());
+    HttpResponse<String> page = get("/");
+    if (HttpApi.class.getResource("/dashboard/index.html") != null) {
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
+    } else {
+      assertThat(page.statusCode()).isEqualTo(404);
+      assertThat(json(page).get("error").asText()).contains("index.html");
+    }
+    assertThat(get("/secret.txt").statusCode()).as("only the dashboard's files").isEqualTo(404);
+  }
+
+  @Test
+  void shouldDecodeEveryPathSegment() {
+    assertThat(PathSegments.of("/api/tasks/shoe%20shop%2Fb+c/learner"))
+        .containsExactly("api", "tasks", "shoe shop/b+c", "learner");
+    assertThat(PathSegments.of("/api/tasks/" + PathSegments.encode("ä/ b+c")))
+        .containsExactly("api", "tasks", "ä/ b+c");
+  }
+
+  @Test
+  void shouldAnswer400ForAPathThatIsNotUtf8() throws Exception {
+    start(ActivitySource.none());
+    HttpResponse<String> bad = get("/api/tasks/%FF");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(json(bad).get("error").asText())
+        .isEqualTo("expected UTF-8 in the path segment '%FF', found other bytes");
+  }
+}
