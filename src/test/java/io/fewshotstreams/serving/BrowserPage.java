@@ -30,10 +30,10 @@ import org.openqa.selenium.logging.LoggingPreferences;
  * browser: wait for an element, read text, run a script, collect the console and take a screenshot.
  *
  * <p>Uses the system's {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} (Debian packages
- * {@code chromium} and {@code chromium-driver}) and never lets Selenium Manager download a browser or a
- * driver; {@link #isAvailable()} says whether both are installed, so tests can skip without them. The
- * browser runs with a fresh profile in a temporary directory and without background networking, so
- * the page under test is the only thing it loads.
+ * {@code chromium} and {@code chromium-driver}) and never lets Selenium Manager download a browser
+ * or a driver; {@link #isAvailable()} says whether both are installed, so tests can skip without
+ * them. The browser runs with a fresh profile in a temporary directory and without background
+ * networking, so the page under test is the only thing it loads.
  *
  * <p>{@link #main} opens a URL from the command line, for example a running demo's dashboard.
  */
@@ -43,7 +43,7 @@ public final class BrowserPage implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(50);
 
   // Selenium warns when it has no DevTools bindings for this Chromium version; nothing here uses
-  // DevTools, so that warning is noise. Held in a field because java.util.logging keeps loggers weakly.
+  // DevTools, so that warning is noise. A field, as java.util.logging holds loggers weakly.
   private static final Logger DEVTOOLS_LOG = Logger.getLogger("org.openqa.selenium.devtools");
 
   static {
@@ -72,8 +72,10 @@ public final class BrowserPage implements AutoCloseable {
   public static BrowserPage open(URI url, int width, int height) throws IOException {
     if (!isAvailable()) {
       throw new IllegalStateException(
-          "expected " + CHROMIUM + " and " + CHROMEDRIVER + " (Debian packages chromium and"
-              + " chromium-driver), found at least one missing");
+          String.format(
+              "expected %s and %s (Debian packages chromium and chromium-driver), found at least"
+                  + " one missing",
+              CHROMIUM, CHROMEDRIVER));
     }
     // Selenium Manager would download a driver unless told where the installed one is.
     System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
@@ -113,8 +115,8 @@ public final class BrowserPage implements AutoCloseable {
   }
 
   /**
-   * Opens another URL in the same browser, which is much faster than starting a new one; the console
-   * messages seen so far are dropped, so {@link #console()} speaks of the new page only.
+   * Opens another URL in the same browser, which is much faster than starting a new one; the
+   * console messages seen so far are dropped, so {@link #console()} speaks of the new page only.
    */
   public BrowserPage navigate(URI url) {
     console();
@@ -135,8 +137,7 @@ public final class BrowserPage implements AutoCloseable {
     driver
         .manage()
         .window()
-        .setSize(
-            new Dimension(width + frame.get(0).intValue(), height + frame.get(1).intValue()));
+        .setSize(new Dimension(width + frame.get(0).intValue(), height + frame.get(1).intValue()));
   }
 
   /**
@@ -161,7 +162,11 @@ public final class BrowserPage implements AutoCloseable {
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError(
-            "expected " + description + " within " + timeout + ", found the page showing:\n"
+            "expected "
+                + description
+                + " within "
+                + timeout
+                + ", found the page showing:\n"
                 + text("body"));
       }
       try {
@@ -182,7 +187,9 @@ public final class BrowserPage implements AutoCloseable {
 
   /** The visible text of every element matching {@code cssSelector}, in document order. */
   public List<String> texts(String cssSelector) {
-    return driver.findElements(By.cssSelector(cssSelector)).stream().map(WebElement::getText).toList();
+    return driver.findElements(By.cssSelector(cssSelector)).stream()
+        .map(WebElement::getText)
+        .toList();
   }
 
   /** Runs {@code script} as a function body in the page ({@code arguments} holds {@code args}). */
@@ -238,9 +245,9 @@ public final class BrowserPage implements AutoCloseable {
   }
 
   /**
-   * Opens a page, waits for an element and reports what it saw: {@code url cssSelector [screenshot.png]}.
-   * Prints the page's text and its SEVERE console messages; exits with 1 when the element did not
-   * appear within 30 seconds or the console has SEVERE messages.
+   * Opens a page, waits for an element and reports what it saw: {@code url cssSelector
+   * [screenshot.png]}. Prints the page's text and its SEVERE console messages; exits with 1 when
+   * the element did not appear within 30 seconds or the console has SEVERE messages.
    */
   public static void main(String[] args) throws IOException {
     if (args.length < 2 || args.length > 3) {

@@ -24,10 +24,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The dashboard page in a real headless browser, against a stand-in for the HTTP API that serves the
- * page from the classpath exactly as the application does and answers {@code GET /api/dashboard}
- * with a fixture (tools/fixtures/make_dashboard_fixture.py). Skips when Chromium or ChromeDriver is
- * not installed.
+ * The dashboard page in a real headless browser, against a stand-in for the HTTP API that serves
+ * the page from the classpath exactly as the application does and answers {@code GET
+ * /api/dashboard} with a fixture (tools/fixtures/make_dashboard_fixture.py). Skips when Chromium or
+ * ChromeDriver is not installed.
  */
 class DashboardPageIT {
   /** The page polls every second; a few polls is plenty even on a loaded machine. */
@@ -35,12 +35,12 @@ class DashboardPageIT {
 
   private static final String EMPTY_DASHBOARD =
       """
-      {"instance":"127.0.0.1:8080","state":"REBALANCING","tasks":[],"predictionsPerSecond":0.0,
-       "confidence":[{"upTo":0.1,"count":0},{"upTo":0.2,"count":0},{"upTo":0.3,"count":0},
-         {"upTo":0.4,"count":0},{"upTo":0.5,"count":0},{"upTo":0.6,"count":0},{"upTo":0.7,"count":0},
-         {"upTo":0.8,"count":0},{"upTo":0.9,"count":0},{"upTo":1.0,"count":0}],
-       "recent":[],"fineTunes":[],"deadLetters":{}}
-      """;
+{"instance":"127.0.0.1:8080","state":"REBALANCING","tasks":[],"predictionsPerSecond":0.0,
+ "confidence":[{"upTo":0.1,"count":0},{"upTo":0.2,"count":0},{"upTo":0.3,"count":0},
+   {"upTo":0.4,"count":0},{"upTo":0.5,"count":0},{"upTo":0.6,"count":0},{"upTo":0.7,"count":0},
+   {"upTo":0.8,"count":0},{"upTo":0.9,"count":0},{"upTo":1.0,"count":0}],
+ "recent":[],"fineTunes":[],"deadLetters":{}}
+""";
 
   private final AtomicReference<String> dashboard = new AtomicReference<>();
   private final AtomicInteger dashboardStatus = new AtomicInteger(200);
@@ -92,9 +92,10 @@ class DashboardPageIT {
     assertThat(page.text("#recent tr.prediction")).contains("q-0120", "Ankle boot", "97.0 %");
     page.waitUntil(
         "the first thumbnail decoded",
-        () -> ((Number) page.script("return document.querySelector('#recent img').naturalWidth;"))
-                .intValue()
-            > 0,
+        () ->
+            ((Number) page.script("return document.querySelector('#recent img').naturalWidth;"))
+                    .intValue()
+                > 0,
         WAIT);
     assertThat(page.script("return document.querySelector('#recent img').naturalWidth;"))
         .as("the fixture's thumbnails are 28x28 Fashion-MNIST images")
@@ -102,7 +103,9 @@ class DashboardPageIT {
     assertThat(page.script("return document.querySelector('#recent img').alt;"))
         .isEqualTo("query q-0120");
     assertThat(page.texts("#confidence .bar")).as("one bar per tenth of probability").hasSize(10);
-    assertThat(page.texts("#fine-tunes tr.fine-tune")).hasSize(3);
+    assertThat(page.texts("#fine-tunes tr.fine-tune"))
+        .as("the fixture's three fine-tunes")
+        .hasSize(3);
     assertThat(page.text("#fine-tunes")).contains("transductive", "1.84 s", "0.212", "installed");
     assertThat(page.text("#dead-letters")).contains("INVALID_JSON", "3", "UNKNOWN_TASK");
     assertThat(page.severeConsoleMessages()).isEmpty();
@@ -110,16 +113,17 @@ class DashboardPageIT {
   }
 
   @Test
-  void shouldSayDisconnectedWhileTheApiFailsOrIsUnreachable()
-      throws IOException {
+  void shouldSayDisconnectedWhileTheApiFailsOrIsUnreachable() throws IOException {
     dashboardStatus.set(503);
     page.navigate(uri);
     page.waitUntil(
-        "the disconnected note", () -> page.text("#connection").equals("disconnected, retrying"), WAIT);
+        "the disconnected note",
+        () -> page.text("#connection").equals("disconnected, retrying"),
+        WAIT);
 
     dashboardStatus.set(200);
     page.waitUntil("the live note", () -> page.text("#connection").equals("live"), WAIT);
-    assertThat(page.texts("#tasks .task")).hasSize(2);
+    assertThat(page.texts("#tasks .task")).as("the fixture's two tasks").hasSize(2);
 
     server.stop(0);
     server = null;
@@ -162,13 +166,17 @@ class DashboardPageIT {
             exchange,
             status,
             "application/json",
-            status == 200 ? dashboard.get() : "{\"error\":\"expected RUNNING, found PENDING_SHUTDOWN\"}");
+            status == 200
+                ? dashboard.get()
+                : "{\"error\":\"expected RUNNING, found PENDING_SHUTDOWN\"}");
       } else if (pages.containsKey(path)) {
         String resource = pages.get(path);
         String type =
             resource.endsWith(".html")
                 ? "text/html; charset=utf-8"
-                : resource.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
+                : resource.endsWith(".js")
+                    ? "text/javascript; charset=utf-8"
+                    : "text/css; charset=utf-8";
         respond(exchange, 200, type, resource(resource));
       } else {
         respond(exchange, 404, "application/json", "{\"error\":\"no such path: " + path + "\"}");
