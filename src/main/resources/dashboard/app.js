@@ -24,6 +24,10 @@
     return document.getElementById(id);
   }
 
+  function str(value) {
+    return value === undefined || value === null ? "–" : String(value);
+  }
+
   function number(value, digits) {
     return typeof value === "number" && isFinite(value) ? value.toFixed(digits) : "–";
   }
@@ -44,8 +48,8 @@
   function draw(name, data, render) {
     const key = JSON.stringify(data === undefined ? null : data);
     if (drawn[name] === key) return;
-    drawn[name] = key;
     render(data);
+    drawn[name] = key;
   }
 
   function renderTasks(tasks) {
@@ -63,13 +67,13 @@
     const rows = classes.map((c) =>
       el("tr", {},
         el("th", { scope: "row", class: "label", text: c.label }),
-        el("td", { class: "num", text: String(c.examples) }),
+        el("td", { class: "num", text: str(c.examples) }),
         el("td", { class: "meter", "aria-hidden": "true" },
           el("span", { style: { width: (100 * (c.examples || 0) / most).toFixed(1) + "%" } }))));
     return el("article", { class: "task", "data-task": task.task },
       el("h3", { text: task.task }),
       el("p", { class: "snapshot" },
-        "snapshot v", el("strong", { class: "version", text: String(task.version) }),
+        "snapshot v", el("strong", { class: "version", text: str(task.version) }),
         " · ", el("span", { class: "method method-" + task.method, text: task.method })),
       el("table", { class: "classes" },
         el("caption", { text: classes.length + " classes, support examples each" }),
@@ -83,9 +87,9 @@
     root.replaceChildren(...list.map((bin, i) => {
       const from = i === 0 ? 0 : list[i - 1].upTo;
       const range = number(from, 1) + "–" + number(bin.upTo, 1);
-      return el("li", { class: "bar", title: range + ": " + bin.count,
-                        "aria-label": range + ": " + bin.count + " predictions" },
-        el("span", { class: "count", text: String(bin.count) }),
+      return el("li", { class: "bar", title: range + ": " + str(bin.count),
+                        "aria-label": range + ": " + str(bin.count) + " predictions" },
+        el("span", { class: "count", text: str(bin.count) }),
         el("span", { class: "column" },
           el("span", { class: "fill", style: { height: (100 * (bin.count || 0) / most).toFixed(1) + "%" } })),
         el("span", { class: "range", text: number(bin.upTo, 1) }));
@@ -113,7 +117,7 @@
         el("td", { class: "label", text: p.label }),
         el("td", { class: "num", text: percent(p.probability) }),
         el("td", {}, el("span", { class: "method method-" + p.method, text: p.method })),
-        el("td", { class: "num", text: String(p.modelVersion) }),
+        el("td", { class: "num", text: str(p.modelVersion) }),
         el("td", { class: "num", text: number(p.latencyMs, 1) + " ms" }),
         el("td", { text: time(p.predictedAt) }))));
   }
@@ -127,7 +131,7 @@
     root.replaceChildren(...fineTunes.map((f) =>
       el("tr", { class: "fine-tune" },
         el("td", { text: f.task }),
-        el("td", { class: "num", text: String(f.version) }),
+        el("td", { class: "num", text: str(f.version) }),
         el("td", { text: f.method }),
         el("td", { class: "num", text: number(f.millis / 1000, 2) + " s" }),
         el("td", { class: "num", text: number(f.finalLoss, 3) }),
@@ -144,7 +148,7 @@
     }
     entries.sort((a, b) => b[1] - a[1]);
     root.replaceChildren(...entries.map(([reason, count]) =>
-      el("div", { class: "dead-letter" }, el("dt", { text: reason }), el("dd", { text: String(count) }))));
+      el("div", { class: "dead-letter" }, el("dt", { text: reason }), el("dd", { text: str(count) }))));
   }
 
   function renderRate(rate) {
@@ -170,24 +174,37 @@
     draw("deadLetters", data.deadLetters, renderDeadLetters);
   }
 
-  function connected(ok, why) {
-    const note = byId("connection");
-    note.textContent = ok ? "live" : "disconnected, retrying";
-    note.title = ok ? "updated " + new Date().toLocaleTimeString() : why;
-    note.className = "connection " + (ok ? "live" : "down");
+  // ok: "live"; otherwise what went wrong, in words, with the details in the tooltip.
+  function connected(ok, note, why) {
+    const node = byId("connection");
+    node.textContent = ok ? "live" : note;
+    node.title = ok ? "updated " + new Date().toLocaleTimeString() : why;
+    node.className = "connection " + (ok ? "live" : "down");
     document.body.classList.toggle("stale", !ok);
+  }
+
+  function message(e) {
+    return String(e && e.message ? e.message : e);
   }
 
   async function poll() {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+    let data;
     try {
       const response = await fetch("api/dashboard", { cache: "no-store", signal: abort.signal });
       if (!response.ok) throw new Error("HTTP " + response.status);
-      render(await response.json());
-      connected(true);
+      data = await response.json();
     } catch (e) {
-      connected(false, String(e && e.message ? e.message : e));
+      connected(false, "disconnected, retrying", message(e));
+    }
+    try {
+      if (data !== undefined) {
+        render(data);
+        connected(true);
+      }
+    } catch (e) {
+      connected(false, "unexpected answer, retrying", message(e));
     } finally {
       clearTimeout(timer);
       setTimeout(poll, POLL_MS);

@@ -139,6 +139,18 @@ class DashboardPageIT {
   }
 
   @Test
+  void shouldSaySoWhenTheAnswerIsNotADashboard() {
+    dashboard.set("null");
+    page.navigate(uri);
+    page.waitUntil(
+        "the unexpected-answer note",
+        () -> page.text("#connection").equals("unexpected answer, retrying"),
+        WAIT);
+
+    assertThat(page.severeConsoleMessages()).isEmpty();
+  }
+
+  @Test
   void shouldShowAnEmptyServiceWithoutErrors() throws IOException {
     dashboard.set(EMPTY_DASHBOARD);
     page.navigate(uri);
