@@ -15,9 +15,7 @@ import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
 import io.fewshotstreams.streaming.FewShotConfig;
-import io.fewshotstreams.streaming.FewShotStreams;
-import io.fewshotstreams.streaming.Telemetry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.fewshotstreams.serving.ServiceInstance;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -73,6 +71,13 @@ final class DemoCommand implements Callable<Integer> {
   int port = 0;
 
   @Option(
+      names = "--http-port",
+      description =
+          "Port of the dashboard and HTTP API; when it is taken a free one is used, -1 turns HTTP"
+              + " off (default: ${DEFAULT-VALUE}).")
+  int httpPort = 8080;
+
+  @Option(
       names = "--shots",
       description = "Support images per class, 1 to 20 (default: ${DEFAULT-VALUE}).")
   int shots = 5;
@@ -108,16 +113,12 @@ final class DemoCommand implements Callable<Integer> {
         Embedder embedder = backbone.open()) {
       out.println("broker: " + broker.bootstrapServers());
       FewShotConfig config = config(broker.bootstrapServers(), stateDir);
-      try (FewShotStreams service =
-          FewShotStreams.start(
-              config,
-              embedder,
-              true,
-              Duration.ofMinutes(2),
-              new Telemetry(new SimpleMeterRegistry(), config.recentPredictions()))) {
+      try (ServiceInstance service =
+          ServiceInstance.start(config, embedder, true, Duration.ofMinutes(2))) {
         out.printf(
             "service: application '%s' running (exactly-once), fine-tuning every %d ms%n",
             config.applicationId(), config.fineTuneIntervalMs());
+        service.http().ifPresent(uri -> out.printf("dashboard: %s (metrics at %smetrics)%n", uri, uri));
         out.flush();
         Result result = play(config, broker.bootstrapServers(), out);
         double[] interval = Summary.wilsonInterval(result.correct, result.total);
@@ -167,6 +168,7 @@ final class DemoCommand implements Callable<Integer> {
     settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, 2_000L);
     settings.put(FewShotConfig.TOPIC_PARTITIONS_CONFIG, 1);
+    settings.put(FewShotConfig.HTTP_PORT_CONFIG, httpPort < 0 || portFree(httpPort) ? httpPort : 0);
     return new FewShotConfig(settings);
   }
 
@@ -348,6 +350,15 @@ final class DemoCommand implements Callable<Integer> {
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     return new KafkaConsumer<>(p);
+  }
+
+  private static boolean portFree(int port) {
+    try (java.net.ServerSocket socket =
+        new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.isBound();
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static void deleteQuietly(Path dir) {

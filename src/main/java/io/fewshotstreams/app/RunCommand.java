@@ -3,9 +3,7 @@ package io.fewshotstreams.app;
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.streaming.FewShotConfig;
-import io.fewshotstreams.streaming.FewShotStreams;
-import io.fewshotstreams.streaming.Telemetry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.fewshotstreams.serving.ServiceInstance;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -72,13 +70,8 @@ final class RunCommand implements Callable<Integer> {
     FewShotConfig config = FewShotConfig.of(settings());
     try (ShutdownSignal shutdown = new ShutdownSignal();
         Embedder embedder = backbone.open();
-        FewShotStreams service =
-            FewShotStreams.start(
-                config,
-                embedder,
-                createTopics,
-                Duration.ofMinutes(2),
-                new Telemetry(new SimpleMeterRegistry(), config.recentPredictions()))) {
+        ServiceInstance service =
+            ServiceInstance.start(config, embedder, createTopics, Duration.ofMinutes(2))) {
       spec.commandLine()
           .getOut()
           .printf(
@@ -87,6 +80,13 @@ final class RunCommand implements Callable<Integer> {
               config.supportTopic(),
               config.queriesTopic(),
               config.predictionsTopic());
+      service
+          .http()
+          .ifPresent(
+              uri ->
+                  spec.commandLine()
+                      .getOut()
+                      .printf("HTTP API and dashboard at %s, metrics at %smetrics%n", uri, uri));
       spec.commandLine().getOut().flush();
       shutdown.await();
     }

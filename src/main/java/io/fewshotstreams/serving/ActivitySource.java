@@ -1,9 +1,11 @@
 package io.fewshotstreams.serving;
 
-import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.streaming.RecentActivity;
+import io.fewshotstreams.streaming.Telemetry;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * What this instance did lately, for the dashboard: recent predictions and fine-tunes, dead letters
@@ -12,10 +14,10 @@ import java.util.Objects;
 public interface ActivitySource {
 
   /** Recent predictions of this instance, newest first. */
-  List<RecentPrediction> predictions();
+  List<RecentActivity.RecentPrediction> predictions();
 
   /** Recent fine-tunes of this instance, newest first. */
-  List<FineTune> fineTunes();
+  List<RecentActivity.FineTuneEvent> fineTunes();
 
   /** Dead letters this instance wrote since it started, by reason name. */
   Map<String, Long> deadLettersByReason();
@@ -29,16 +31,67 @@ public interface ActivitySource {
    */
   List<ConfidenceBin> confidence();
 
+  /**
+   * The activity a service's {@link Telemetry} recorded. The prediction rate is the change of its
+   * prediction count over the last 10 seconds, sampled at each call.
+   */
+  static ActivitySource of(Telemetry telemetry) {
+    return new ActivitySource() {
+      private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanoTime, count}
+
+      @Override
+      public List<RecentActivity.RecentPrediction> predictions() {
+        return telemetry.activity().predictions();
+      }
+
+      @Override
+      public List<RecentActivity.FineTuneEvent> fineTunes() {
+        return telemetry.activity().fineTunes();
+      }
+
+      @Override
+      public Map<String, Long> deadLettersByReason() {
+        return telemetry.activity().deadLettersByReason();
+      }
+
+      @Override
+      public synchronized double predictionsPerSecond() {
+        long now = System.nanoTime();
+        long count = telemetry.predictionsTotal();
+        samples.addLast(new long[] {now, count});
+        while (samples.size() > 1 && now - samples.peekFirst()[0] > WINDOW_NANOS) {
+          samples.removeFirst();
+        }
+        long[] oldest = samples.peekFirst();
+        double seconds = (now - oldest[0]) / 1e9;
+        return seconds < 0.5 ? 0 : (count - oldest[1]) / seconds;
+      }
+
+      @Override
+      public List<ConfidenceBin> confidence() {
+        long[] bins = telemetry.confidenceBins();
+        List<ConfidenceBin> out = new ArrayList<>(bins.length);
+        for (int i = 0; i < bins.length; i++) {
+          out.add(new ConfidenceBin((i + 1) / 10.0, bins[i]));
+        }
+        return out;
+      }
+    };
+  }
+
+  /** The window of {@link #predictionsPerSecond()}. */
+  long WINDOW_NANOS = 10_000_000_000L;
+
   /** Activity that never happened: for an instance without telemetry. */
   static ActivitySource none() {
     return new ActivitySource() {
       @Override
-      public List<RecentPrediction> predictions() {
+      public List<RecentActivity.RecentPrediction> predictions() {
         return List.of();
       }
 
       @Override
-      public List<FineTune> fineTunes() {
+      public List<RecentActivity.FineTuneEvent> fineTunes() {
         return List.of();
       }
 
@@ -57,47 +110,6 @@ public interface ActivitySource {
         return List.of();
       }
     };
-  }
-
-  /**
-   * One prediction and the image it was made for.
-   *
-   * @param imageContentType media type of {@code image}, null when there is none
-   * @param image the query's encoded image; null for a query with an embedding or a large image
-   */
-  record RecentPrediction(Prediction prediction, String imageContentType, byte[] image) {
-    public RecentPrediction {
-      Objects.requireNonNull(prediction, "prediction");
-      image = image == null ? null : image.clone();
-    }
-
-    @Override
-    public byte[] image() {
-      return image == null ? null : image.clone();
-    }
-  }
-
-  /**
-   * One fine-tune of a task.
-   *
-   * @param method {@code inductive} or {@code transductive}
-   * @param finalLoss the training loss at the end, null when unknown
-   * @param outcome {@code installed}, {@code stale} or {@code failed}
-   * @param at when it ended, epoch milliseconds
-   */
-  record FineTune(
-      String task,
-      long version,
-      String method,
-      double millis,
-      Double finalLoss,
-      String outcome,
-      long at) {
-    public FineTune {
-      Objects.requireNonNull(task, "task");
-      Objects.requireNonNull(method, "method");
-      Objects.requireNonNull(outcome, "outcome");
-    }
   }
 
   /** Predictions whose top probability lies above the previous bin's bound and up to {@code upTo}. */

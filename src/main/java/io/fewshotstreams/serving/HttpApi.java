@@ -14,6 +14,7 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.streaming.Classification;
 import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.RecentActivity;
 import io.fewshotstreams.streaming.TaskQueries;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
@@ -526,7 +527,7 @@ public final class HttpApi implements AutoCloseable {
     }
     d.put("confidence", bins);
     List<Map<String, Object>> recent = new ArrayList<>();
-    for (ActivitySource.RecentPrediction r : activity.predictions()) {
+    for (RecentActivity.RecentPrediction r : activity.predictions()) {
       Prediction p = r.prediction();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("task", p.task());
@@ -547,7 +548,7 @@ public final class HttpApi implements AutoCloseable {
     }
     d.put("recent", recent);
     List<Map<String, Object>> fineTunes = new ArrayList<>();
-    for (ActivitySource.FineTune f : activity.fineTunes()) {
+    for (RecentActivity.FineTuneEvent f : activity.fineTunes()) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("task", f.task());
       m.put("version", f.version());

@@ -27,13 +27,22 @@ public final class Classification {
   private final Features features;
   private final Function<String, Optional<ModelSnapshot>> snapshots;
 
-  /** Classifies against the snapshots of a running service. */
-  public Classification(Embedder embedder, TaskQueries queries) {
-    this(embedder, queries::snapshot);
+  /**
+   * Classifies against the snapshots of a running service; embedding times count in {@code
+   * telemetry} like the query path's.
+   */
+  public Classification(Embedder embedder, TaskQueries queries, Telemetry telemetry) {
+    this(embedder, queries::snapshot, telemetry);
   }
 
-  Classification(Embedder embedder, Function<String, Optional<ModelSnapshot>> snapshots) {
-    this.features = new Features(Objects.requireNonNull(embedder, "embedder"));
+  Classification(
+      Embedder embedder,
+      Function<String, Optional<ModelSnapshot>> snapshots,
+      Telemetry telemetry) {
+    this.features =
+        new Features(
+            Objects.requireNonNull(embedder, "embedder"),
+            Objects.requireNonNull(telemetry, "telemetry"));
     this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
   }
 

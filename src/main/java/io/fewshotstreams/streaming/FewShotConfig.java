@@ -321,6 +321,13 @@ public final class FewShotConfig extends AbstractConfig {
     return variable.toLowerCase(java.util.Locale.ROOT).replace('_', '.');
   }
 
+  /** These settings with one more (or one replaced). */
+  public FewShotConfig with(String key, Object value) {
+    Map<String, Object> settings = new HashMap<>(originals());
+    settings.put(key, value);
+    return new FewShotConfig(settings);
+  }
+
   /** Settings from properties (as read from a file or the command line). */
   public static FewShotConfig of(Properties properties) {
     Map<String, Object> map = new HashMap<>();

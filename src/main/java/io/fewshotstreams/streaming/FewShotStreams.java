@@ -64,6 +64,19 @@ public final class FewShotStreams implements AutoCloseable {
       boolean createTopics,
       Duration startTimeout,
       Telemetry telemetry) {
+    FewShotStreams service = launch(config, embedder, createTopics, telemetry);
+    service.awaitRunning(startTimeout);
+    return service;
+  }
+
+  /**
+   * Starts the service without waiting for it to run, so that its state can be served (health,
+   * readiness) while it restores; {@link #awaitRunning} waits.
+   *
+   * @throws FewShotException when topics are missing or the cluster cannot be reached
+   */
+  public static FewShotStreams launch(
+      FewShotConfig config, Embedder embedder, boolean createTopics, Telemetry telemetry) {
     ensureTopics(config, createTopics);
     FineTuneScheduler scheduler = new FineTuneScheduler(config.fineTuneThreads());
     KafkaStreams streams;
@@ -85,21 +98,31 @@ public final class FewShotStreams implements AutoCloseable {
     streamsMetrics.bindTo(telemetry.registry());
     FewShotStreams service = new FewShotStreams(streams, scheduler, telemetry, streamsMetrics);
     streams.start();
-    long deadline = System.nanoTime() + startTimeout.toNanos();
+    return service;
+  }
+
+  /**
+   * Waits until the application runs.
+   *
+   * @throws FewShotException, after closing the service, when it does not reach RUNNING within
+   *     {@code timeout} or fails on the way
+   */
+  public void awaitRunning(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (streams.state() != KafkaStreams.State.RUNNING) {
       if (!streams.state().isRunningOrRebalancing() || System.nanoTime() > deadline) {
         KafkaStreams.State state = streams.state();
-        service.close();
+        close();
         throw new FewShotException(
             "expected the application to be RUNNING within "
-                + startTimeout.toSeconds()
+                + timeout.toSeconds()
                 + " s, found it "
                 + state);
       }
       sleep(50);
     }
-    return service;
   }
+
 
   /** The Kafka Streams instance, for state queries. */
   public KafkaStreams streams() {

@@ -34,10 +34,8 @@ public final class Telemetry {
   /** The {@code topic} tag of {@code fewshot.events} for queries. */
   static final String QUERIES = "queries";
 
-  /** Bucket bounds of the confidence histogram: ten bins of width 0.1 up to 1. */
-  private static final double[] CONFIDENCE_BUCKETS = {
-    0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0
-  };
+  /** Bucket bounds of the confidence histogram, in percent: ten bins of width 10 up to 100. */
+  private static final double[] CONFIDENCE_BUCKETS = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
 
   private final MeterRegistry registry;
   private final RecentActivity activity;
@@ -94,7 +92,10 @@ public final class Telemetry {
             .register(registry);
     confidence =
         DistributionSummary.builder("fewshot.prediction.confidence")
-            .description("Probability of the predicted class")
+            .description("Probability of the predicted class, in percent")
+            // Micrometer's fixed-boundary histograms count whole units: fractions all land in the
+            // first bucket at or above 1, so the probability is recorded in percent.
+            .scale(100)
             .serviceLevelObjectives(CONFIDENCE_BUCKETS)
             .register(registry);
     Gauge.builder("fewshot.tasks", classesByTask, Map::size)
@@ -117,6 +118,32 @@ public final class Telemetry {
   /** The registry the meters live in. */
   public MeterRegistry registry() {
     return registry;
+  }
+
+  /** Predictions this instance has made since it started, all methods together. */
+  public long predictionsTotal() {
+    long total = 0;
+    for (Counter c : predictions.values()) {
+      total += (long) c.count();
+    }
+    return total;
+  }
+
+  /**
+   * Predictions by top probability in ten bins of width 0.1 (the first up to 0.1, the last up to
+   * 1.0), each counting the predictions above the previous bound and up to its own.
+   */
+  public long[] confidenceBins() {
+    long[] bins = new long[CONFIDENCE_BUCKETS.length];
+    long previous = 0;
+    io.micrometer.core.instrument.distribution.CountAtBucket[] counts =
+        confidence.takeSnapshot().histogramCounts();
+    for (int i = 0; i < bins.length && i < counts.length; i++) {
+      long cumulative = (long) counts[i].count();
+      bins[i] = cumulative - previous;
+      previous = cumulative;
+    }
+    return bins;
   }
 
   /** Recent predictions, fine-tunes and dead letters of this instance. */

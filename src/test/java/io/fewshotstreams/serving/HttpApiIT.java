@@ -94,11 +94,19 @@ class HttpApiIT {
   }
 
   /** One instance: the service and its HTTP API. */
-  private record Instance(FewShotStreams service, HttpApi api) implements AutoCloseable {
+  private record Instance(ServiceInstance running) implements AutoCloseable {
+    URI uri() {
+      return running.http().orElseThrow();
+    }
+
+    /** host:port, as the API names instances. */
+    String instance() {
+      return uri().getAuthority();
+    }
+
     @Override
     public void close() {
-      api.close();
-      service.close();
+      running.close();
     }
   }
 
@@ -122,14 +130,7 @@ class HttpApiIT {
     settings.put(FewShotConfig.HTTP_CLASSIFY_ENABLED_CONFIG, classify);
     settings.put(FewShotConfig.HTTP_MAX_REQUEST_BYTES_CONFIG, 64 * 1024); // sample PNGs are < 2 KiB
     FewShotConfig config = new FewShotConfig(settings);
-    FewShotStreams service = FewShotStreams.start(config, embedder, true, Duration.ofSeconds(90));
-    PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    new JvmMemoryMetrics().bindTo(prometheus);
-    TaskQueries queries = new TaskQueries(service.streams());
-    HttpApi api =
-        HttpApi.start(
-            config, queries, prometheus, ActivitySource.none(), new Classification(embedder, queries));
-    return new Instance(service, api);
+    return new Instance(ServiceInstance.start(config, embedder, true, Duration.ofSeconds(90)));
   }
 
   @Test
@@ -168,13 +169,13 @@ class HttpApiIT {
         JsonNode learnerB = JSON.readTree(onB.body()).get("learner");
         assertThat(learnerA).as("the same state, wherever asked").isEqualTo(learnerB);
         assertThat(learnerA.get("supportChanges").asLong()).isEqualTo(ADDS_PER_TASK);
-        assertThat(learnerA.get("host").asText()).isIn(a.api().instance(), b.api().instance());
+        assertThat(learnerA.get("host").asText()).isIn(a.instance(), b.instance());
         owners.add(learnerA.get("host").asText());
         JsonNode view = JSON.readTree(onA.body());
         assertThat(view.get("version").asLong()).isEqualTo(ADDS_PER_TASK);
         assertThat(view.get("classes").toString())
             .isEqualTo("[{\"label\":\"A\",\"examples\":2},{\"label\":\"B\",\"examples\":2}]");
-        Instance other = learnerA.get("host").asText().equals(a.api().instance()) ? b : a;
+        Instance other = learnerA.get("host").asText().equals(a.instance()) ? b : a;
         HttpResponse<String> notLocal = get(other, "/api/tasks/" + task + "/learner");
         assertThat(notLocal.statusCode()).as("the learner endpoint answers only locally").isEqualTo(404);
         if (t == 0) {
@@ -258,7 +259,7 @@ class HttpApiIT {
     // A chunked body has no Content-Length: the limit is counted while reading.
     HttpResponse<String> chunked =
         client.send(
-            HttpRequest.newBuilder(enabled.api().uri().resolve("/api/tasks/" + task + "/classify"))
+            HttpRequest.newBuilder(enabled.uri().resolve("/api/tasks/" + task + "/classify"))
                 .POST(
                     HttpRequest.BodyPublishers.ofInputStream(
                         () -> new ByteArrayInputStream(new byte[64 * 1024 + 1])))
@@ -277,7 +278,7 @@ class HttpApiIT {
   private static void awaitRunning(Instance... instances) throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     for (Instance i : instances) {
-      while (i.service().streams().state() != KafkaStreams.State.RUNNING) {
+      while (i.running().service().streams().state() != KafkaStreams.State.RUNNING) {
         assertThat(System.nanoTime()).as("RUNNING in time").isLessThan(deadline);
         Thread.sleep(50);
       }
@@ -309,13 +310,13 @@ class HttpApiIT {
   private HttpResponse<String> get(Instance instance, String path)
       throws IOException, InterruptedException {
     return client.send(
-        HttpRequest.newBuilder(instance.api().uri().resolve(path)).GET().build(),
+        HttpRequest.newBuilder(instance.uri().resolve(path)).GET().build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> post(Instance instance, String path, byte[] body)
       throws IOException, InterruptedException {
-    URI uri = instance.api().uri().resolve(path);
+    URI uri = instance.uri().resolve(path);
     return client.send(
         HttpRequest.newBuilder(uri)
             .header("Content-Type", "image/png")

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.RecentActivity;
 import io.fewshotstreams.streaming.TaskQueries;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -169,15 +170,17 @@ class HttpApiTest {
     ActivitySource activity =
         new ActivitySource() {
           @Override
-          public List<RecentPrediction> predictions() {
+          public List<RecentActivity.RecentPrediction> predictions() {
             return List.of(
-                new RecentPrediction(prediction, "image/png", png),
-                new RecentPrediction(prediction, null, null));
+                new RecentActivity.RecentPrediction(prediction, "image/png", png),
+                new RecentActivity.RecentPrediction(prediction, null, null));
           }
 
           @Override
-          public List<FineTune> fineTunes() {
-            return List.of(new FineTune("shoe-shop", 5, "transductive", 140.0, 0.21, "installed", 2_000L));
+          public List<RecentActivity.FineTuneEvent> fineTunes() {
+            return List.of(
+                new RecentActivity.FineTuneEvent(
+                    "shoe-shop", 5, "transductive", 140.0, 0.9, 0.21, 25, 100, 2_000L, "installed"));
           }
 
           @Override

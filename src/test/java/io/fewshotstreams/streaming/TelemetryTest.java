@@ -209,13 +209,20 @@ class TelemetryTest {
     assertThat(newest.image()).isEqualTo(first.png());
 
     assertThat(registry.get("fewshot.prediction.confidence").summary().count()).isEqualTo(5);
-    CountAtBucket[] bins =
+    CountAtBucket[] buckets =
         registry.get("fewshot.prediction.confidence").summary().takeSnapshot().histogramCounts();
-    assertThat(bins).extracting(CountAtBucket::bucket)
-        .containsExactly(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0);
+    assertThat(buckets).extracting(CountAtBucket::bucket)
+        .as("in percent")
+        .containsExactly(10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0);
+    // Each prediction lands in the bin of its own top probability (the ring keeps two of five).
+    long[] bins = telemetry.confidenceBins();
+    assertThat(java.util.Arrays.stream(bins).sum()).isEqualTo(5);
+    for (RecentActivity.RecentPrediction r : telemetry.activity().predictions()) {
+      int bin = Math.max(0, (int) Math.ceil(r.prediction().probability() * 10) - 1);
+      assertThat(bins[bin]).as("bin of %s", r.prediction().probability()).isPositive();
+    }
     // Two classes: the top probability is at least a half, so nothing falls below 0.5.
-    assertThat(bins[3].count()).isZero();
-    assertThat(bins[9].count()).as("every probability is at most 1").isEqualTo(5);
+    assertThat(telemetry.confidenceBins()[3]).isZero();
   }
 
   @Test
@@ -284,7 +291,7 @@ class TelemetryTest {
             "fewshot_query_latency_seconds_bucket{",
             "fewshot_end_to_end_latency_seconds_bucket{",
             "fewshot_predictions_total{method=\"fine-tuned\"}",
-            "fewshot_prediction_confidence_bucket{le=\"0.1\"}",
+            "fewshot_prediction_confidence_bucket{le=\"10.0\"}",
             "fewshot_finetune_seconds_bucket{method=\"inductive\"",
             "fewshot_finetunes_total{method=\"inductive\",outcome=\"installed\"}",
             "fewshot_snapshots_total{method=\"prototypes\"}",
