@@ -80,7 +80,16 @@ public final class Classification {
   }
 
   private ModelSnapshot usableSnapshot(String task) {
-    ModelSnapshot snapshot = snapshots.apply(task).orElse(null);
+    return usable(snapshots.apply(task).orElse(null), task, features.backboneId());
+  }
+
+  /**
+   * The snapshot, if a query of {@code task} can be classified with it.
+   *
+   * @throws InvalidEventException with {@code UNKNOWN_TASK} when there is none or it has no
+   *     classes, {@code MODEL_MISMATCH} when it was made with another backbone
+   */
+  static ModelSnapshot usable(ModelSnapshot snapshot, String task, String backboneId) {
     if (snapshot == null || snapshot.classes().isEmpty()) {
       throw new InvalidEventException(
           DeadLetterReason.UNKNOWN_TASK,
@@ -90,11 +99,11 @@ public final class Classification {
               + (snapshot == null ? "no model yet" : "all classes deleted")
               + "; publish support examples for it first, then send the query again");
     }
-    if (!snapshot.backboneId().equals(features.backboneId())) {
+    if (!snapshot.backboneId().equals(backboneId)) {
       throw new InvalidEventException(
           DeadLetterReason.MODEL_MISMATCH,
           "expected a model of backbone '"
-              + features.backboneId()
+              + backboneId
               + "' for task '"
               + task
               + "', found one of '"
@@ -103,6 +112,7 @@ public final class Classification {
     }
     return snapshot;
   }
+
 
   /** The classifier a snapshot describes, its classes in the snapshot's order. */
   static CosineClassifier classifier(ModelSnapshot snapshot) {

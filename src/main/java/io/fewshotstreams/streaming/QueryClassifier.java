@@ -7,9 +7,7 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.fewshot.CosineClassifier;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -80,29 +78,21 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       }
       query = codec.readQuery(record.value());
       float[] feature = features.of(query.image(), query.embedding());
-      ModelSnapshot snapshot = snapshots.get(query.task());
-      if (snapshot == null || snapshot.classes().isEmpty()) {
-        throw new InvalidEventException(
-            DeadLetterReason.UNKNOWN_TASK,
-            "expected a task with classes, found task '"
-                + query.task()
-                + "' with "
-                + (snapshot == null ? "no model yet" : "all classes deleted")
-                + "; publish support examples for it first, then send the query again");
-      }
-      if (!snapshot.backboneId().equals(features.backboneId())) {
-        throw new InvalidEventException(
-            DeadLetterReason.MODEL_MISMATCH,
-            "expected a model of backbone '"
-                + features.backboneId()
-                + "' for task '"
-                + query.task()
-                + "', found one of '"
-                + snapshot.backboneId()
-                + "'; republish the task's support examples");
-      }
+      ModelSnapshot snapshot =
+          Classification.usable(
+              snapshots.get(query.task()), query.task(), features.backboneId());
       CosineClassifier classifier = classifier(snapshot);
-      Prediction prediction = predict(query, snapshot, classifier, feature, record, start);
+      Prediction prediction =
+          Classification.predict(
+              snapshot,
+              classifier,
+              feature,
+              query.queryId(),
+              query.topK(),
+              features.backboneId(),
+              (System.nanoTime() - start) / 1e6,
+              record.timestamp(),
+              context.currentSystemTimeMs());
       context.forward(
           record.withKey(query.task()).withValue(new Routed.ToPredictions(prediction)));
       telemetry.event(false, true);
@@ -133,65 +123,8 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
     if (cached != null && cached.version() == snapshot.version()) {
       return cached.classifier();
     }
-    int n = snapshot.classes().size();
-    List<String> labels = new ArrayList<>(n);
-    float[][] weights = new float[n][];
-    float[] bias = new float[n];
-    for (int c = 0; c < n; c++) {
-      ModelSnapshot.ClassWeights cw = snapshot.classes().get(c);
-      labels.add(cw.label());
-      weights[c] = cw.weights();
-      bias[c] = cw.bias();
-    }
-    CosineClassifier classifier = new CosineClassifier(labels, weights, bias, snapshot.scale());
+    CosineClassifier classifier = Classification.classifier(snapshot);
     cache.put(snapshot.task(), new Cached(snapshot.version(), classifier));
     return classifier;
-  }
-
-  private Prediction predict(
-      QueryEvent query,
-      ModelSnapshot snapshot,
-      CosineClassifier classifier,
-      float[] feature,
-      Record<byte[], byte[]> record,
-      long start) {
-    float[] p = classifier.probabilities(feature);
-    List<String> labels = classifier.labels();
-    Map<String, Double> probabilities = new LinkedHashMap<>();
-    int best = 0;
-    for (int c = 0; c < p.length; c++) {
-      probabilities.put(labels.get(c), (double) p[c]);
-      if (p[c] > p[best]) {
-        best = c;
-      }
-    }
-    List<Prediction.Ranked> topK = null;
-    if (query.topK() != null) {
-      List<Integer> order = new ArrayList<>();
-      for (int c = 0; c < p.length; c++) {
-        order.add(c);
-      }
-      order.sort((a, b) -> Float.compare(p[b], p[a]));
-      topK = new ArrayList<>();
-      for (int i = 0; i < Math.min(query.topK(), p.length); i++) {
-        int c = order.get(i);
-        topK.add(new Prediction.Ranked(labels.get(c), p[c]));
-      }
-    }
-    double latencyMs = (System.nanoTime() - start) / 1e6;
-    return new Prediction(
-        1,
-        query.task(),
-        query.queryId(),
-        labels.get(best),
-        p[best],
-        probabilities,
-        topK,
-        snapshot.version(),
-        snapshot.method(),
-        features.backboneId(),
-        latencyMs,
-        record.timestamp(),
-        context.currentSystemTimeMs());
   }
 }
