@@ -186,8 +186,12 @@ final class FaultRig {
       return true;
     }
 
+    /** Reads whatever arrives for the whole of {@code d}. */
     void poll(Duration d) {
-      consumer.poll(d).forEach(records::add);
+      long deadline = System.nanoTime() + d.toNanos();
+      do {
+        consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+      } while (System.nanoTime() < deadline);
     }
 
     List<ConsumerRecord<String, byte[]>> records() {
@@ -275,6 +279,48 @@ final class FaultRig {
             .distinct()
             .count()
         == tasks;
+  }
+
+  /**
+   * Waits until every task has its registered snapshot and has answered one warm-up query {@code
+   * warm-<t>}, so that the queries that follow meet a model (a query that comes before its task's
+   * first snapshot gets UNKNOWN_TASK by design). Returns the warm-up query ids.
+   */
+  static List<String> awaitReady(
+      Client client, String bootstrap, Map<String, Object> security, int tasks, int shots) {
+    try (Tail models = new Tail(bootstrap, security, client.config.modelsTopic());
+        Tail predictions = new Tail(bootstrap, security, client.config.predictionsTopic())) {
+      if (!models.pollUntil(
+          rs -> allRegistered(client.codec, rs, tasks, client.classes * shots),
+          Duration.ofSeconds(60))) {
+        throw new AssertionError("expected a snapshot of every one of " + tasks + " tasks");
+      }
+      List<String> ids = new ArrayList<>();
+      for (int t = 0; t < tasks; t++) {
+        client.query(t, 0, "warm-" + t, t);
+        ids.add("warm-" + t);
+      }
+      client.flush();
+      if (!predictions.pollUntil(
+          rs -> Ledger.of(ids, predictions(client.codec, rs)).missing().isEmpty(),
+          Duration.ofSeconds(60))) {
+        throw new AssertionError("expected a prediction of every warm-up query " + ids);
+      }
+      return ids;
+    }
+  }
+
+  /** The dead letters of the run, counted by reason (to explain a missing prediction). */
+  static Map<String, Long> deadLetterReasons(
+      Client client, String bootstrap, Map<String, Object> security) {
+    try (Tail dead = new Tail(bootstrap, security, client.config.deadLettersTopic())) {
+      dead.poll(Duration.ofSeconds(2));
+      Map<String, Long> reasons = new LinkedHashMap<>();
+      for (ConsumerRecord<String, byte[]> r : dead.records()) {
+        reasons.merge(client.codec.readDeadLetter(r.value()).reason().name(), 1L, Long::sum);
+      }
+      return reasons;
+    }
   }
 
   static void sleep(long ms) {
