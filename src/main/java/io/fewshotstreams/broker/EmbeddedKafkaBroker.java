@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -35,8 +36,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A single-node Kafka broker in KRaft combined mode (broker and controller in one process) running
- * inside this JVM. Clients connect over plaintext to {@link #bootstrapServers()}; the controller
- * listens on a second free port of localhost. Internal topics (consumer offsets, transaction state,
+ * inside this JVM. Clients connect over plaintext to {@link #bootstrapServers()}, or with SASL/PLAIN
+ * authentication when {@link BrokerOptions#withSaslPlainUsers} says so; the controller listens over
+ * plaintext on a second free port of localhost. Internal topics (consumer offsets, transaction state,
  * share-group state) use replication factor 1 and min ISR 1, so transactions and exactly-once Kafka
  * Streams work; automatic topic creation is off.
  *
@@ -53,6 +55,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
   private static final int NODE_ID = 1;
   private static final String CLIENT_LISTENER = "PLAINTEXT";
+  private static final String SASL_CLIENT_LISTENER = "SASL_PLAINTEXT";
+  /** The user the broker authenticates as to itself, and its own admin client with. */
+  private static final String INTERNAL_USER = "embedded-broker";
   private static final String CONTROLLER_LISTENER = "CONTROLLER";
   private static final String HOST = "localhost";
 
@@ -63,14 +68,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private final String bootstrapServers;
   private final Path dataDir;
   private final boolean temporaryDataDir;
+  private final Map<String, Object> internalClientSecurity;
   private boolean closed;
 
   private EmbeddedKafkaBroker(
-      Server server, String bootstrapServers, Path dataDir, boolean temporaryDataDir) {
+      Server server,
+      String bootstrapServers,
+      Path dataDir,
+      boolean temporaryDataDir,
+      Map<String, Object> internalClientSecurity) {
     this.server = server;
     this.bootstrapServers = bootstrapServers;
     this.dataDir = dataDir;
     this.temporaryDataDir = temporaryDataDir;
+    this.internalClientSecurity = internalClientSecurity;
   }
 
   /**
@@ -87,23 +98,44 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     Path dir = temporary ? createTempDir() : prepareDataDir(options.dataDir());
     Server server = null;
     try {
+      if (options.saslPlainUsers().containsKey(INTERNAL_USER)) {
+        throw new BrokerException(
+            "saslPlainUsers: expected user names other than the broker's own '" + INTERNAL_USER
+                + "', found it among " + options.saslPlainUsers().keySet());
+      }
       int clientPort = options.port() == 0 ? freePort() : requireFreePort(options.port());
       int controllerPort = freePort();
+      // A fresh password on every start: the broker's own identity is never handed out.
+      String internalPassword = Uuid.randomUuid().toString();
+      Map<String, Object> internalSecurity =
+          options.saslPlainUsers().isEmpty()
+              ? Map.of()
+              : Map.of(
+                  "security.protocol", "SASL_PLAINTEXT",
+                  "sasl.mechanism", "PLAIN",
+                  "sasl.jaas.config",
+                  BrokerOptions.plainJaasConfig(INTERNAL_USER, internalPassword));
       Map<String, String> props =
           properties(dir, clientPort, controllerPort, options.brokerProperties());
+      if (!options.saslPlainUsers().isEmpty()) {
+        props.putAll(
+            saslProperties(
+                clientPort, controllerPort, options.saslPlainUsers(), internalPassword));
+        props.putAll(options.brokerProperties());
+      }
       if (!Files.exists(dir.resolve(META_PROPERTIES))) {
         format(props, dir);
       }
       server = newServer(props);
       server.startup();
       String bootstrap = HOST + ":" + clientPort;
-      awaitClients(bootstrap, startNanos);
+      awaitClients(bootstrap, internalSecurity, startNanos);
       LOG.info(
           "Kafka broker on {} (data in {}) started in {} ms",
           bootstrap,
           dir,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
-      return new EmbeddedKafkaBroker(server, bootstrap, dir, temporary);
+      return new EmbeddedKafkaBroker(server, bootstrap, dir, temporary, internalSecurity);
     } catch (RuntimeException e) {
       stopQuietly(server);
       if (temporary) {
@@ -136,7 +168,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
    * @throws BrokerException if a topic cannot be created within 30 s
    */
   public void createTopics(Map<String, Integer> partitionsByTopic, Map<String, String> topicConfigs) {
-    try (Admin admin = admin(bootstrapServers)) {
+    try (Admin admin = admin(bootstrapServers, internalClientSecurity)) {
       Set<String> existing =
           admin.listTopics().names().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       List<NewTopic> missing =
@@ -222,6 +254,42 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   /**
+   * The client listener with SASL/PLAIN in place of plaintext; the broker reaches itself over it as
+   * {@link #INTERNAL_USER}. The controller listener stays plaintext: it is bound to localhost and
+   * only the broker's own raft client talks to it.
+   */
+  private static Map<String, String> saslProperties(
+      int clientPort, int controllerPort, Map<String, String> users, String internalPassword) {
+    Map<String, String> props = new HashMap<>();
+    props.put(
+        "listeners",
+        SASL_CLIENT_LISTENER + "://" + HOST + ":" + clientPort + ","
+            + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
+    props.put("advertised.listeners", SASL_CLIENT_LISTENER + "://" + HOST + ":" + clientPort);
+    props.put(
+        "listener.security.protocol.map",
+        SASL_CLIENT_LISTENER + ":SASL_PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+    props.put("inter.broker.listener.name", SASL_CLIENT_LISTENER);
+    props.put("sasl.enabled.mechanisms", "PLAIN");
+    props.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+    StringBuilder jaas =
+        new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required")
+            .append(" username=\"").append(INTERNAL_USER).append('"')
+            .append(" password=\"").append(internalPassword).append('"')
+            .append(" user_").append(INTERNAL_USER)
+            .append("=\"").append(internalPassword).append('"');
+    users.forEach(
+        (user, password) ->
+            jaas.append(" user_").append(user).append("=\"").append(password).append('"'));
+    jaas.append(';');
+    props.put(
+        "listener.name." + SASL_CLIENT_LISTENER.toLowerCase(Locale.ROOT)
+            + ".plain.sasl.jaas.config",
+        jaas.toString());
+    return props;
+  }
+
+  /**
    * Formats {@code dir} the way {@code kafka-storage.sh format} does: a new cluster id, the latest
    * production metadata version, a static single-voter quorum.
    */
@@ -283,9 +351,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
   }
 
-  private static void awaitClients(String bootstrap, long startNanos) {
+  private static void awaitClients(
+      String bootstrap, Map<String, Object> security, long startNanos) {
     long deadline = startNanos + START_TIMEOUT.toNanos();
-    try (Admin admin = admin(bootstrap)) {
+    try (Admin admin = admin(bootstrap, security)) {
       while (true) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
@@ -308,12 +377,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
   }
 
-  private static Admin admin(String bootstrap) {
-    return Admin.create(
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            AdminClientConfig.CLIENT_ID_CONFIG, "fewshot-embedded-broker-admin",
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis()));
+  private static Admin admin(String bootstrap, Map<String, Object> security) {
+    Map<String, Object> config = new HashMap<>(security);
+    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    config.put(AdminClientConfig.CLIENT_ID_CONFIG, "fewshot-embedded-broker-admin");
+    config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis());
+    return Admin.create(config);
   }
 
   private static Path createTempDir() {
