@@ -8,6 +8,8 @@ import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
+import io.fewshotstreams.streaming.Telemetry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,7 +67,12 @@ final class FaultRig {
   }
 
   static FewShotStreams start(Embedder embedder, Map<String, Object> settings) {
-    return FewShotStreams.start(new FewShotConfig(settings), embedder, true, START_TIMEOUT);
+    return FewShotStreams.start(
+        new FewShotConfig(settings),
+        embedder,
+        true,
+        START_TIMEOUT,
+        new Telemetry(new SimpleMeterRegistry(), 0));
   }
 
   static String task(int t) {
