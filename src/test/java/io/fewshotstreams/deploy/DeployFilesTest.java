@@ -37,16 +37,17 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * checks ask the endpoints the service answers, the ports agree, the settings are ones the service
  * accepts, and the Grafana dashboard queries only metrics the service exports.
  */
-class DeployFilesTest {
+public class DeployFilesTest {
   private static final Path DEPLOY = Path.of("deploy");
   private static final YAMLMapper YAML = new YAMLMapper();
   private static final JsonMapper JSON = new JsonMapper();
 
   /**
-   * The service's own metrics as Prometheus names with their kind, as the service documents them: a
+   * The service's own metrics as Prometheus names with their kind (TelemetryTest checks a real
+   * scrape exports every one of them): a
    * counter is exported as NAME_total, a histogram as NAME_bucket, NAME_sum and NAME_count.
    */
-  static final Map<String, Kind> SERVICE_METRICS =
+  public static final Map<String, Kind> SERVICE_METRICS =
       Map.ofEntries(
           Map.entry("fewshot_events", Kind.COUNTER),
           Map.entry("fewshot_dead_letters", Kind.COUNTER),
@@ -62,12 +63,12 @@ class DeployFilesTest {
           Map.entry("fewshot_tasks", Kind.GAUGE),
           Map.entry("fewshot_classes", Kind.GAUGE));
 
-  enum Kind {
+  public enum Kind {
     COUNTER("_total"),
     GAUGE(""),
     HISTOGRAM("_bucket", "_sum", "_count");
 
-    final List<String> suffixes;
+    public final List<String> suffixes;
 
     Kind(String... suffixes) {
       this.suffixes = List.of(suffixes);

@@ -8,6 +8,7 @@ import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
 import io.fewshotstreams.embedding.OnnxEmbedder;
+import io.fewshotstreams.deploy.DeployFilesTest;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.Image;
@@ -282,6 +283,11 @@ class TelemetryTest {
     addImage(SampleImages.load().get(0));
     support.pipeInput(TASK, "{not json".getBytes(StandardCharsets.UTF_8));
     String scrape = registry.scrape();
+    // The names the Grafana dashboard in deploy/ may query are the names really exported.
+    DeployFilesTest.SERVICE_METRICS.forEach(
+        (name, kind) ->
+            kind.suffixes.forEach(
+                suffix -> assertThat(scrape).contains("\n" + name + suffix)));
     assertThat(scrape)
         .contains(
             "fewshot_events_total{outcome=\"ok\",topic=\"support\"}",
