@@ -43,9 +43,9 @@ public class DeployFilesTest {
   private static final JsonMapper JSON = new JsonMapper();
 
   /**
-   * The service's own metrics as Prometheus names with their kind (TelemetryTest checks a real
-   * scrape exports every one of them): a
-   * counter is exported as NAME_total, a histogram as NAME_bucket, NAME_sum and NAME_count.
+   * The service's own metrics as Prometheus names with their kind (TelemetryTest checks that a
+   * real scrape exports every one of them): a counter is exported as NAME_total, a histogram as
+   * NAME_bucket, NAME_sum and NAME_count.
    */
   public static final Map<String, Kind> SERVICE_METRICS =
       Map.ofEntries(
