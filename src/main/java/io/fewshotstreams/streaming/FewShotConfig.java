@@ -36,6 +36,12 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String FINETUNE_METHOD_CONFIG = "fewshot.finetune.method";
   public static final String FINETUNE_THREADS_CONFIG = "fewshot.finetune.threads";
   public static final String MAX_EXAMPLES_PER_CLASS_CONFIG = "fewshot.max.examples.per.class";
+  public static final String MAX_CLASSES_PER_TASK_CONFIG = "fewshot.max.classes.per.task";
+  public static final String MAX_TASKS_CONFIG = "fewshot.max.tasks";
+  public static final String IMAGE_MAX_BYTES_CONFIG = "fewshot.image.max.bytes";
+  public static final String IMAGE_MAX_PIXELS_CONFIG = "fewshot.image.max.pixels";
+  public static final String QUERY_BATCH_SIZE_CONFIG = "fewshot.query.batch.size";
+  public static final String QUERY_BATCH_LINGER_MS_CONFIG = "fewshot.query.batch.linger.ms";
   public static final String QUERY_POOL_SIZE_CONFIG = "fewshot.query.pool.size";
   public static final String QUERY_POOL_SAMPLE_RATE_CONFIG = "fewshot.query.pool.sample.rate";
   public static final String MAX_RECORD_BYTES_CONFIG = "fewshot.max.record.bytes";
@@ -123,6 +129,51 @@ public final class FewShotConfig extends AbstractConfig {
               Importance.MEDIUM,
               "Most support examples a class keeps; an add beyond it goes to the dead-letter"
                   + " topic (CLASS_FULL).")
+          .define(
+              MAX_CLASSES_PER_TASK_CONFIG,
+              Type.INT,
+              1000,
+              Range.between(1, 1_000_000),
+              Importance.MEDIUM,
+              "Most classes a task may have; an example of one more class goes to the dead-letter"
+                  + " topic (TASK_FULL).")
+          .define(
+              MAX_TASKS_CONFIG,
+              Type.INT,
+              100_000,
+              Range.between(1, 100_000_000),
+              Importance.MEDIUM,
+              "Most tasks one instance holds (over the partitions it owns); the first example of"
+                  + " one more task goes to the dead-letter topic (TOO_MANY_TASKS).")
+          .define(
+              IMAGE_MAX_BYTES_CONFIG,
+              Type.LONG,
+              10L * 1024 * 1024,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Largest encoded image accepted (INVALID_IMAGE beyond it).")
+          .define(
+              IMAGE_MAX_PIXELS_CONFIG,
+              Type.LONG,
+              4096L * 4096,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Most pixels an image may declare, checked before it is decoded (INVALID_IMAGE beyond"
+                  + " it), so a small file cannot make the service allocate a huge bitmap.")
+          .define(
+              QUERY_BATCH_SIZE_CONFIG,
+              Type.INT,
+              32,
+              Range.between(1, 1024),
+              Importance.LOW,
+              "Most query images embedded in one call of the backbone.")
+          .define(
+              QUERY_BATCH_LINGER_MS_CONFIG,
+              Type.LONG,
+              5L,
+              Range.between(0, 10_000),
+              Importance.LOW,
+              "Longest a query waits for others to fill its batch.")
           .define(
               QUERY_POOL_SIZE_CONFIG,
               Type.INT,
@@ -386,6 +437,30 @@ public final class FewShotConfig extends AbstractConfig {
 
   public int maxExamplesPerClass() {
     return getInt(MAX_EXAMPLES_PER_CLASS_CONFIG);
+  }
+
+  public int maxClassesPerTask() {
+    return getInt(MAX_CLASSES_PER_TASK_CONFIG);
+  }
+
+  public int maxTasks() {
+    return getInt(MAX_TASKS_CONFIG);
+  }
+
+  public long imageMaxBytes() {
+    return getLong(IMAGE_MAX_BYTES_CONFIG);
+  }
+
+  public long imageMaxPixels() {
+    return getLong(IMAGE_MAX_PIXELS_CONFIG);
+  }
+
+  public int queryBatchSize() {
+    return getInt(QUERY_BATCH_SIZE_CONFIG);
+  }
+
+  public long queryBatchLingerMs() {
+    return getLong(QUERY_BATCH_LINGER_MS_CONFIG);
   }
 
   public int queryPoolSize() {

@@ -60,10 +60,12 @@ public final class FewShotTopology {
             features.backboneId(),
             features.size(),
             config.maxExamplesPerClass(),
+            config.maxClassesPerTask(),
             config.queryPoolSize(),
             config.fineTuneMethod(),
             config.fineTuneIntervalMs());
 
+    TaskCount taskCount = new TaskCount(config.maxTasks());
     StreamsBuilder builder = new StreamsBuilder();
     builder.addGlobalStore(
         Stores.keyValueStoreBuilder(
@@ -111,7 +113,7 @@ public final class FewShotTopology {
                 Repartitioned.with(Serdes.String(), InternalSerdes.learnerInput())
                     .withName(LEARNER_INPUT))
             .process(
-                () -> new Learner(learnerSettings, scheduler, deadLetters, telemetry),
+                () -> new Learner(learnerSettings, scheduler, deadLetters, telemetry, taskCount),
                 Named.as("learner"),
                 EXAMPLES_STORE,
                 CLASSES_STORE,

@@ -48,6 +48,8 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
   private final Telemetry telemetry;
   private final Queue<Tuned> finished = new ConcurrentLinkedQueue<>();
   private final Set<String> inFlight = new HashSet<>();
+  private final TaskCount taskCount;
+  private int tasksHeld;
   private volatile boolean closed;
 
   private ProcessorContext<String, Routed> context;
@@ -61,6 +63,7 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
       String backboneId,
       int featureSize,
       int maxExamplesPerClass,
+      int maxClassesPerTask,
       int poolSize,
       String method,
       long fineTuneIntervalMs) {}
@@ -78,11 +81,16 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
       int poolQueries) {}
 
   Learner(
-      Settings settings, FineTuneScheduler scheduler, DeadLetters deadLetters, Telemetry telemetry) {
+      Settings settings,
+      FineTuneScheduler scheduler,
+      DeadLetters deadLetters,
+      Telemetry telemetry,
+      TaskCount taskCount) {
     this.settings = settings;
     this.scheduler = scheduler;
     this.deadLetters = deadLetters;
     this.telemetry = telemetry;
+    this.taskCount = taskCount;
   }
 
   @Override
