@@ -4,6 +4,7 @@ import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Device;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
+import io.fewshotstreams.embedding.ImageLimits;
 import io.fewshotstreams.embedding.ModelCard;
 import io.fewshotstreams.embedding.OnnxEmbedder;
 import java.nio.file.Path;
@@ -39,7 +40,12 @@ final class BackboneOptions {
   }
 
   Embedder open() {
+    return open(ImageLimits.DEFAULT);
+  }
+
+  /** The embedder, refusing images beyond {@code limits}. */
+  Embedder open(ImageLimits limits) {
     Backbone backbone = card == null ? Backbone.bundled() : Backbone.load(card);
-    return OnnxEmbedder.open(backbone, new EmbedderOptions(device, threads, batchSize));
+    return OnnxEmbedder.open(backbone, new EmbedderOptions(device, threads, batchSize), limits);
   }
 }

@@ -2,6 +2,7 @@ package io.fewshotstreams.app;
 
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.ImageLimits;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.serving.ServiceInstance;
 import java.io.IOException;
@@ -69,7 +70,8 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     FewShotConfig config = FewShotConfig.of(settings());
     try (ShutdownSignal shutdown = new ShutdownSignal();
-        Embedder embedder = backbone.open();
+        Embedder embedder =
+            backbone.open(new ImageLimits(config.imageMaxBytes(), config.imageMaxPixels()));
         ServiceInstance service =
             ServiceInstance.start(config, embedder, createTopics, Duration.ofMinutes(2))) {
       spec.commandLine()

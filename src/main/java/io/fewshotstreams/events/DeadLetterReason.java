@@ -20,6 +20,10 @@ public enum DeadLetterReason {
   UNKNOWN_CLASS,
   /** An add-example event for a class that already holds the most examples allowed. */
   CLASS_FULL,
+  /** An add-example event for a new class of a task that already has the most classes allowed. */
+  TASK_FULL,
+  /** An add-example event for a new task on an instance that already holds the most tasks allowed. */
+  TOO_MANY_TASKS,
   /** The task's model was made with another backbone than the one this service runs. */
   MODEL_MISMATCH,
   /** An unexpected failure while processing the record; the message has the details. */

@@ -100,6 +100,13 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
     classes = context.getStateStore(FewShotTopology.CLASSES_STORE);
     tasks = context.getStateStore(FewShotTopology.TASKS_STORE);
     pool = context.getStateStore(FewShotTopology.POOL_STORE);
+    try (KeyValueIterator<String, TaskState> it = tasks.all()) {
+      while (it.hasNext()) {
+        it.next();
+        tasksHeld++;
+      }
+    }
+    taskCount.add(tasksHeld);
     context.schedule(
         Duration.ofMillis(settings.fineTuneIntervalMs()),
         PunctuationType.WALL_CLOCK_TIME,
@@ -113,6 +120,8 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
   @Override
   public void close() {
     closed = true;
+    taskCount.add(-tasksHeld);
+    tasksHeld = 0;
   }
 
   @Override
@@ -180,6 +189,9 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
           add.exampleId());
       return;
     }
+    if (sums == null && !admitNewClass(record, add)) {
+      return;
+    }
     if (previous != null) {
       subtract(task, previous);
       sums = classes.get(classKey);
@@ -190,6 +202,51 @@ final class Learner implements Processor<String, LearnerInput, String, Routed> {
     classes.put(classKey, sums.plus(add.feature()));
     examples.put(exampleKey, new StoredExample(add.label(), add.feature()));
     publishPrototypes(record, task);
+  }
+
+  /**
+   * Whether a new class may be created: its task must stay within {@code fewshot.max.classes.per
+   * .task}, and a new task within the instance's {@code fewshot.max.tasks}. A refusal is a dead
+   * letter.
+   */
+  private boolean admitNewClass(Record<String, LearnerInput> record, LearnerInput.Add add) {
+    String task = add.task();
+    if (tasks.get(task) == null) {
+      if (taskCount.tryAddOne()) {
+        tasksHeld++;
+        return true;
+      }
+      deadLetter(
+          record,
+          DeadLetterReason.TOO_MANY_TASKS,
+          "expected at most "
+              + taskCount.limit()
+              + " tasks on this instance, found it full; task '"
+              + task
+              + "' was not created (raise fewshot.max.tasks or add instances)",
+          add.origin(),
+          add.exampleId());
+      return false;
+    }
+    int existing = labels(task).size();
+    if (existing >= settings.maxClassesPerTask()) {
+      deadLetter(
+          record,
+          DeadLetterReason.TASK_FULL,
+          "expected at most "
+              + settings.maxClassesPerTask()
+              + " classes in task '"
+              + task
+              + "', found "
+              + existing
+              + "; class '"
+              + add.label()
+              + "' was not created (delete classes first)",
+          add.origin(),
+          add.exampleId());
+      return false;
+    }
+    return true;
   }
 
   private void remove(Record<String, LearnerInput> record, LearnerInput.Remove remove) {

@@ -323,6 +323,36 @@ class FewShotTopologyTest {
   }
 
   @Test
+  void shouldRefuseAClassBeyondTheTaskLimitAndATaskBeyondTheInstanceLimit() {
+    start(
+        Map.of(
+            FewShotConfig.MAX_CLASSES_PER_TASK_CONFIG, 2,
+            FewShotConfig.MAX_TASKS_CONFIG, 2));
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "b1", axis(1, 0.1f, 2));
+    add("C", "c1", axis(2, 0.1f, 3));
+    DeadLetter taskFull = deadLetter();
+    assertThat(taskFull.reason()).isEqualTo(DeadLetterReason.TASK_FULL);
+    assertThat(taskFull.message()).contains("at most 2 classes").contains("'C'");
+    add("A", "a2", axis(0, 0.1f, 4)); // more examples of an existing class are fine
+    assertThat(deadLetters.isEmpty()).isTrue();
+
+    support.pipeInput(
+        "second",
+        codec.write(new SupportEvent.AddExample(1, "second", "X", "x1", null, axis(3, 0.1f, 5))));
+    support.pipeInput(
+        "third",
+        codec.write(new SupportEvent.AddExample(1, "third", "X", "x1", null, axis(3, 0.1f, 6))));
+    DeadLetter tooMany = deadLetter();
+    assertThat(tooMany.reason()).isEqualTo(DeadLetterReason.TOO_MANY_TASKS);
+    assertThat(tooMany.task()).isEqualTo("third");
+    assertThat(snapshots())
+        .extracting(ModelSnapshot::task)
+        .as("no snapshot for the refused class or task")
+        .containsExactly(TASK, TASK, TASK, "second");
+  }
+
+  @Test
   void shouldClassifyRealImagesOfNovelClasses() {
     start(Map.of());
     List<SampleImage> samples = SampleImages.load();
