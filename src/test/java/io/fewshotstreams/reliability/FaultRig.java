@@ -1,5 +1,6 @@
 package io.fewshotstreams.reliability;
 
+import io.fewshotstreams.TestClients;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.ModelSnapshot;
@@ -19,19 +20,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.UUID;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
@@ -104,12 +99,9 @@ final class FaultRig {
     Client(Map<String, Object> settings, Map<String, Object> clientSecurity, int classes) {
       this.config = new FewShotConfig(settings);
       this.classes = classes;
-      Map<String, Object> p = new HashMap<>(clientSecurity);
-      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
-      p.put(ProducerConfig.ACKS_CONFIG, "all");
-      p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-      p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-      producer = new KafkaProducer<>(p);
+      producer =
+          TestClients.producer(
+              (String) settings.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG), clientSecurity);
     }
 
     /** Adds {@code shots} examples of each class to each of {@code tasks} tasks, then flushes. */
@@ -165,14 +157,8 @@ final class FaultRig {
 
     Tail(String bootstrap, Map<String, Object> clientSecurity, String topic) {
       Map<String, Object> c = new HashMap<>(clientSecurity);
-      c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      c.put(ConsumerConfig.GROUP_ID_CONFIG, "fault-reader-" + UUID.randomUUID());
       c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-      c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-      c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-      c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      consumer = new KafkaConsumer<>(c);
+      consumer = TestClients.readCommittedConsumer(bootstrap, "fault-reader-", c);
       List<TopicPartition> partitions =
           consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
               .map(p -> new TopicPartition(topic, p.partition()))

@@ -1,5 +1,6 @@
 package io.fewshotstreams.reliability;
 
+import io.fewshotstreams.TestClients;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fewshotstreams.broker.BrokerOptions;
@@ -16,20 +17,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,8 +46,11 @@ class ProcessKillIT {
   void shouldGiveEveryQueryExactlyOnePredictionAcrossAKillNine() throws Exception {
     assertThat(JAR).as("built by mvn package before the integration tests").exists();
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults());
-        KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers());
-        KafkaConsumer<String, byte[]> consumer = consumer(broker.bootstrapServers())) {
+        KafkaProducer<String, byte[]> producer =
+            TestClients.producer(
+                broker.bootstrapServers(), Map.of(ProducerConfig.LINGER_MS_CONFIG, 5));
+        KafkaConsumer<String, byte[]> consumer =
+            TestClients.readCommittedConsumer(broker.bootstrapServers(), "kill-nine-reader-")) {
       String bootstrap = broker.bootstrapServers();
       Process first = startService(bootstrap, "first");
       try {
@@ -213,25 +210,4 @@ class ProcessKillIT {
     v[CLASSES + seed % 7] += 0.1f;
     return v;
   }
-
-  private static KafkaProducer<String, byte[]> producer(String bootstrap) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    return new KafkaProducer<>(p);
-  }
-
-  private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, "kill-nine-reader-" + UUID.randomUUID());
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    return new KafkaConsumer<>(p);
-  }
-
 }

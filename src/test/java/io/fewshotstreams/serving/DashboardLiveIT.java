@@ -1,5 +1,6 @@
 package io.fewshotstreams.serving;
 
+import io.fewshotstreams.TestClients;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -22,12 +23,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,7 +47,7 @@ class DashboardLiveIT {
         Embedder embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
         ServiceInstance service =
             ServiceInstance.start(config(broker.bootstrapServers()), embedder, true, WAIT);
-        KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers())) {
+        KafkaProducer<String, byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
       URI dashboard = service.http().orElseThrow();
       EventCodec codec = new EventCodec();
       for (SampleImage s : split.support()) {
@@ -106,13 +103,5 @@ class DashboardLiveIT {
     settings.put(FewShotConfig.HTTP_PORT_CONFIG, 0);
     settings.put(FewShotConfig.TOPIC_PARTITIONS_CONFIG, 1);
     return new FewShotConfig(settings);
-  }
-
-  private static KafkaProducer<String, byte[]> producer(String bootstrap) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    return new KafkaProducer<>(p);
   }
 }
