@@ -16,6 +16,12 @@ public interface Embedder extends AutoCloseable {
   /** The card that describes the backbone and drives preprocessing. */
   ModelCard card();
 
+  /**
+   * The preprocessor this embedder decodes and prepares images with, under its image limits. Its
+   * {@link ImagePreprocessor#decode} refuses exactly the images {@link #embed} refuses.
+   */
+  ImagePreprocessor preprocessor();
+
   /** Length of every feature vector; equals {@code card().featureSize()}. */
   int featureSize();
 

@@ -128,21 +128,43 @@ public final class ImagePreprocessor {
    */
   public void preprocess(BufferedImage image, float[] dest, int offset) {
     Objects.checkFromIndexSize(offset, tensorSize(), dest.length);
-    float[][] planes = resample(image);
-    write(planes, dest, offset);
+    double[][] planes = resample(image);
+    int channels = card.channels();
+    int pixels = card.height() * card.width();
+    boolean nchw = card.layout() == ModelCard.Layout.NCHW;
+    for (int c = 0; c < channels; c++) {
+      for (int p = 0; p < pixels; p++) {
+        dest[offset + (nchw ? c * pixels + p : p * channels + c)] = normalised(planes, c, p);
+      }
+    }
   }
 
   /**
    * Preprocesses one image into {@code dest} at absolute float index {@code offset}, leaving the
-   * buffer's position unchanged. Works with direct buffers handed to a native runtime.
+   * buffer's position unchanged. Works with direct buffers handed to a native runtime: the values
+   * are written in place, with no intermediate array.
    */
   public void preprocess(BufferedImage image, FloatBuffer dest, int offset) {
     Objects.checkFromIndexSize(offset, tensorSize(), dest.limit());
     if (dest.hasArray() && !dest.isReadOnly()) {
       preprocess(image, dest.array(), dest.arrayOffset() + offset);
-    } else {
-      dest.put(offset, preprocess(image));
+      return;
     }
+    double[][] planes = resample(image);
+    int channels = card.channels();
+    int pixels = card.height() * card.width();
+    boolean nchw = card.layout() == ModelCard.Layout.NCHW;
+    for (int c = 0; c < channels; c++) {
+      for (int p = 0; p < pixels; p++) {
+        dest.put(offset + (nchw ? c * pixels + p : p * channels + c), normalised(planes, c, p));
+      }
+    }
+  }
+
+  /** Pixel {@code p} of channel {@code c}, scaled to [0, 1] and normalised by the card. */
+  private float normalised(double[][] planes, int c, int p) {
+    // Same float32 steps as the usual ToTensor + Normalize: x/255, then (x - mean)/std.
+    return ((float) planes[c][p] / 255f - mean[c]) / std[c];
   }
 
   static InvalidImageException tooManyPixels(long width, long height, long limit) {
@@ -208,10 +230,11 @@ public final class ImagePreprocessor {
 
   /**
    * Reads the image row by row and resamples it to the card's size. Returns one plane per card
-   * channel on the 0..255 scale, each {@code height * width} values in row-major order. Memory is
+   * channel on the 0..255 scale, each {@code height * width} values in row-major order (rounded to
+   * float by the caller, as before normalising). Memory is
    * bounded by one source row plus the output, whatever the source size.
    */
-  private float[][] resample(BufferedImage image) {
+  private double[][] resample(BufferedImage image) {
     int srcW = image.getWidth();
     int srcH = image.getHeight();
     if ((long) srcW * srcH > limits.maxPixels()) {
@@ -250,29 +273,7 @@ public final class ImagePreprocessor {
         }
       }
     }
-    float[][] planes = new float[channels][outH * outW];
-    for (int c = 0; c < channels; c++) {
-      for (int i = 0; i < planes[c].length; i++) {
-        planes[c][i] = (float) out[c][i];
-      }
-    }
-    return planes;
-  }
-
-  private void write(float[][] planes, float[] dest, int offset) {
-    int channels = card.channels();
-    int pixels = card.height() * card.width();
-    boolean nchw = card.layout() == ModelCard.Layout.NCHW;
-    for (int c = 0; c < channels; c++) {
-      float m = mean[c];
-      float s = std[c];
-      float[] plane = planes[c];
-      for (int p = 0; p < pixels; p++) {
-        // Same float32 steps as the usual ToTensor + Normalize: x/255, then (x - mean)/std.
-        float v = (plane[p] / 255f - m) / s;
-        dest[offset + (nchw ? c * pixels + p : p * channels + c)] = v;
-      }
-    }
+    return out;
   }
 
   /**

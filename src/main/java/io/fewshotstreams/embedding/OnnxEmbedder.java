@@ -20,13 +20,17 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@link Embedder} backed by ONNX Runtime, the only class of the project that touches it. It owns
  * one session (and its options) for its whole life; the process-wide {@link OrtEnvironment} is
- * shared and never closed here. Every call creates and closes its own tensors and results.
+ * shared and never closed here. Every call creates and closes its own tensors and results; the
+ * input tensor is read from a direct buffer per calling thread, allocated once (grown to the
+ * largest chunk the thread has run) and reused, so ONNX Runtime reads it without a copy and the hot
+ * path allocates no native memory per call.
  *
  * <p>Opening checks that the model's input and output names, element types and shapes agree with
  * the card, so a mismatched card fails at start-up rather than on the first record.
@@ -42,6 +46,9 @@ public final class OnnxEmbedder implements Embedder {
   private final OrtSession.SessionOptions sessionOptions;
   private final OrtSession session;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Set<String> outputNames;
+  private final ThreadLocal<FloatBuffer> inputBuffers = new ThreadLocal<>();
+  private final AtomicLong inputBufferAllocations = new AtomicLong();
 
   private OnnxEmbedder(
       ModelCard card,
@@ -58,6 +65,7 @@ public final class OnnxEmbedder implements Embedder {
     this.env = env;
     this.sessionOptions = sessionOptions;
     this.session = session;
+    this.outputNames = Set.of(card.outputName());
   }
 
   /** Opens {@code backbone} with {@link ImageLimits#DEFAULT}. */
@@ -136,7 +144,7 @@ public final class OnnxEmbedder implements Embedder {
     return device;
   }
 
-  /** The preprocessor this embedder applies to encoded and decoded images. */
+  @Override
   public ImagePreprocessor preprocessor() {
     return preprocessor;
   }
@@ -189,7 +197,11 @@ public final class OnnxEmbedder implements Embedder {
     float[][] result = new float[batchSize][];
     for (int from = 0; from < batchSize; from += maxBatchSize) {
       int n = Math.min(maxBatchSize, batchSize - from);
-      run(FloatBuffer.wrap(batchTensor, from * size, n * size).slice(), n, result, from);
+      // A heap buffer would make ONNX Runtime allocate a direct copy per run; copy it once into
+      // this thread's reused direct buffer instead.
+      FloatBuffer input = inputBuffer(n, size);
+      input.put(batchTensor, from * size, n * size).rewind();
+      run(input, n, result, from);
     }
     return result;
   }
@@ -216,14 +228,10 @@ public final class OnnxEmbedder implements Embedder {
     if (count == 0) {
       return result;
     }
-    // One direct buffer per call, reused across chunks: ONNX Runtime reads it without a copy.
-    FloatBuffer batch =
-        ByteBuffer.allocateDirect(Math.min(count, maxBatchSize) * size * Float.BYTES)
-            .order(ByteOrder.nativeOrder())
-            .asFloatBuffer();
     for (int from = 0; from < count; from += maxBatchSize) {
       int n = Math.min(maxBatchSize, count - from);
-      batch.clear();
+      // Images are preprocessed straight into the tensor's direct buffer.
+      FloatBuffer batch = inputBuffer(n, size);
       for (int i = 0; i < n; i++) {
         int index = from + i;
         try {
@@ -235,10 +243,39 @@ public final class OnnxEmbedder implements Embedder {
                   e.reason(), "image " + index + " of " + count + ": " + e.getMessage(), e);
         }
       }
-      batch.limit(n * size);
       run(batch, n, result, from);
     }
     return result;
+  }
+
+  /**
+   * This thread's direct input buffer, position 0 and limit {@code n} images. Allocated on a
+   * thread's first call and when a larger chunk than ever before comes (then at least doubled, up
+   * to {@link #maxBatchSize()} images), else reused.
+   */
+  private FloatBuffer inputBuffer(int n, int size) {
+    int floats = n * size;
+    FloatBuffer buffer = inputBuffers.get();
+    if (buffer == null || buffer.capacity() < floats) {
+      int capacity =
+          (int)
+              Math.min(
+                  (long) maxBatchSize * size,
+                  Math.max(floats, buffer == null ? 0L : 2L * buffer.capacity()));
+      buffer =
+          ByteBuffer.allocateDirect(capacity * Float.BYTES)
+              .order(ByteOrder.nativeOrder())
+              .asFloatBuffer();
+      inputBufferAllocations.incrementAndGet();
+      inputBuffers.set(buffer);
+    }
+    buffer.clear().limit(floats);
+    return buffer;
+  }
+
+  /** How many direct input buffers this embedder has allocated, over all threads. */
+  long inputBufferAllocations() {
+    return inputBufferAllocations.get();
   }
 
   /** Runs one chunk of {@code n} images from {@code input} (position 0) into result[from..]. */
@@ -249,7 +286,7 @@ public final class OnnxEmbedder implements Embedder {
     long[] shape = card.inputShape(n);
     try (OnnxTensor tensor = OnnxTensor.createTensor(env, input, shape);
         OrtSession.Result output =
-            session.run(Map.of(card.inputName(), tensor), Set.of(card.outputName()))) {
+            session.run(Map.of(card.inputName(), tensor), outputNames)) {
       OnnxValue value =
           output
               .get(card.outputName())
@@ -274,12 +311,13 @@ public final class OnnxEmbedder implements Embedder {
                 + "), found "
                 + Arrays.toString(found));
       }
-      FloatBuffer values = features.getFloatBuffer();
-      for (int i = 0; i < n; i++) {
-        float[] vector = new float[card.featureSize()];
-        values.get(vector);
-        result[from + i] = vector;
+      // Read straight into the result arrays: getFloatBuffer would copy through a buffer first.
+      if (!(features.getValue() instanceof float[][] vectors)) {
+        throw new EmbeddingException(
+            "model output '" + card.outputName() + "': expected float values, found "
+                + features.getInfo());
       }
+      System.arraycopy(vectors, 0, result, from, n);
     } catch (OrtException e) {
       throw new EmbeddingException(
           "ONNX Runtime failed on a batch of "

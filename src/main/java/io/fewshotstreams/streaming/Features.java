@@ -1,10 +1,13 @@
 package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.ImagePreprocessor;
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.Image;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.fewshot.FeatureTransform;
+import java.awt.image.BufferedImage;
+import java.util.List;
 
 /**
  * Turns the image or precomputed embedding of an event into the unit feature vector every later
@@ -28,6 +31,11 @@ final class Features {
 
   String backboneId() {
     return embedder.card().id();
+  }
+
+  /** The preprocessor whose {@code decode} refuses exactly the images {@link #of} refuses. */
+  ImagePreprocessor preprocessor() {
+    return embedder.preprocessor();
   }
 
   /**
@@ -59,6 +67,31 @@ final class Features {
       }
       raw = embedding;
     }
+    return unit(raw);
+  }
+
+  /**
+   * The raw embeddings of decoded images, in order, from one call of the embedder. The embedding
+   * time is recorded once per image, as the call's time divided by the number of images.
+   */
+  float[][] embedImages(List<BufferedImage> images) {
+    long start = System.nanoTime();
+    try {
+      return embedder.embedImages(images);
+    } finally {
+      long perImage = (System.nanoTime() - start) / Math.max(1, images.size());
+      for (int i = 0; i < images.size(); i++) {
+        telemetry.embedded(perImage);
+      }
+    }
+  }
+
+  /**
+   * The unit feature of a raw embedding from {@link #embedImages}.
+   *
+   * @throws io.fewshotstreams.fewshot.InvalidInputException for a non-finite or zero embedding
+   */
+  float[] unit(float[] raw) {
     return TRANSFORM.apply(raw);
   }
 }

@@ -41,6 +41,8 @@ public final class FewShotTopology {
   public static final String TASKS_STORE = "fewshot-tasks";
   /** Learner store: task NUL slot to a recent query feature. */
   public static final String POOL_STORE = "fewshot-query-pool";
+  /** Query path store: input offset to a query waiting for its image batch. */
+  public static final String PENDING_QUERIES_STORE = "fewshot-pending-queries";
   /** Name of the repartition topic (prefixed by the application id, suffixed -repartition). */
   public static final String LEARNER_INPUT = "fewshot-learner-input";
 
@@ -80,6 +82,11 @@ public final class FewShotTopology {
     builder.addStateStore(store(CLASSES_STORE, InternalSerdes.classSums()));
     builder.addStateStore(store(TASKS_STORE, InternalSerdes.taskState()));
     builder.addStateStore(store(POOL_STORE, InternalSerdes.floats()));
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(PENDING_QUERIES_STORE),
+            Serdes.Long(),
+            InternalSerdes.pendingQuery()));
 
     KStream<String, Routed> support =
         builder
@@ -101,8 +108,11 @@ public final class FewShotTopology {
                         deadLetters,
                         telemetry,
                         config.queryPoolSize(),
-                        config.queryPoolSampleRate()),
-                Named.as("query-classifier"));
+                        config.queryPoolSampleRate(),
+                        config.queryBatchSize(),
+                        config.queryBatchLingerMs()),
+                Named.as("query-classifier"),
+                PENDING_QUERIES_STORE);
 
     KStream<String, Routed> learned =
         support

@@ -78,6 +78,29 @@ final class InternalSerdes {
                 in.readLong()));
   }
 
+  static Serde<PendingQuery> pendingQuery() {
+    return serde(
+        (out, q) -> {
+          writeOrigin(out, q.origin());
+          out.writeLong(q.receivedAtMs());
+          out.writeBoolean(q.value() != null);
+          if (q.value() != null) {
+            out.writeInt(q.value().length);
+            out.write(q.value());
+          }
+        },
+        in -> {
+          Origin origin = readOrigin(in);
+          long receivedAtMs = in.readLong();
+          byte[] value = null;
+          if (in.readBoolean()) {
+            value = new byte[in.readInt()];
+            in.readFully(value);
+          }
+          return new PendingQuery(origin, receivedAtMs, value);
+        });
+  }
+
   static Serde<float[]> floats() {
     return serde(InternalSerdes::writeFloats, InternalSerdes::readFloats);
   }

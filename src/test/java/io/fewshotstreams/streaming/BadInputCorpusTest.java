@@ -80,7 +80,9 @@ class BadInputCorpusTest {
                 StreamsConfig.APPLICATION_ID_CONFIG, "corpus-test",
                 StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092",
                 StreamsConfig.STATE_DIR_CONFIG, stateDir.toString(),
-                FewShotConfig.MAX_RECORD_BYTES_CONFIG, MAX_RECORD_BYTES));
+                FewShotConfig.MAX_RECORD_BYTES_CONFIG, MAX_RECORD_BYTES,
+                // One query at a time, answered as it arrives (QueryBatchingTest covers batches).
+                FewShotConfig.QUERY_BATCH_SIZE_CONFIG, 1));
     scheduler = new FineTuneScheduler(1);
     driver =
         new TopologyTestDriver(

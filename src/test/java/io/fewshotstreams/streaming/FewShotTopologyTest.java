@@ -77,6 +77,8 @@ class FewShotTopologyTest {
     settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, INTERVAL_MS);
+    // One query at a time, answered as it arrives (QueryBatchingTest covers batches).
+    settings.put(FewShotConfig.QUERY_BATCH_SIZE_CONFIG, 1);
     settings.putAll(overrides);
     FewShotConfig config = new FewShotConfig(settings);
     scheduler = new FineTuneScheduler(1);

@@ -80,6 +80,8 @@ class TelemetryTest {
     settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, INTERVAL_MS);
+    // One query at a time, answered as it arrives (QueryBatchingTest covers batches).
+    settings.put(FewShotConfig.QUERY_BATCH_SIZE_CONFIG, 1);
     config = new FewShotConfig(settings);
     telemetry = new Telemetry(registry, recentPredictions);
     scheduler = new FineTuneScheduler(1);

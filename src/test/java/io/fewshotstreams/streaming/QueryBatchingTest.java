@@ -1,0 +1,327 @@
+package io.fewshotstreams.streaming;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.fewshotstreams.dataset.SampleImage;
+import io.fewshotstreams.dataset.SampleImages;
+import io.fewshotstreams.embedding.Backbone;
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.EmbedderOptions;
+import io.fewshotstreams.embedding.ImagePreprocessor;
+import io.fewshotstreams.embedding.ModelCard;
+import io.fewshotstreams.embedding.OnnxEmbedder;
+import io.fewshotstreams.events.DeadLetter;
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.Image;
+import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.events.QueryEvent;
+import io.fewshotstreams.events.SupportEvent;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Query images embedded in batches on the TopologyTestDriver: the same predictions as one image
+ * at a time, in input order, with bad images isolated, partial batches finished on the wall clock
+ * and pending queries finished after a restart.
+ */
+class QueryBatchingTest {
+  private static final String TASK = "batched";
+  private static final long LINGER_MS = 5;
+  /** Ten queries with batches of four: two full batches and a partial one. */
+  private static final int QUERIES = 10;
+  private static final int BATCH = 4;
+  private static OnnxEmbedder onnx;
+  private static List<SampleImage> samples;
+
+  private final EventCodec codec = new EventCodec();
+  @TempDir Path stateDir;
+  private CountingEmbedder embedder;
+  private FineTuneScheduler scheduler;
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> support;
+  private TestInputTopic<String, byte[]> queries;
+  private TestOutputTopic<String, byte[]> predictions;
+  private TestOutputTopic<String, byte[]> deadLetters;
+
+  @BeforeAll
+  static void openEmbedder() {
+    onnx = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
+    samples = SampleImages.load();
+  }
+
+  @AfterAll
+  static void closeEmbedder() {
+    onnx.close();
+  }
+
+  @AfterEach
+  void stop() {
+    close();
+  }
+
+  @Test
+  void shouldPredictTheSameInTheSameOrderInBatchesAsOneByOne() {
+    start(1);
+    addSupport();
+    queryImages(QUERIES);
+    List<Prediction> single = predictions();
+    close();
+    stateDir = stateDir.resolve("batched");
+
+    start(BATCH);
+    addSupport();
+    queryImages(QUERIES);
+    assertThat(predictions()).as("two full batches are answered at once").hasSize(8);
+    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
+    assertThat(predictions()).as("the partial batch, on the wall clock").hasSize(2);
+    List<Prediction> batched = List.copyOf(predictionsSoFar);
+    assertThat(batched).hasSize(QUERIES);
+    for (int i = 0; i < QUERIES; i++) {
+      Prediction b = batched.get(i);
+      Prediction s = single.get(i);
+      assertThat(b.queryId()).as("input order").isEqualTo("q" + i);
+      assertThat(b.label()).isEqualTo(s.label());
+      // One batched ONNX Runtime call and one call per image differ by about 1e-6.
+      for (Map.Entry<String, Double> p : s.probabilities().entrySet()) {
+        assertThat(b.probabilities().get(p.getKey())).isCloseTo(p.getValue(), within(1e-6));
+      }
+    }
+  }
+
+  @Test
+  void shouldCallTheEmbedderOncePerBatchNotOncePerQuery() {
+    start(BATCH);
+    addSupport();
+    int before = embedder.imageCalls.get();
+    queryImages(QUERIES);
+    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
+    assertThat(predictions()).hasSize(QUERIES);
+    assertThat(embedder.imageCalls.get() - before)
+        .as("ceil(10 / 4) calls")
+        .isEqualTo(3);
+    assertThat(embedder.singleCalls.get())
+        .as("support images only: no query goes through the one-image call")
+        .isEqualTo(supportImages().size());
+  }
+
+  @Test
+  void shouldDeadLetterABadImageInABatchAndClassifyTheOthers() {
+    start(BATCH);
+    addSupport();
+    queryImage("q0", samples.get(30).png());
+    queryImage("q-bad", new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+    // An embedding query waits behind the images, so outputs keep the input order.
+    queries.pipeInput(
+        TASK, codec.write(new QueryEvent(1, TASK, "q-embedding", null, new float[] {1, 2}, null)));
+    queryImage("q3", samples.get(31).png());
+    assertThat(predictions()).extracting(Prediction::queryId).containsExactly("q0", "q3");
+    List<DeadLetter> dead =
+        deadLetters.readValuesToList().stream().map(codec::readDeadLetter).toList();
+    assertThat(dead).extracting(DeadLetter::reason)
+        .containsExactly(DeadLetterReason.INVALID_IMAGE, DeadLetterReason.INVALID_EMBEDDING);
+    DeadLetter bad = dead.get(0);
+    assertThat(bad.id()).isEqualTo("q-bad");
+    assertThat(bad.sourceTopic()).isEqualTo("fewshot-queries");
+    assertThat(bad.offset()).as("the second query").isEqualTo(1);
+    assertThat(bad.key()).isEqualTo(TASK);
+    assertThat(bad.value()).as("the record's value is kept").contains("q-bad");
+  }
+
+  @Test
+  void shouldFinishAPartialBatchOnTheWallClock() {
+    start(32);
+    addSupport();
+    queryImages(3);
+    assertThat(predictions()).as("the batch of 32 is not full").isEmpty();
+    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
+    assertThat(predictions()).extracting(Prediction::queryId).containsExactly("q0", "q1", "q2");
+  }
+
+  @Test
+  void shouldFinishPendingQueriesAfterARestart() {
+    start(32);
+    addSupport();
+    queryImages(3);
+    assertThat(predictions()).isEmpty();
+    List<KeyValue<Long, PendingQuery>> waiting = new ArrayList<>();
+    try (KeyValueIterator<Long, PendingQuery> it = pendingStore().all()) {
+      it.forEachRemaining(waiting::add);
+    }
+    assertThat(waiting).as("the queries wait in the store, not only in memory").hasSize(3);
+    close();
+
+    // The driver deletes its state on close and cannot restore changelogs: the new one gets the
+    // support again and the pending store's content, as a restoration from the changelog would.
+    start(32);
+    addSupport();
+    waiting.forEach(kv -> pendingStore().put(kv.key, kv.value));
+    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
+    List<Prediction> restored = predictions();
+    assertThat(restored).extracting(Prediction::queryId).containsExactly("q0", "q1", "q2");
+    assertThat(pendingStore().approximateNumEntries()).isZero();
+    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
+    assertThat(predictions()).as("each query is answered once").isEmpty();
+  }
+
+  private KeyValueStore<Long, PendingQuery> pendingStore() {
+    return driver.getKeyValueStore(FewShotTopology.PENDING_QUERIES_STORE);
+  }
+
+  private final List<Prediction> predictionsSoFar = new ArrayList<>();
+
+  /** The predictions written since the last call (all of them are kept in predictionsSoFar). */
+  private List<Prediction> predictions() {
+    List<Prediction> read =
+        predictions.readValuesToList().stream().map(codec::readPrediction).toList();
+    predictionsSoFar.addAll(read);
+    return read;
+  }
+
+  private void start(int batchSize) {
+    Map<String, Object> settings = new HashMap<>();
+    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
+    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    settings.put(FewShotConfig.QUERY_BATCH_SIZE_CONFIG, batchSize);
+    settings.put(FewShotConfig.QUERY_BATCH_LINGER_MS_CONFIG, LINGER_MS);
+    FewShotConfig config = new FewShotConfig(settings);
+    embedder = new CountingEmbedder(onnx);
+    scheduler = new FineTuneScheduler(1);
+    predictionsSoFar.clear();
+    driver =
+        new TopologyTestDriver(
+            FewShotTopology.build(
+                config, embedder, scheduler, new Telemetry(new SimpleMeterRegistry(), 0)),
+            config.streamsProperties(),
+            Instant.ofEpochMilli(0));
+    StringSerializer keys = new StringSerializer();
+    ByteArraySerializer values = new ByteArraySerializer();
+    support = driver.createInputTopic(config.supportTopic(), keys, values);
+    queries = driver.createInputTopic(config.queriesTopic(), keys, values);
+    predictions =
+        driver.createOutputTopic(
+            config.predictionsTopic(), new StringDeserializer(), new ByteArrayDeserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            config.deadLettersTopic(), new StringDeserializer(), new ByteArrayDeserializer());
+  }
+
+  private void close() {
+    if (driver != null) {
+      driver.close();
+      driver = null;
+    }
+    if (scheduler != null) {
+      scheduler.close();
+      scheduler = null;
+    }
+  }
+
+  /** Two examples of each of three classes. */
+  private static List<SampleImage> supportImages() {
+    return List.of("Coat", "Sneaker", "Shirt").stream()
+        .flatMap(label -> samples.stream().filter(s -> s.label().equals(label)).limit(2))
+        .toList();
+  }
+
+  private void addSupport() {
+    for (SampleImage s : supportImages()) {
+      support.pipeInput(
+          TASK,
+          codec.write(
+              new SupportEvent.AddExample(
+                  1, TASK, s.label(), s.name(), new Image(Image.PNG, s.png()), null)));
+    }
+  }
+
+  private void queryImages(int n) {
+    for (int i = 0; i < n; i++) {
+      // Every 20th sample image: a mix of classes, none of them a support image.
+      queryImage("q" + i, samples.get(20 * i + 10).png());
+    }
+  }
+
+  private void queryImage(String id, byte[] png) {
+    queries.pipeInput(
+        TASK, codec.write(new QueryEvent(1, TASK, id, new Image(Image.PNG, png), null, null)));
+  }
+
+  /** The ONNX embedder, counting calls of the one-image and the decoded-images methods. */
+  static final class CountingEmbedder implements Embedder {
+    final Embedder delegate;
+    final AtomicInteger singleCalls = new AtomicInteger();
+    final AtomicInteger imageCalls = new AtomicInteger();
+
+    CountingEmbedder(Embedder delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public ModelCard card() {
+      return delegate.card();
+    }
+
+    @Override
+    public ImagePreprocessor preprocessor() {
+      return delegate.preprocessor();
+    }
+
+    @Override
+    public int featureSize() {
+      return delegate.featureSize();
+    }
+
+    @Override
+    public float[] embed(byte[] encodedImage) {
+      singleCalls.incrementAndGet();
+      return delegate.embed(encodedImage);
+    }
+
+    @Override
+    public float[][] embedBatch(List<byte[]> encodedImages) {
+      throw new AssertionError("the service isolates bad images, so it never embeds encoded batches");
+    }
+
+    @Override
+    public float[][] embedImages(List<BufferedImage> images) {
+      imageCalls.incrementAndGet();
+      return delegate.embedImages(images);
+    }
+
+    @Override
+    public float[][] embedPreprocessed(float[] batchTensor, int batchSize) {
+      return delegate.embedPreprocessed(batchTensor, batchSize);
+    }
+
+    @Override
+    public void close() {
+      // The shared embedder is closed after all tests.
+    }
+  }
+}
