@@ -285,7 +285,15 @@ public final class FewShotConfig extends AbstractConfig {
     rest.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, DEFAULT_APPLICATION_ID);
     // The behaviour Kafka Streams 5 will default to; also silences its start-up warning.
     rest.putIfAbsent("processing.exception.handler.global.enabled", "true");
+    // The batch linger punctuator runs between polls; an idle poll must not outwait it.
+    rest.putIfAbsent(
+        StreamsConfig.POLL_MS_CONFIG,
+        String.valueOf(Math.max(1, Math.min(100, parsedLinger(settings)))));
     passThrough = Map.copyOf(rest);
+  }
+
+  private static long parsedLinger(Map<String, ?> settings) {
+    return (Long) CONFIG.parse(settings).get(QUERY_BATCH_LINGER_MS_CONFIG);
   }
 
   private static Map<String, ?> check(Map<String, ?> settings) {
