@@ -117,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
       description =
           "finetune-grid: the most timed episodes per row, fewer where one takes long (default:"
               + " ${DEFAULT-VALUE}).")
-  int gridRepeats = 30;
+  int gridRepeats = 100;
 
   @Option(names = "--seed", description = "Seed of the synthetic episodes (default: ${DEFAULT-VALUE}).")
   long seed = 42;
@@ -284,10 +284,13 @@ final class BenchCommand implements Callable<Integer> {
         int d = row[2];
         int s = row[3];
         FineTuneBench.Result probe = FineTuneBench.run(w, k, w * queries, d, method, s, 1, 1, seed);
-        // About 10 s of timed episodes per row at most, but never fewer than 3.
-        int n = (int) Math.max(3, Math.min(gridRepeats, 10_000 / Math.max(probe.medianMillis(), 1e-3)));
+        double probeMillis = Math.max(probe.medianMillis(), 1e-3);
+        // About 10 s of timed episodes per row at most, but never fewer than 3; about 2 s of
+        // warm-up (at most 300 episodes), so that short fits run compiled code.
+        int n = (int) Math.max(3, Math.min(gridRepeats, 10_000 / probeMillis));
+        int warmup = (int) Math.max(2, Math.min(300, 2_000 / probeMillis));
         FineTuneBench.Result r =
-            FineTuneBench.run(w, k, w * queries, d, method, s, n, Math.max(2, n / 3), seed);
+            FineTuneBench.run(w, k, w * queries, d, method, s, n, warmup, seed);
         out.printf(
             "%-8s %-13s %5d %5d %7d %5d %5d %7d %10.3f %10.3f%n", varied.get(i), method, w, k,
             w * queries, d, s, n, r.medianMillis(), r.p90Millis());
