@@ -1,18 +1,87 @@
 package io.fewshotstreams.app;
 
+import io.fewshotstreams.FewShotException;
+import io.fewshotstreams.bench.EmbeddingBench;
 import io.fewshotstreams.bench.FineTuneBench;
+import io.fewshotstreams.bench.Machine;
+import io.fewshotstreams.bench.MemoryBench;
+import io.fewshotstreams.broker.BrokerOptions;
+import io.fewshotstreams.broker.EmbeddedKafkaBroker;
+import io.fewshotstreams.dataset.SampleImage;
+import io.fewshotstreams.dataset.SampleImages;
+import io.fewshotstreams.embedding.Embedder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code bench}: performance figures. */
+/** {@code bench}: performance figures, one table per suite, each headed by the command and machine. */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    description = "Measures fine-tuning time per episode on synthetic episodes (single thread).")
+    description = {
+      "Measures performance. Suites: finetune (fit time per synthetic episode, single thread, the"
+          + " grid of --ways, --shots, --dims, --methods, --steps), finetune-grid (ways, shots,"
+          + " feature size and steps varied one at a time around 5-way 5-shot, d = 256), onnx"
+          + " (ONNX Runtime alone on prepared tensors), pipeline (decode, preprocess and ONNX"
+          + " Runtime from PNG files, and its ratio to ONNX Runtime alone), memory (heap per task"
+          + " and class, snapshot sizes), end-to-end (the service on an in-process broker:"
+          + " sustained queries per second and latency at fixed rates), all."
+    })
 final class BenchCommand implements Callable<Integer> {
+
+  /** What {@code --suite} selects. */
+  enum Suite {
+    FINETUNE("finetune"),
+    FINETUNE_GRID("finetune-grid"),
+    ONNX("onnx"),
+    PIPELINE("pipeline"),
+    MEMORY("memory"),
+    END_TO_END("end-to-end"),
+    ALL("all");
+
+    final String flag;
+
+    Suite(String flag) {
+      this.flag = flag;
+    }
+
+    static Suite of(String flag) {
+      for (Suite s : values()) {
+        if (s.flag.equals(flag)) {
+          return s;
+        }
+      }
+      List<String> flags = new ArrayList<>();
+      for (Suite s : values()) {
+        flags.add(s.flag);
+      }
+      throw new FewShotException("expected --suite among " + flags + ", found '" + flag + "'");
+    }
+  }
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--suite",
+      split = ",",
+      description =
+          "finetune, finetune-grid, onnx, pipeline, memory, end-to-end or all"
+              + " (default: ${DEFAULT-VALUE}).")
+  List<String> suites = new ArrayList<>(List.of("finetune"));
 
   @Option(names = "--ways", split = ",", description = "Ways (default: ${DEFAULT-VALUE}).")
   List<Integer> ways = new ArrayList<>(List.of(5));
@@ -32,29 +101,344 @@ final class BenchCommand implements Callable<Integer> {
       description = "Methods (default: ${DEFAULT-VALUE}).")
   List<String> methods = new ArrayList<>(List.of("inductive", "transductive", "auto"));
 
+  @Option(
+      names = "--steps",
+      split = ",",
+      description =
+          "Adam steps for inductive and transductive; -1 is the method's own (default:"
+              + " ${DEFAULT-VALUE}).")
+  List<Integer> steps = new ArrayList<>(List.of(FineTuneBench.DEFAULT_STEPS));
+
   @Option(names = "--repeats", description = "Timed episodes per row, after as many warm-up ones (default: ${DEFAULT-VALUE}).")
   int repeats = 200;
+
+  @Option(
+      names = "--grid-repeats",
+      description =
+          "finetune-grid: the most timed episodes per row, fewer where one takes long (default:"
+              + " ${DEFAULT-VALUE}).")
+  int gridRepeats = 100;
 
   @Option(names = "--seed", description = "Seed of the synthetic episodes (default: ${DEFAULT-VALUE}).")
   long seed = 42;
 
+  @Option(
+      names = "--batch-sizes",
+      split = ",",
+      description = "onnx, pipeline: images per call (default: ${DEFAULT-VALUE}).")
+  List<Integer> batchSizes = new ArrayList<>(List.of(1, 8, 32, 64));
+
+  @Option(
+      names = "--embed-repeats",
+      description = "onnx, pipeline: timed repeats per batch size, after 2 warm-up ones (default: ${DEFAULT-VALUE}).")
+  int embedRepeats = 7;
+
+  @Option(
+      names = "--images-per-repeat",
+      description = "onnx, pipeline: images embedded per repeat, at least (default: ${DEFAULT-VALUE}).")
+  int imagesPerRepeat = 512;
+
+  @Option(names = "--tasks", description = "memory: tasks (default: ${DEFAULT-VALUE}).")
+  int tasks = 10_000;
+
+  @Option(names = "--classes", description = "memory: classes per task (default: ${DEFAULT-VALUE}).")
+  int classes = 10;
+
+  @Option(
+      names = "--features",
+      description = "memory: feature size (default: ${DEFAULT-VALUE}, the bundled backbone's).")
+  int features = 256;
+
+  @Option(
+      names = "--e2e-queries",
+      description = "end-to-end: queries for the sustained rate (default: ${DEFAULT-VALUE}).")
+  int e2eQueries = 2_000;
+
+  @Option(
+      names = "--guarantees",
+      split = ",",
+      description = "end-to-end: processing guarantees (default: ${DEFAULT-VALUE}).")
+  List<String> guarantees = new ArrayList<>(List.of("exactly_once_v2", "at_least_once"));
+
+  @Option(
+      names = "--loads",
+      split = ",",
+      description = "end-to-end: offered rates as fractions of the sustained rate (default: ${DEFAULT-VALUE}).")
+  List<Double> loads = new ArrayList<>(List.of(0.25, 0.5, 0.9));
+
+  @Option(
+      names = "--latency-seconds",
+      description = "end-to-end: seconds of queries per offered rate, at least 200 queries (default: ${DEFAULT-VALUE}).")
+  double latencySeconds = 8;
+
+  @Option(
+      names = "--service-setting",
+      paramLabel = "KEY=VALUE",
+      description = "end-to-end: a setting of the service (fewshot.* or Kafka Streams), repeatable.")
+  Map<String, String> serviceSettings = new LinkedHashMap<>();
+
+  @Mixin BackboneOptions backbone;
+
   @Override
-  public Integer call() {
-    System.out.printf(
-        "%-13s %5s %5s %7s %5s %10s %10s%n", "method", "ways", "shots", "queries", "dim",
-        "median ms", "p90 ms");
-    for (String method : methods) {
-      for (int w : ways) {
-        for (int k : shots) {
-          for (int d : dims) {
-            FineTuneBench.Result r = FineTuneBench.run(w, k, w * queries, d, method, repeats, repeats, seed);
-            System.out.printf(
-                "%-13s %5d %5d %7d %5d %10.3f %10.3f%n", method, w, k, w * queries, d,
-                r.medianMillis(), r.p90Millis());
-          }
+  public Integer call() throws IOException {
+    Set<Suite> selected = EnumSet.noneOf(Suite.class);
+    for (String s : suites) {
+      Suite suite = Suite.of(s);
+      if (suite == Suite.ALL) {
+        selected.addAll(
+            EnumSet.of(Suite.PIPELINE, Suite.FINETUNE_GRID, Suite.MEMORY, Suite.END_TO_END));
+      } else {
+        selected.add(suite);
+      }
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(
+        "command: java -jar fewshot-streams.jar "
+            + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+    out.println("machine: " + Machine.describe());
+    out.flush();
+    if (selected.contains(Suite.FINETUNE)) {
+      fineTune(out);
+    }
+    if (selected.contains(Suite.FINETUNE_GRID)) {
+      fineTuneGrid(out);
+    }
+    if (selected.contains(Suite.MEMORY)) {
+      memory(out);
+    }
+    boolean onnx = selected.contains(Suite.ONNX);
+    boolean pipeline = selected.contains(Suite.PIPELINE);
+    boolean endToEnd = selected.contains(Suite.END_TO_END);
+    if (onnx || pipeline || endToEnd) {
+      try (Embedder embedder = backbone.open()) {
+        out.println();
+        out.println("embedder: " + embedder);
+        double pipelineAt32 = Double.NaN;
+        if (onnx || pipeline) {
+          pipelineAt32 = embedding(out, embedder, pipeline);
+        }
+        if (endToEnd) {
+          endToEnd(out, embedder, pipelineAt32);
         }
       }
     }
     return 0;
+  }
+
+  private void fineTune(PrintWriter out) {
+    out.println();
+    out.println("== finetune: fit time per episode, one thread, " + repeats + " warm-up then " + repeats + " timed episodes");
+    out.printf(
+        "%-13s %5s %5s %7s %5s %5s %10s %10s%n", "method", "ways", "shots", "queries", "dim",
+        "steps", "median ms", "p90 ms");
+    for (String method : methods) {
+      for (int w : ways) {
+        for (int k : shots) {
+          for (int d : dims) {
+            for (int s : steps) {
+              FineTuneBench.Result r =
+                  FineTuneBench.run(w, k, w * queries, d, method, s, repeats, repeats, seed);
+              out.printf(
+                  "%-13s %5d %5d %7d %5d %5s %10.3f %10.3f%n", method, w, k, w * queries, d,
+                  stepsLabel(s), r.medianMillis(), r.p90Millis());
+              out.flush();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Each factor varied alone around 5-way 5-shot, d = 256, 30 steps. */
+  private void fineTuneGrid(PrintWriter out) {
+    out.println();
+    out.println(
+        "== finetune-grid: fit time per episode, one thread, " + queries + " queries per class;"
+            + " up to " + gridRepeats + " timed episodes per row (fewer where one takes long)");
+    out.printf(
+        "%-8s %-13s %5s %5s %7s %5s %5s %7s %10s %10s%n", "varied", "method", "ways", "shots",
+        "queries", "dim", "steps", "timed", "median ms", "p90 ms");
+    List<int[]> rows = new ArrayList<>();
+    List<String> varied = new ArrayList<>();
+    for (int w : new int[] {5, 20, 100}) {
+      rows.add(new int[] {w, 5, 256, 30});
+      varied.add("ways");
+    }
+    for (int k : new int[] {1, 20}) {
+      rows.add(new int[] {5, k, 256, 30});
+      varied.add("shots");
+    }
+    for (int d : new int[] {64, 512, 2048}) {
+      rows.add(new int[] {5, 5, d, 30});
+      varied.add("dim");
+    }
+    for (int s : new int[] {10, 100}) {
+      rows.add(new int[] {5, 5, 256, s});
+      varied.add("steps");
+    }
+    for (String method : List.of("inductive", "transductive")) {
+      for (int i = 0; i < rows.size(); i++) {
+        int[] row = rows.get(i);
+        int w = row[0];
+        int k = row[1];
+        int d = row[2];
+        int s = row[3];
+        FineTuneBench.Result probe = FineTuneBench.run(w, k, w * queries, d, method, s, 1, 1, seed);
+        double probeMillis = Math.max(probe.medianMillis(), 1e-3);
+        // About 10 s of timed episodes per row at most, but never fewer than 3; about 2 s of
+        // warm-up (at most 300 episodes), so that short fits run compiled code.
+        int n = (int) Math.max(3, Math.min(gridRepeats, 10_000 / probeMillis));
+        int warmup = (int) Math.max(2, Math.min(300, 2_000 / probeMillis));
+        FineTuneBench.Result r =
+            FineTuneBench.run(w, k, w * queries, d, method, s, n, warmup, seed);
+        out.printf(
+            "%-8s %-13s %5d %5d %7d %5d %5d %7d %10.3f %10.3f%n", varied.get(i), method, w, k,
+            w * queries, d, s, n, r.medianMillis(), r.p90Millis());
+        out.flush();
+      }
+    }
+  }
+
+  private void memory(PrintWriter out) {
+    out.println();
+    out.println(
+        "== memory: " + tasks + " tasks of " + classes + " classes, " + features
+            + " features; heap growth (totalMemory - freeMemory after System.gc())");
+    MemoryBench.Result r = MemoryBench.run(tasks, classes, features, seed);
+    double mib = 1024.0 * 1024;
+    out.printf("%-52s %14s %12s %12s%n", "structure", "total MiB", "B per task", "B per class");
+    out.printf(
+        "%-52s %14.1f %12.0f %12.0f%n", "decoded snapshots (global store values, on heap)",
+        r.snapshotHeapBytes() / mib, (double) r.snapshotHeapBytes() / tasks,
+        (double) r.snapshotHeapBytes() / tasks / classes);
+    out.printf(
+        "%-52s %14.1f %12.0f %12.0f%n", "cached classifiers (query path)",
+        r.classifierHeapBytes() / mib, (double) r.classifierHeapBytes() / tasks,
+        (double) r.classifierHeapBytes() / tasks / classes);
+    out.printf(
+        "%-52s %14.1f %12.0f %12.0f%n", "both", (r.snapshotHeapBytes() + r.classifierHeapBytes()) / mib,
+        r.bytesPerTask(), r.bytesPerClass());
+    out.printf("snapshot of %d classes, %d features: %d bytes on the models topic (JSON),"
+            + " %d bytes in the global store (binary, from its layout)%n",
+        classes, features, r.modelsTopicBytes(), r.globalStoreBytes());
+    out.println("not counted: the RocksDB stores (global snapshots, learner state) live off the Java heap");
+    out.flush();
+  }
+
+  /** Prints the embedding table; returns the pipeline's images per second at batch 32, if run. */
+  private double embedding(PrintWriter out, Embedder embedder, boolean withPipeline) {
+    List<byte[]> images = new ArrayList<>();
+    for (SampleImage s : SampleImages.load()) {
+      images.add(s.png());
+    }
+    out.println();
+    out.println(
+        "== " + (withPipeline ? "pipeline" : "onnx") + ": images per second, median of "
+            + embedRepeats + " repeats (after 2 warm-up) of at least " + imagesPerRepeat
+            + " images; " + images.size() + " bundled sample PNGs");
+    if (withPipeline) {
+      out.printf("%6s %14s %18s %8s%n", "batch", "onnx images/s", "pipeline images/s", "ratio");
+    } else {
+      out.printf("%6s %14s%n", "batch", "onnx images/s");
+    }
+    double at32 = Double.NaN;
+    for (int b : batchSizes) {
+      EmbeddingBench.Row r = EmbeddingBench.run(embedder, images, b, embedRepeats, 2, imagesPerRepeat);
+      if (withPipeline) {
+        out.printf(
+            "%6d %14.0f %18.0f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
+            r.ratio());
+      } else {
+        out.printf("%6d %14.0f%n", b, r.onnxImagesPerSecond());
+      }
+      if (b == 32) {
+        at32 = r.pipelineImagesPerSecond();
+      }
+      out.flush();
+    }
+    return at32;
+  }
+
+  private void endToEnd(PrintWriter out, Embedder embedder, double pipelineAt32)
+      throws IOException {
+    for (double load : loads) {
+      if (!(load > 0 && load <= 1)) {
+        throw new FewShotException("expected --loads in (0, 1], found " + load);
+      }
+    }
+    if (e2eQueries < 1) {
+      throw new FewShotException("expected --e2e-queries >= 1, found " + e2eQueries);
+    }
+    quietKafkaLogs();
+    out.println();
+    out.println(
+        "== end-to-end: in-process KRaft broker, 1 partition, 1 stream thread, commit.interval.ms"
+            + " 100, the 25 bundled support images of 5 classes registered first; predictions"
+            + " read with read_committed"
+            + (serviceSettings.isEmpty() ? "" : "; service settings " + serviceSettings));
+    Path stateDir = Files.createTempDirectory("fewshot-bench-state");
+    List<EndToEndBench.Report> reports = new ArrayList<>();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults())) {
+      EndToEndBench bench =
+          new EndToEndBench(broker.bootstrapServers(), embedder, stateDir, serviceSettings);
+      double[] fractions = loads.stream().mapToDouble(Double::doubleValue).toArray();
+      for (String guarantee : guarantees) {
+        out.println("running " + guarantee + " ...");
+        out.flush();
+        reports.add(bench.run(guarantee, e2eQueries, fractions, latencySeconds, 200));
+      }
+    } finally {
+      deleteQuietly(stateDir);
+    }
+    out.printf("%-16s %8s %9s %12s %s%n", "guarantee", "queries", "seconds", "queries/s",
+        "ratio to pipeline at batch 32");
+    for (EndToEndBench.Report r : reports) {
+      out.printf(
+          Locale.ROOT, "%-16s %8d %9.2f %12.1f %s%n", r.guarantee(), r.throughput().queries(),
+          r.throughput().seconds(), r.throughput().queriesPerSecond(),
+          Double.isNaN(pipelineAt32)
+              ? "(pipeline not run)"
+              : String.format(Locale.ROOT, "%.2f (pipeline %.0f images/s)",
+                  r.throughput().queriesPerSecond() / pipelineAt32, pipelineAt32));
+    }
+    out.println();
+    out.println(
+        "latency, ms: visible = send to prediction read (read_committed);"
+            + " service = predictedAt - query timestamp");
+    out.printf(
+        "%-16s %6s %10s %10s %8s %12s %12s %12s %12s%n", "guarantee", "load", "offered/s",
+        "sent/s", "queries", "visible p50", "visible p99", "service p50", "service p99");
+    for (EndToEndBench.Report r : reports) {
+      for (int i = 0; i < r.latencies().size(); i++) {
+        EndToEndBench.Latency l = r.latencies().get(i);
+        out.printf(
+            Locale.ROOT, "%-16s %5.0f%% %10.1f %10.1f %8d %12.1f %12.1f %12.1f %12.1f%n",
+            r.guarantee(), 100 * loads.get(i), l.offeredRate(), l.achievedRate(), l.queries(),
+            l.visibleP50(), l.visibleP99(), l.serviceP50(), l.serviceP99());
+      }
+    }
+    out.flush();
+  }
+
+  /** The broker and clients warn about what is expected here; a user's own -D setting wins. */
+  private static void quietKafkaLogs() {
+    for (String logger : new String[] {"org.apache.kafka", "kafka"}) {
+      String key = "org.slf4j.simpleLogger.log." + logger;
+      if (System.getProperty(key) == null) {
+        System.setProperty(key, "error");
+      }
+    }
+  }
+
+  private static String stepsLabel(int s) {
+    return s == FineTuneBench.DEFAULT_STEPS ? "def" : Integer.toString(s);
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a leftover temporary directory is harmless
+    }
   }
 }

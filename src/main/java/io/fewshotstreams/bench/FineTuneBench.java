@@ -2,6 +2,7 @@ package io.fewshotstreams.bench;
 
 import io.fewshotstreams.evaluation.Summary;
 import io.fewshotstreams.fewshot.FewShotMethod;
+import io.fewshotstreams.fewshot.FineTuneConfig;
 import io.fewshotstreams.fewshot.InvalidInputException;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.fewshot.SupportSet;
@@ -19,6 +20,9 @@ import java.util.Random;
 public final class FineTuneBench {
   /** Per-coordinate noise; with d >= 64 it makes classes overlap, as real features do. */
   private static final double NOISE = 0.1;
+
+  /** Passed as {@code steps}: the method's own number of steps. */
+  public static final int DEFAULT_STEPS = -1;
 
   private FineTuneBench() {}
 
@@ -66,6 +70,18 @@ public final class FineTuneBench {
   public static Result run(
       int ways, int shots, int queries, int dimension, String method, int repeats, int warmup,
       long seed) {
+    return run(ways, shots, queries, dimension, method, DEFAULT_STEPS, repeats, warmup, seed);
+  }
+
+  /**
+   * As {@link #run(int, int, int, int, String, int, int, long)}, with {@code steps} Adam steps
+   * (early stopping is off in the defaults, so every step runs).
+   *
+   * @param steps {@link #DEFAULT_STEPS}, or >= 0 for {@code inductive} and {@code transductive}
+   */
+  public static Result run(
+      int ways, int shots, int queries, int dimension, String method, int steps, int repeats,
+      int warmup, long seed) {
     if (ways < 1 || shots < 1 || queries < 0 || dimension < 1 || repeats < 1 || warmup < 0) {
       throw new InvalidInputException(
           String.format(
@@ -73,7 +89,7 @@ public final class FineTuneBench {
                   + " warmup >= 0, found %d, %d, %d, %d, %d, %d",
               ways, shots, queries, dimension, repeats, warmup));
     }
-    FewShotMethod fewShot = Methods.byName(method);
+    FewShotMethod fewShot = method(method, steps);
     Random random = new Random(seed);
     double[] millis = new double[repeats];
     long sink = 0;
@@ -95,6 +111,25 @@ public final class FineTuneBench {
     double median = Summary.median(sorted);
     double p90 = sorted[(int) Math.ceil(0.9 * sorted.length) - 1];
     return new Result(ways, shots, queries, dimension, method, millis, median, p90);
+  }
+
+  /** The named method, with {@code steps} Adam steps unless {@link #DEFAULT_STEPS}. */
+  static FewShotMethod method(String name, int steps) {
+    if (steps == DEFAULT_STEPS) {
+      return Methods.byName(name);
+    }
+    if (steps < 0) {
+      throw new InvalidInputException("expected steps >= 0, found " + steps);
+    }
+    if (Methods.INDUCTIVE.equals(name)) {
+      return Methods.inductive(FineTuneConfig.inductiveDefaults().withSteps(steps));
+    }
+    if (Methods.TRANSDUCTIVE.equals(name)) {
+      return Methods.transductive(FineTuneConfig.transductiveDefaults().withSteps(steps));
+    }
+    throw new InvalidInputException(
+        "expected a step count only for the methods " + Methods.INDUCTIVE + " and "
+            + Methods.TRANSDUCTIVE + ", found method '" + name + "' with " + steps + " steps");
   }
 
   /** Runs a few standard configurations and prints them; arguments: [repeats]. */
