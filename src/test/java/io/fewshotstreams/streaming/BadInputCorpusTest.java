@@ -16,18 +16,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +40,7 @@ class BadInputCorpusTest {
 
   @TempDir static Path stateDir;
   private static Embedder embedder;
-  private static FineTuneScheduler scheduler;
-  private static TopologyTestDriver driver;
+  private static TopologyHarness harness;
   private static TestInputTopic<String, byte[]> support;
   private static TestInputTopic<String, byte[]> queries;
   private static TestOutputTopic<String, byte[]> predictions;
@@ -74,30 +66,20 @@ class BadInputCorpusTest {
   @BeforeAll
   static void start() {
     embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
-    FewShotConfig config =
-        new FewShotConfig(
-            Map.of(
-                StreamsConfig.APPLICATION_ID_CONFIG, "corpus-test",
-                StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092",
-                StreamsConfig.STATE_DIR_CONFIG, stateDir.toString(),
-                FewShotConfig.MAX_RECORD_BYTES_CONFIG, MAX_RECORD_BYTES,
-                // One query at a time, answered as it arrives (QueryBatchingTest covers batches).
-                FewShotConfig.QUERY_BATCH_SIZE_CONFIG, 1));
-    scheduler = new FineTuneScheduler(1);
-    driver =
-        new TopologyTestDriver(
-            FewShotTopology.build(config, embedder, scheduler, telemetry),
-            config.streamsProperties(),
-            Instant.ofEpochMilli(0));
-    support =
-        driver.createInputTopic(
-            config.supportTopic(), new StringSerializer(), new ByteArraySerializer());
-    queries =
-        driver.createInputTopic(
-            config.queriesTopic(), new StringSerializer(), new ByteArraySerializer());
-    predictions = output(config.predictionsTopic());
-    deadLetters = output(config.deadLettersTopic());
-    models = output(config.modelsTopic());
+    harness =
+        new TopologyHarness(
+            TopologyHarness.settings(
+                "corpus-test",
+                stateDir,
+                Map.of(FewShotConfig.MAX_RECORD_BYTES_CONFIG, MAX_RECORD_BYTES)),
+            embedder,
+            telemetry,
+            0);
+    support = harness.support;
+    queries = harness.queries;
+    predictions = harness.predictions;
+    deadLetters = harness.deadLetters;
+    models = harness.models;
     for (int c = 0; c < 2; c++) {
       support.pipeInput(
           TASK,
@@ -109,8 +91,7 @@ class BadInputCorpusTest {
 
   @AfterAll
   static void stop() {
-    driver.close();
-    scheduler.close();
+    harness.close();
     embedder.close();
   }
 
@@ -137,10 +118,6 @@ class BadInputCorpusTest {
     String id = "good-after-" + bad.file();
     queries.pipeInput(TASK, codec.write(new QueryEvent(1, TASK, id, null, axis(1), null)));
     assertThat(codec.readPrediction(predictions.readValue()).queryId()).isEqualTo(id);
-  }
-
-  private static TestOutputTopic<String, byte[]> output(String topic) {
-    return driver.createOutputTopic(topic, new StringDeserializer(), new ByteArrayDeserializer());
   }
 
   private static float[] axis(int axis) {

@@ -21,17 +21,10 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -48,11 +41,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FewShotTopologyTest {
   private static final String TASK = "parts";
-  private static final long INTERVAL_MS = 1_000;
+  private static final long INTERVAL_MS = TopologyHarness.INTERVAL_MS;
   private static Embedder embedder;
 
   private final EventCodec codec = new EventCodec();
   @TempDir Path stateDir;
+  private TopologyHarness harness;
   private FineTuneScheduler scheduler;
   private TopologyTestDriver driver;
   private TestInputTopic<String, byte[]> support;
@@ -72,40 +66,25 @@ class FewShotTopologyTest {
   }
 
   private void start(Map<String, Object> overrides) {
-    Map<String, Object> settings = new HashMap<>();
-    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
-    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, INTERVAL_MS);
-    // One query at a time, answered as it arrives (QueryBatchingTest covers batches).
-    settings.put(FewShotConfig.QUERY_BATCH_SIZE_CONFIG, 1);
-    settings.putAll(overrides);
-    FewShotConfig config = new FewShotConfig(settings);
-    scheduler = new FineTuneScheduler(1);
-    driver =
-        new TopologyTestDriver(
-            FewShotTopology.build(
-                config, embedder, scheduler, new Telemetry(new SimpleMeterRegistry(), 0)),
-            config.streamsProperties(),
-            Instant.ofEpochMilli(0));
-    StringSerializer keys = new StringSerializer();
-    ByteArraySerializer values = new ByteArraySerializer();
-    support = driver.createInputTopic(config.supportTopic(), keys, values);
-    queries = driver.createInputTopic(config.queriesTopic(), keys, values);
-    StringDeserializer keysOut = new StringDeserializer();
-    ByteArrayDeserializer valuesOut = new ByteArrayDeserializer();
-    predictions = driver.createOutputTopic(config.predictionsTopic(), keysOut, valuesOut);
-    models = driver.createOutputTopic(config.modelsTopic(), keysOut, valuesOut);
-    deadLetters = driver.createOutputTopic(config.deadLettersTopic(), keysOut, valuesOut);
+    harness =
+        new TopologyHarness(
+            TopologyHarness.settings("topology-test", stateDir, overrides),
+            embedder,
+            new Telemetry(new SimpleMeterRegistry(), 0),
+            0);
+    scheduler = harness.scheduler;
+    driver = harness.driver;
+    support = harness.support;
+    queries = harness.queries;
+    predictions = harness.predictions;
+    models = harness.models;
+    deadLetters = harness.deadLetters;
   }
 
   @AfterEach
   void stop() {
-    if (driver != null) {
-      driver.close();
-    }
-    if (scheduler != null) {
-      scheduler.close();
+    if (harness != null) {
+      harness.close();
     }
   }
 

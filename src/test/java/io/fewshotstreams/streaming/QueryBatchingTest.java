@@ -22,18 +22,11 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -62,7 +55,7 @@ class QueryBatchingTest {
   private final EventCodec codec = new EventCodec();
   @TempDir Path stateDir;
   private CountingEmbedder embedder;
-  private FineTuneScheduler scheduler;
+  private TopologyHarness harness;
   private TopologyTestDriver driver;
   private TestInputTopic<String, byte[]> support;
   private TestInputTopic<String, byte[]> queries;
@@ -204,42 +197,33 @@ class QueryBatchingTest {
   }
 
   private void start(int batchSize) {
-    Map<String, Object> settings = new HashMap<>();
-    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
-    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    settings.put(FewShotConfig.QUERY_BATCH_SIZE_CONFIG, batchSize);
-    settings.put(FewShotConfig.QUERY_BATCH_LINGER_MS_CONFIG, LINGER_MS);
-    FewShotConfig config = new FewShotConfig(settings);
     embedder = new CountingEmbedder(onnx);
-    scheduler = new FineTuneScheduler(1);
     predictionsSoFar.clear();
-    driver =
-        new TopologyTestDriver(
-            FewShotTopology.build(
-                config, embedder, scheduler, new Telemetry(new SimpleMeterRegistry(), 0)),
-            config.streamsProperties(),
-            Instant.ofEpochMilli(0));
-    StringSerializer keys = new StringSerializer();
-    ByteArraySerializer values = new ByteArraySerializer();
-    support = driver.createInputTopic(config.supportTopic(), keys, values);
-    queries = driver.createInputTopic(config.queriesTopic(), keys, values);
-    predictions =
-        driver.createOutputTopic(
-            config.predictionsTopic(), new StringDeserializer(), new ByteArrayDeserializer());
-    deadLetters =
-        driver.createOutputTopic(
-            config.deadLettersTopic(), new StringDeserializer(), new ByteArrayDeserializer());
+    harness =
+        new TopologyHarness(
+            TopologyHarness.settings(
+                "batching-test",
+                stateDir,
+                Map.of(
+                    FewShotConfig.QUERY_BATCH_SIZE_CONFIG, batchSize,
+                    FewShotConfig.QUERY_BATCH_LINGER_MS_CONFIG, LINGER_MS,
+                    // No fine-tuning while the tests move the wall clock by a few milliseconds.
+                    FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, 600_000L)),
+            embedder,
+            new Telemetry(new SimpleMeterRegistry(), 0),
+            0);
+    driver = harness.driver;
+    support = harness.support;
+    queries = harness.queries;
+    predictions = harness.predictions;
+    deadLetters = harness.deadLetters;
   }
 
   private void close() {
-    if (driver != null) {
-      driver.close();
+    if (harness != null) {
+      harness.close();
+      harness = null;
       driver = null;
-    }
-    if (scheduler != null) {
-      scheduler.close();
-      scheduler = null;
     }
   }
 

@@ -24,17 +24,10 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -48,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The metrics and recent activity of the topology, on Kafka's TopologyTestDriver. */
 class TelemetryTest {
   private static final String TASK = "parts";
-  private static final long INTERVAL_MS = 1_000;
+  private static final long INTERVAL_MS = TopologyHarness.INTERVAL_MS;
   /** The driver's wall clock at start; queries are stamped before it to give a known latency. */
   private static final long NOW_MS = 100_000;
   private static Embedder embedder;
@@ -57,6 +50,7 @@ class TelemetryTest {
   @TempDir Path stateDir;
   private FewShotConfig config;
   private Telemetry telemetry;
+  private TopologyHarness harness;
   private FineTuneScheduler scheduler;
   private TopologyTestDriver driver;
   private TestInputTopic<String, byte[]> support;
@@ -75,38 +69,26 @@ class TelemetryTest {
   }
 
   private void start(MeterRegistry registry, int recentPredictions) {
-    Map<String, Object> settings = new HashMap<>();
-    settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "telemetry-test");
-    settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    settings.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, INTERVAL_MS);
-    // One query at a time, answered as it arrives (QueryBatchingTest covers batches).
-    settings.put(FewShotConfig.QUERY_BATCH_SIZE_CONFIG, 1);
-    config = new FewShotConfig(settings);
-    telemetry = new Telemetry(registry, recentPredictions);
-    scheduler = new FineTuneScheduler(1);
-    driver =
-        new TopologyTestDriver(
-            FewShotTopology.build(config, embedder, scheduler, telemetry),
-            config.streamsProperties(),
-            Instant.ofEpochMilli(NOW_MS));
-    StringSerializer keys = new StringSerializer();
-    ByteArraySerializer values = new ByteArraySerializer();
-    support = driver.createInputTopic(config.supportTopic(), keys, values);
-    queries = driver.createInputTopic(config.queriesTopic(), keys, values);
-    modelsIn = driver.createInputTopic(config.modelsTopic(), keys, values);
-    models =
-        driver.createOutputTopic(
-            config.modelsTopic(), new StringDeserializer(), new ByteArrayDeserializer());
+    harness =
+        new TopologyHarness(
+            TopologyHarness.settings("telemetry-test", stateDir, Map.of()),
+            embedder,
+            new Telemetry(registry, recentPredictions),
+            NOW_MS);
+    config = harness.config;
+    telemetry = harness.telemetry;
+    scheduler = harness.scheduler;
+    driver = harness.driver;
+    support = harness.support;
+    queries = harness.queries;
+    modelsIn = harness.input(config.modelsTopic());
+    models = harness.models;
   }
 
   @AfterEach
   void stop() {
-    if (driver != null) {
-      driver.close();
-    }
-    if (scheduler != null) {
-      scheduler.close();
+    if (harness != null) {
+      harness.close();
     }
   }
 
