@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
@@ -272,18 +273,24 @@ final class InternalSerdes {
     return in.readBoolean() ? in.readDouble() : null;
   }
 
+  // Whole arrays at once: the snapshot of a task is decoded on every query, and float by float
+  // through the streams it cost more than the classification.
   private static void writeFloats(DataOutputStream out, float[] v) throws IOException {
     out.writeInt(v.length);
-    for (float f : v) {
-      out.writeFloat(f);
-    }
+    ByteBuffer bytes = ByteBuffer.allocate(v.length * Float.BYTES);
+    bytes.asFloatBuffer().put(v);
+    out.write(bytes.array());
   }
 
   private static float[] readFloats(DataInputStream in) throws IOException {
-    float[] v = new float[in.readInt()];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = in.readFloat();
+    int n = in.readInt();
+    if (n < 0) {
+      throw new IOException("expected a float count >= 0, found " + n);
     }
+    byte[] bytes = new byte[n * Float.BYTES];
+    in.readFully(bytes);
+    float[] v = new float[n];
+    ByteBuffer.wrap(bytes).asFloatBuffer().get(v);
     return v;
   }
 
@@ -303,7 +310,7 @@ final class InternalSerdes {
           if (value == null) {
             return null;
           }
-          ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+          ByteArrayOutputStream bytes = new ByteArrayOutputStream(2048);
           try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(FORMAT);
             writer.write(out, value);
