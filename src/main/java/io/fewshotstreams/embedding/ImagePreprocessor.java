@@ -128,15 +128,7 @@ public final class ImagePreprocessor {
    */
   public void preprocess(BufferedImage image, float[] dest, int offset) {
     Objects.checkFromIndexSize(offset, tensorSize(), dest.length);
-    double[][] planes = resample(image);
-    int channels = card.channels();
-    int pixels = card.height() * card.width();
-    boolean nchw = card.layout() == ModelCard.Layout.NCHW;
-    for (int c = 0; c < channels; c++) {
-      for (int p = 0; p < pixels; p++) {
-        dest[offset + (nchw ? c * pixels + p : p * channels + c)] = normalised(planes, c, p);
-      }
-    }
+    write(resample(image), FloatBuffer.wrap(dest), offset);
   }
 
   /**
@@ -146,11 +138,11 @@ public final class ImagePreprocessor {
    */
   public void preprocess(BufferedImage image, FloatBuffer dest, int offset) {
     Objects.checkFromIndexSize(offset, tensorSize(), dest.limit());
-    if (dest.hasArray() && !dest.isReadOnly()) {
-      preprocess(image, dest.array(), dest.arrayOffset() + offset);
-      return;
-    }
-    double[][] planes = resample(image);
+    write(resample(image), dest, offset);
+  }
+
+  /** Writes the normalised planes at absolute index {@code offset}, in the card's layout. */
+  private void write(double[][] planes, FloatBuffer dest, int offset) {
     int channels = card.channels();
     int pixels = card.height() * card.width();
     boolean nchw = card.layout() == ModelCard.Layout.NCHW;
