@@ -178,7 +178,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       Record<byte[], byte[]> record, Origin origin, QueryEvent query, long start) {
     try {
       float[] feature = features.of(query.image(), query.embedding());
-      emit(query, feature, (System.nanoTime() - start) / 1e6, record.timestamp(), record);
+      emit(query, feature, (System.nanoTime() - start) / 1e6, record.timestamp(), record, null);
     } catch (RuntimeException e) {
       telemetry.event(false, false);
       Intake.deadLetter(context, record, origin, deadLetters, e, query.task(), query.queryId());
@@ -217,8 +217,10 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       }
     }
     embed(withImages);
+    // One snapshot per task for the whole batch: decoding it is the dearest store read.
+    Map<String, ModelSnapshot> batchSnapshots = new HashMap<>();
     for (Item item : items) {
-      finish(item);
+      finish(item, batchSnapshots);
       pending.delete(item.offset);
     }
     pendingCount = 0;
@@ -251,7 +253,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
     }
   }
 
-  private void finish(Item item) {
+  private void finish(Item item, Map<String, ModelSnapshot> batchSnapshots) {
     PendingQuery stored = item.stored;
     Origin origin = stored.origin();
     Record<byte[], byte[]> record = new Record<>(null, stored.value(), origin.timestamp());
@@ -266,7 +268,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
           item.startNanos >= 0
               ? (System.nanoTime() - item.startNanos) / 1e6
               : Math.max(0, context.currentSystemTimeMs() - stored.receivedAtMs());
-      emit(query, feature, latencyMs, origin.timestamp(), record);
+      emit(query, feature, latencyMs, origin.timestamp(), record, batchSnapshots);
     } catch (RuntimeException e) {
       telemetry.event(false, false);
       Intake.deadLetter(
@@ -280,15 +282,22 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
     }
   }
 
-  /** Classifies a unit feature and forwards the prediction and, when sampled, the pool query. */
+  /**
+   * Classifies a unit feature and forwards the prediction and, when sampled, the pool query.
+   * {@code batchSnapshots}, when not null, keeps the snapshots read for the batch being finished.
+   */
   private void emit(
       QueryEvent query,
       float[] feature,
       double latencyMs,
       long queryTimestamp,
-      Record<byte[], byte[]> record) {
-    ModelSnapshot snapshot =
-        Classification.usable(snapshots.get(query.task()), query.task(), features.backboneId());
+      Record<byte[], byte[]> record,
+      Map<String, ModelSnapshot> batchSnapshots) {
+    ModelSnapshot found =
+        batchSnapshots == null
+            ? snapshots.get(query.task())
+            : batchSnapshots.computeIfAbsent(query.task(), snapshots::get);
+    ModelSnapshot snapshot = Classification.usable(found, query.task(), features.backboneId());
     CosineClassifier classifier = classifier(snapshot);
     Prediction prediction =
         Classification.predict(
