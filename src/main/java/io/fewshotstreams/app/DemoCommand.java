@@ -28,19 +28,12 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -184,8 +177,9 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, String> truth = new HashMap<>();
     queryImages.forEach(q -> truth.put(q.name(), q.label()));
 
-    try (KafkaProducer<String, byte[]> producer = producer(bootstrap);
-        KafkaConsumer<String, byte[]> consumer = consumer(bootstrap)) {
+    try (KafkaProducer<String, byte[]> producer = Clients.producer(bootstrap, Map.of());
+        KafkaConsumer<String, byte[]> consumer =
+            Clients.readCommittedConsumer(bootstrap, "fewshot-demo-viewer")) {
       consumer.subscribe(
           List.of(config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
       out.printf(
@@ -330,26 +324,6 @@ final class DemoCommand implements Callable<Integer> {
         config.predictionsTopic(),
         bootstrap,
         config.deadLettersTopic());
-  }
-
-  private static KafkaProducer<String, byte[]> producer(String bootstrap) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    return new KafkaProducer<>(p);
-  }
-
-  private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, "fewshot-demo-viewer");
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    return new KafkaConsumer<>(p);
   }
 
   private static boolean portFree(int port) {

@@ -19,17 +19,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
@@ -113,8 +107,11 @@ final class EndToEndBench {
     settings.putAll(serviceSettings);
     FewShotConfig config = new FewShotConfig(settings);
     try (ServiceInstance service = ServiceInstance.start(config, embedder, true, WAIT);
-        KafkaProducer<String, byte[]> producer = producer();
-        KafkaConsumer<String, byte[]> consumer = consumer(prefix + "reader")) {
+        // Each query leaves at once: batching in the producer would add to the measured latency.
+        KafkaProducer<String, byte[]> producer =
+            Clients.producer(bootstrap, Map.of(ProducerConfig.LINGER_MS_CONFIG, 0));
+        KafkaConsumer<String, byte[]> consumer =
+            Clients.readCommittedConsumer(bootstrap, prefix + "reader")) {
       consumer.subscribe(List.of(config.predictionsTopic(), config.modelsTopic()));
       register(config, producer, consumer);
       // Untimed: the first queries also pay for class loading and compilation.
@@ -272,27 +269,5 @@ final class EndToEndBench {
         }
       }
     }
-  }
-
-  private KafkaProducer<String, byte[]> producer() {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    // Each query leaves at once: batching in the producer would add to the measured latency.
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    return new KafkaProducer<>(p);
-  }
-
-  private KafkaConsumer<String, byte[]> consumer(String group) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    return new KafkaConsumer<>(p);
   }
 }
