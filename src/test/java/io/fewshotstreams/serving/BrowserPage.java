@@ -119,6 +119,9 @@ public final class BrowserPage implements AutoCloseable {
    * console messages seen so far are dropped, so {@link #console()} speaks of the new page only.
    */
   public BrowserPage navigate(URI url) {
+    // Leave the old page first: a request of its still in flight could otherwise log its failure
+    // after the messages were dropped, and be taken for the new page's.
+    driver.get("about:blank");
     console();
     console.clear();
     driver.get(url.toString());
