@@ -435,7 +435,7 @@ final class BenchCommand implements Callable<Integer> {
         out.println(
             "== kafka: the Kafka ceiling, no model work; in-process KRaft broker, 1 partition, 1"
                 + " stream thread, commit.interval.ms 100, the end-to-end harness and query events"
-                + " (answers read with read_committed); " + e2eSteady.describe()
+                + " (answers read with read_committed); " + kafkaSteady.describe()
                 + (serviceSettings.isEmpty() ? "" : "; service settings " + serviceSettings));
         out.flush();
         KafkaCeilingBench ceiling =
@@ -534,15 +534,24 @@ final class BenchCommand implements Callable<Integer> {
     }
     out.println();
     out.println(
-        "Kafka offsets written per measured query, by topic (under exactly-once, each commit also"
-            + " writes one marker per partition written in its transaction)");
+        "Kafka offsets written per measured query, by topic, over the measured span; under"
+            + " exactly-once each commit also writes a marker to every partition its transaction"
+            + " wrote to, so records = offsets - commits for a topic written in every transaction"
+            + " (the input topic is written by the bench, without transactions); the learner"
+            + " reads the repartition topic behind the query path, so its topics can lag or catch"
+            + " up within the span");
     for (EndToEndBench.Report r : reports) {
       int n = r.throughput().queries();
+      double commits = r.writes().commits() / n;
       out.printf(
           Locale.ROOT, "%s: %.0f commits, %.4f per query%n", r.guarantee(), r.writes().commits(),
-          r.writes().commits() / n);
+          commits);
+      out.printf("  %-70s %10s %10s%n", "topic", "offsets/q", "- commits");
       for (EndToEndBench.TopicWrites w : r.writes().topics()) {
-        out.printf(Locale.ROOT, "  %-70s %8.3f%n", w.topic(), (double) w.offsets() / n);
+        double offsets = (double) w.offsets() / n;
+        out.printf(
+            Locale.ROOT, "  %-70s %10.3f %10.3f%n", w.topic(), offsets,
+            Math.max(0, offsets - commits));
       }
     }
     out.println();
