@@ -34,7 +34,8 @@ final class ClassifyHandler {
           403,
           "expected "
               + FewShotConfig.HTTP_CLASSIFY_ENABLED_CONFIG
-              + "=true to classify over HTTP, found it false; publish to the queries topic instead");
+              + "=true to classify over HTTP, found it false;"
+              + " publish to the queries topic instead");
     }
     String task = request.variable("task");
     Map<String, String> params =

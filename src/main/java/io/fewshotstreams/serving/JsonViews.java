@@ -17,8 +17,8 @@ import java.util.Set;
 
 /**
  * The JSON the API answers GET with: health, readiness, the tasks and their models, the learner
- * state of a task and the dashboard's data, each read from this instance's stores (the learner state
- * of a task owned elsewhere through the {@link Forwarder}).
+ * state of a task and the dashboard's data, each read from this instance's stores (the learner
+ * state of a task owned elsewhere through the {@link Forwarder}).
  */
 final class JsonViews {
   /** Fields of a snapshot the task view leaves out: weights are large, the rest internal. */
@@ -87,7 +87,7 @@ final class JsonViews {
     return Response.json(200, Map.of("tasks", tasks));
   }
 
-  /** {@code GET /api/tasks/{task}}: the model without its weights, its classes and learner state. */
+  /** {@code GET /api/tasks/{task}}: the model without weights, its classes, its learner state. */
   Response task(String task) {
     ModelSnapshot snapshot =
         queries
@@ -232,11 +232,12 @@ final class JsonViews {
     m.put("latencyMs", p.latencyMs());
     m.put("predictedAt", p.predictedAt());
     byte[] image = r.image();
+    String type = r.imageContentType();
     m.put(
         "thumbnail",
-        image == null || r.imageContentType() == null
+        image == null || type == null
             ? null
-            : "data:" + r.imageContentType() + ";base64," + Base64.getEncoder().encodeToString(image));
+            : "data:" + type + ";base64," + Base64.getEncoder().encodeToString(image));
     return m;
   }
 }

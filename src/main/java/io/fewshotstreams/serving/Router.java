@@ -22,7 +22,7 @@ final class Router {
     Response handle(Request request);
   }
 
-  /** A request that matched a route: the exchange and the values of the pattern's {@code {name}}s. */
+  /** A request that matched a route: its exchange and the values of its pattern's variables. */
   record Request(HttpExchange exchange, Map<String, String> variables) {
     /** The decoded path segment that stood where the pattern has {@code {name}}. */
     String variable(String name) {
