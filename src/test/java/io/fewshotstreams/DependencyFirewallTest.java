@@ -78,6 +78,12 @@ class DependencyFirewallTest {
     assertThat(importsOf("streaming/query", "io.fewshotstreams.streaming.learner.")).isEmpty();
   }
 
+  /** Every stage reports to telemetry; telemetry depends on no stage, so it can never loop back. */
+  @Test
+  void shouldKeepTelemetryFreeOfTheStages() throws IOException {
+    assertThat(importsOf("streaming/telemetry", "io.fewshotstreams.streaming.")).isEmpty();
+  }
+
   /** Imports of other project packages than {@code allowed} (and the root exception) in {@code dir}. */
   private static List<String> projectImportsOutside(String dir, String allowed) throws IOException {
     List<String> violations = new ArrayList<>();
