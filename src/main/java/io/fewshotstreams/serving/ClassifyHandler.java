@@ -5,8 +5,8 @@ import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.events.Prediction;
-import io.fewshotstreams.streaming.Classification;
 import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.query.Classification;
 import java.util.Map;
 import java.util.UUID;
 
