@@ -7,17 +7,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Per-class running sums of transformed (unit) embeddings, so adding or removing an example and
- * deleting a class each cost O(d). The prototype of a class is {@code normalize(sum)}, which equals
- * {@code normalize(mean)}. Sums are kept in double so that long sequences of adds and removes stay
- * equal to a recomputation from scratch within float precision.
+ * The {@link ClassSum}s of a set of classes, in memory, for offline use: adding or removing an
+ * example and deleting a class each cost O(d). The prototype of a class is its {@link
+ * ClassSum#prototype()}.
  *
  * <p>Classes keep the order in which they were first added. A class whose last example is removed
  * disappears. Not thread-safe: one owner mutates it.
  */
 public final class PrototypeSet {
-  private final Map<String, double[]> sums = new LinkedHashMap<>();
-  private final Map<String, Integer> counts = new LinkedHashMap<>();
+  private final Map<String, ClassSum> sums = new LinkedHashMap<>();
   private int dimension;
 
   /** An empty set whose dimension is fixed by the first example added. */
@@ -37,8 +35,7 @@ public final class PrototypeSet {
   public static PrototypeSet of(SupportSet support) {
     PrototypeSet set = new PrototypeSet(support.dimension());
     for (String label : support.labels()) {
-      set.sums.put(label, new double[support.dimension()]);
-      set.counts.put(label, 0);
+      set.sums.put(label, ClassSum.empty(support.dimension()));
     }
     float[][] features = support.featuresView();
     int[] classIndex = support.classIndexView();
@@ -56,11 +53,8 @@ public final class PrototypeSet {
   public void add(String label, float[] transformed) {
     checkLabel(label);
     checkFeature(transformed);
-    double[] sum = sums.computeIfAbsent(label, l -> new double[dimension]);
-    for (int k = 0; k < dimension; k++) {
-      sum[k] += transformed[k];
-    }
-    counts.merge(label, 1, Integer::sum);
+    ClassSum sum = sums.get(label);
+    sums.put(label, (sum == null ? ClassSum.empty(dimension) : sum).plus(transformed));
   }
 
   /**
@@ -71,21 +65,17 @@ public final class PrototypeSet {
    */
   public void remove(String label, float[] transformed) {
     checkLabel(label);
-    double[] sum = sums.get(label);
+    ClassSum sum = sums.get(label);
     if (sum == null) {
       throw new InvalidInputException(
           "expected an existing class to remove an example from, found no class '" + label + "'");
     }
     checkFeature(transformed);
-    int count = counts.get(label) - 1;
-    if (count == 0) {
+    if (sum.count() == 1) {
       deleteClass(label);
       return;
     }
-    for (int k = 0; k < dimension; k++) {
-      sum[k] -= transformed[k];
-    }
-    counts.put(label, count);
+    sums.put(label, sum.minus(transformed));
   }
 
   /**
@@ -94,24 +84,26 @@ public final class PrototypeSet {
    * @return whether the class existed
    */
   public boolean deleteClass(String label) {
-    counts.remove(label);
     return sums.remove(label) != null;
   }
 
   /** Number of examples per class, in class order; an unmodifiable copy. */
   public Map<String, Integer> counts() {
-    return Collections.unmodifiableMap(new LinkedHashMap<>(counts));
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    sums.forEach((label, sum) -> counts.put(label, sum.count()));
+    return Collections.unmodifiableMap(counts);
   }
 
   /** Number of examples of {@code label}, 0 if the class is unknown. */
   public int count(String label) {
-    return counts.getOrDefault(label, 0);
+    ClassSum sum = sums.get(label);
+    return sum == null ? 0 : sum.count();
   }
 
   /** The running sum of {@code label}, a copy, or {@code null} if the class is unknown. */
   public double[] sum(String label) {
-    double[] sum = sums.get(label);
-    return sum == null ? null : sum.clone();
+    ClassSum sum = sums.get(label);
+    return sum == null ? null : sum.sum();
   }
 
   /** Class labels in class order. */
@@ -134,11 +126,11 @@ public final class PrototypeSet {
 
   /** The prototype of one class, {@code normalize(sum)}, as a new array. */
   public float[] prototype(String label) {
-    double[] sum = sums.get(label);
+    ClassSum sum = sums.get(label);
     if (sum == null) {
       throw new InvalidInputException("expected a known class, found no class '" + label + "'");
     }
-    return normalizeSum(sum, label);
+    return ClassSum.prototype(sum.sum(), label);
   }
 
   /**
@@ -153,26 +145,9 @@ public final class PrototypeSet {
     List<String> labels = new ArrayList<>(sums.keySet());
     float[][] prototypes = new float[labels.size()][];
     for (int c = 0; c < prototypes.length; c++) {
-      prototypes[c] = normalizeSum(sums.get(labels.get(c)), labels.get(c));
+      prototypes[c] = prototype(labels.get(c));
     }
     return CosineClassifier.ofPrototypes(labels, prototypes, scale);
-  }
-
-  static float[] normalizeSum(double[] sum, String label) {
-    double squares = 0;
-    for (double v : sum) {
-      squares += v * v;
-    }
-    if (!(squares > 0)) {
-      throw new InvalidInputException(
-          "expected the examples of '" + label + "' to have a non-zero mean, found a zero mean");
-    }
-    double inv = 1.0 / Math.sqrt(squares);
-    float[] out = new float[sum.length];
-    for (int k = 0; k < sum.length; k++) {
-      out[k] = (float) (sum[k] * inv);
-    }
-    return out;
   }
 
   private static void checkLabel(String label) {

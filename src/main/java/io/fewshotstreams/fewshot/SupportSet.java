@@ -150,7 +150,7 @@ public record SupportSet(List<String> labels, float[][] features, int[] classInd
     }
     float[][] out = new float[labels.size()][];
     for (int c = 0; c < out.length; c++) {
-      out[c] = PrototypeSet.normalizeSum(sums[c], labels.get(c));
+      out[c] = ClassSum.prototype(sums[c], labels.get(c));
     }
     return out;
   }

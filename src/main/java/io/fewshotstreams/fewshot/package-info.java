@@ -4,7 +4,9 @@
  * and inductive or transductive fine-tuning with a hand-derived gradient and Adam.
  *
  * <p>Entry points: {@link io.fewshotstreams.fewshot.Methods} to fit a classifier to a {@link
- * io.fewshotstreams.fewshot.SupportSet}, {@link io.fewshotstreams.fewshot.PrototypeSet} for
- * incremental updates, {@link io.fewshotstreams.fewshot.FineTuner} for direct control.
+ * io.fewshotstreams.fewshot.SupportSet}, {@link io.fewshotstreams.fewshot.ClassSum} (one class's
+ * running sum, as the learner keeps it) and {@link io.fewshotstreams.fewshot.PrototypeSet} (a set
+ * of them, in memory) for incremental updates, {@link io.fewshotstreams.fewshot.FineTuner} for
+ * direct control.
  */
 package io.fewshotstreams.fewshot;

@@ -1,7 +1,7 @@
 package io.fewshotstreams.serving;
 
-import io.fewshotstreams.streaming.RecentActivity;
-import io.fewshotstreams.streaming.Telemetry;
+import io.fewshotstreams.streaming.telemetry.RecentActivity;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,11 +2,11 @@ package io.fewshotstreams.serving;
 
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.embedding.Embedder;
-import io.fewshotstreams.streaming.Classification;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
 import io.fewshotstreams.streaming.TaskQueries;
-import io.fewshotstreams.streaming.Telemetry;
+import io.fewshotstreams.streaming.query.Classification;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;

@@ -5,6 +5,7 @@ import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.fewshot.InvalidInputException;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -18,14 +19,14 @@ import org.slf4j.LoggerFactory;
  * DeadLetter} with its reason and origin, is logged and counted, and goes to the dead-letter topic. Nothing is
  * dropped silently and nothing stops the application.
  */
-final class DeadLetters {
+public final class DeadLetters {
   private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
 
   private final int maxValueBytes;
   private final Telemetry telemetry;
 
   /** Dead letters that keep values up to {@code maxValueBytes}, counted in {@code telemetry}. */
-  DeadLetters(int maxValueBytes, Telemetry telemetry) {
+  public DeadLetters(int maxValueBytes, Telemetry telemetry) {
     this.maxValueBytes = maxValueBytes;
     this.telemetry = telemetry;
   }
@@ -45,7 +46,7 @@ final class DeadLetters {
   }
 
   /** A dead letter for a failure; unexpected failures are logged with their stack trace. */
-  DeadLetter of(
+  public DeadLetter of(
       RuntimeException e, Origin origin, byte[] value, String task, String id, long now) {
     DeadLetterReason reason = reasonOf(e);
     if (reason == DeadLetterReason.INTERNAL_ERROR) {
@@ -59,7 +60,7 @@ final class DeadLetters {
    * A dead letter with the record's value, or, when {@code value} is null, none: then {@code
    * valueOmitted} says whether the original had one (its size comes from the origin).
    */
-  DeadLetter of(
+  public DeadLetter of(
       DeadLetterReason reason,
       String message,
       Origin origin,

@@ -6,6 +6,7 @@ import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.Image;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.fewshot.FeatureTransform;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.awt.image.BufferedImage;
 import java.util.List;
 
@@ -13,28 +14,28 @@ import java.util.List;
  * Turns the image or precomputed embedding of an event into the unit feature vector every later
  * stage uses: the same normalisation as {@code evaluate}, so online and offline results agree.
  */
-final class Features {
+public final class Features {
   private static final FeatureTransform TRANSFORM = FeatureTransform.none();
 
   private final Embedder embedder;
   private final Telemetry telemetry;
 
   /** Features from {@code embedder}, whose calls are timed in {@code telemetry}. */
-  Features(Embedder embedder, Telemetry telemetry) {
+  public Features(Embedder embedder, Telemetry telemetry) {
     this.embedder = embedder;
     this.telemetry = telemetry;
   }
 
-  int size() {
+  public int size() {
     return embedder.featureSize();
   }
 
-  String backboneId() {
+  public String backboneId() {
     return embedder.card().id();
   }
 
   /** The preprocessor whose {@code decode} refuses exactly the images {@link #of} refuses. */
-  ImagePreprocessor preprocessor() {
+  public ImagePreprocessor preprocessor() {
     return embedder.preprocessor();
   }
 
@@ -45,7 +46,7 @@ final class Features {
    * @throws InvalidEventException for an embedding of the wrong length
    * @throws io.fewshotstreams.fewshot.InvalidInputException for a non-finite or zero embedding
    */
-  float[] of(Image image, float[] embedding) {
+  public float[] of(Image image, float[] embedding) {
     float[] raw;
     if (image != null) {
       long start = System.nanoTime();
@@ -74,7 +75,7 @@ final class Features {
    * The raw embeddings of decoded images, in order, from one call of the embedder. The embedding
    * time is recorded once per image, as the call's time divided by the number of images.
    */
-  float[][] embedImages(List<BufferedImage> images) {
+  public float[][] embedImages(List<BufferedImage> images) {
     long start = System.nanoTime();
     try {
       return embedder.embedImages(images);
@@ -91,7 +92,7 @@ final class Features {
    *
    * @throws io.fewshotstreams.fewshot.InvalidInputException for a non-finite or zero embedding
    */
-  float[] unit(float[] raw) {
+  public float[] unit(float[] raw) {
     return TRANSFORM.apply(raw);
   }
 }

@@ -2,6 +2,8 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.streaming.learner.FineTuneScheduler;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.time.Duration;
 import java.util.ArrayList;

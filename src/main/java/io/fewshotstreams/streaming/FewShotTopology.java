@@ -2,6 +2,13 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.streaming.learner.FineTuneScheduler;
+import io.fewshotstreams.streaming.learner.Learner;
+import io.fewshotstreams.streaming.learner.SupportIntake;
+import io.fewshotstreams.streaming.learner.TaskCount;
+import io.fewshotstreams.streaming.query.QueryClassifier;
+import io.fewshotstreams.streaming.query.SnapshotUpdater;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -28,24 +35,11 @@ import org.apache.kafka.streams.state.Stores;
  * </pre>
  *
  * Support events are read, embedded and re-keyed by task, so one stream task owns all writes of a
- * task; queries are classified where they land, against the global store of snapshots.
+ * task; queries are classified where they land, against the global store of snapshots. Each stage
+ * lives in its own package: {@code learner} (support intake, learner), {@code query} (query
+ * classifier, snapshot updater), {@code telemetry}; the store names are in {@link StoreNames}.
  */
 public final class FewShotTopology {
-  /** Global store: task to its latest model snapshot, on every instance. */
-  public static final String SNAPSHOT_STORE = "fewshot-model-snapshots";
-  /** Learner store: task NUL example id to the example's class and feature. */
-  public static final String EXAMPLES_STORE = "fewshot-examples";
-  /** Learner store: task NUL label to the class's feature sum and count. */
-  public static final String CLASSES_STORE = "fewshot-classes";
-  /** Learner store: task to its bookkeeping (snapshot version, changes, pool ring position). */
-  public static final String TASKS_STORE = "fewshot-tasks";
-  /** Learner store: task NUL slot to a recent query feature. */
-  public static final String POOL_STORE = "fewshot-query-pool";
-  /** Query path store: input offset to a query waiting for its image batch. */
-  public static final String PENDING_QUERIES_STORE = "fewshot-pending-queries";
-  /** Name of the repartition topic (prefixed by the application id, suffixed -repartition). */
-  public static final String LEARNER_INPUT = "fewshot-learner-input";
-
   private FewShotTopology() {}
 
   /**
@@ -71,20 +65,20 @@ public final class FewShotTopology {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addGlobalStore(
         Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(SNAPSHOT_STORE),
+                Stores.persistentKeyValueStore(StoreNames.SNAPSHOTS),
                 Serdes.String(),
                 InternalSerdes.snapshot())
             .withLoggingDisabled(),
         config.modelsTopic(),
         Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("models-source"),
         () -> new SnapshotUpdater(codec, telemetry));
-    builder.addStateStore(store(EXAMPLES_STORE, InternalSerdes.storedExample()));
-    builder.addStateStore(store(CLASSES_STORE, InternalSerdes.classSums()));
-    builder.addStateStore(store(TASKS_STORE, InternalSerdes.taskState()));
-    builder.addStateStore(store(POOL_STORE, InternalSerdes.floats()));
+    builder.addStateStore(store(StoreNames.EXAMPLES, InternalSerdes.storedExample()));
+    builder.addStateStore(store(StoreNames.CLASSES, InternalSerdes.classSum()));
+    builder.addStateStore(store(StoreNames.TASKS, InternalSerdes.taskState()));
+    builder.addStateStore(store(StoreNames.POOL, InternalSerdes.floats()));
     builder.addStateStore(
         Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(PENDING_QUERIES_STORE),
+            Stores.persistentKeyValueStore(StoreNames.PENDING_QUERIES),
             Serdes.Long(),
             InternalSerdes.pendingQuery()));
 
@@ -112,7 +106,7 @@ public final class FewShotTopology {
                         config.queryBatchSize(),
                         config.queryBatchLingerMs()),
                 Named.as("query-classifier"),
-                PENDING_QUERIES_STORE);
+                StoreNames.PENDING_QUERIES);
 
     KStream<String, Routed> learned =
         support
@@ -121,14 +115,14 @@ public final class FewShotTopology {
             .mapValues(routed -> ((Routed.ToLearner) routed).input(), Named.as("learner-input"))
             .repartition(
                 Repartitioned.with(Serdes.String(), InternalSerdes.learnerInput())
-                    .withName(LEARNER_INPUT))
+                    .withName(StoreNames.LEARNER_INPUT))
             .process(
                 () -> new Learner(learnerSettings, scheduler, deadLetters, telemetry, taskCount),
                 Named.as("learner"),
-                EXAMPLES_STORE,
-                CLASSES_STORE,
-                TASKS_STORE,
-                POOL_STORE);
+                StoreNames.EXAMPLES,
+                StoreNames.CLASSES,
+                StoreNames.TASKS,
+                StoreNames.POOL);
 
     Produced<String, byte[]> json = Produced.with(Serdes.String(), Serdes.ByteArray());
     queries

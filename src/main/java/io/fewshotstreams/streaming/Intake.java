@@ -6,14 +6,14 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /** Helpers shared by the processors that read users' records. */
-final class Intake {
+public final class Intake {
   private Intake() {}
 
   /**
    * Forwards a failed record to the dead letters, keyed by its task when it could be read, else by
    * its own key.
    */
-  static void deadLetter(
+  public static void deadLetter(
       ProcessorContext<String, Routed> context,
       Record<byte[], byte[]> record,
       Origin origin,
@@ -31,7 +31,7 @@ final class Intake {
   }
 
   /** The origin of the record being processed. */
-  static Origin origin(ProcessorContext<?, ?> context, Record<byte[], byte[]> record) {
+  public static Origin origin(ProcessorContext<?, ?> context, Record<byte[], byte[]> record) {
     RecordMetadata meta =
         context
             .recordMetadata()

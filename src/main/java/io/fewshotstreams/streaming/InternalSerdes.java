@@ -1,6 +1,10 @@
 package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.fewshot.ClassSum;
+import io.fewshotstreams.streaming.learner.StoredExample;
+import io.fewshotstreams.streaming.learner.TaskState;
+import io.fewshotstreams.streaming.query.PendingQuery;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -40,13 +44,17 @@ final class InternalSerdes {
         in -> new StoredExample(readString(in), readFloats(in)));
   }
 
-  static Serde<ClassSums> classSums() {
+  /**
+   * A class's running sum: the count, the dimension, then the sum's doubles. The layout of the
+   * learner's {@code fewshot-classes} changelog, so it must not change within a format byte.
+   */
+  static Serde<ClassSum> classSum() {
     return serde(
         (out, s) -> {
           out.writeInt(s.count());
-          out.writeInt(s.sum().length);
-          for (double v : s.sum()) {
-            out.writeDouble(v);
+          out.writeInt(s.dimension());
+          for (int k = 0; k < s.dimension(); k++) {
+            out.writeDouble(s.sum(k));
           }
         },
         in -> {
@@ -55,7 +63,7 @@ final class InternalSerdes {
           for (int i = 0; i < sum.length; i++) {
             sum[i] = in.readDouble();
           }
-          return new ClassSums(count, sum);
+          return ClassSum.of(count, sum);
         });
   }
 

@@ -6,9 +6,12 @@ import java.util.Objects;
  * What the learner receives, keyed by task, through the {@code learner-input} repartition topic:
  * support changes (already embedded and normalised) and sampled query embeddings for the pool.
  */
-sealed interface LearnerInput {
+public sealed interface LearnerInput {
 
   String task();
+
+  /** Where a support change came from; null for a pooled query, which is no user's record. */
+  Origin origin();
 
   /** Adds or replaces an example; {@code feature} is a unit vector. */
   record Add(String task, String label, String exampleId, float[] feature, Origin origin)
@@ -43,6 +46,11 @@ sealed interface LearnerInput {
     public PoolQuery {
       Objects.requireNonNull(task, "task");
       Objects.requireNonNull(feature, "feature");
+    }
+
+    @Override
+    public Origin origin() {
+      return null;
     }
   }
 }

@@ -7,9 +7,9 @@ import java.util.Objects;
  * later still names its source on the dead-letter topic. {@code valueBytes} is the size of its
  * value, which is not carried along.
  */
-record Origin(
+public record Origin(
     String topic, int partition, long offset, long timestamp, String key, int valueBytes) {
-  Origin {
+  public Origin {
     Objects.requireNonNull(topic, "topic");
   }
 }

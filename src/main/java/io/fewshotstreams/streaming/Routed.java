@@ -8,7 +8,7 @@ import io.fewshotstreams.events.Prediction;
  * What a processor of the topology emits, tagged with where it goes: the topology routes each kind
  * to its topic. Values of this type never leave the sub-topology, so they need no serde.
  */
-sealed interface Routed {
+public sealed interface Routed {
 
   record ToLearner(LearnerInput input) implements Routed {}
 

@@ -2,6 +2,7 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.streaming.learner.TaskState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -108,7 +109,7 @@ public final class TaskQueries {
       ReadOnlyKeyValueStore<String, TaskState> tasks =
           streams.store(
               StoreQueryParameters.fromNameAndType(
-                  FewShotTopology.TASKS_STORE, QueryableStoreTypes.<String, TaskState>keyValueStore()));
+                  StoreNames.TASKS, QueryableStoreTypes.<String, TaskState>keyValueStore()));
       TaskState state = tasks.get(task);
       if (state == null) {
         return Optional.empty();
@@ -134,7 +135,7 @@ public final class TaskQueries {
     KeyQueryMetadata metadata;
     try {
       metadata =
-          streams.queryMetadataForKey(FewShotTopology.TASKS_STORE, task, new StringSerializer());
+          streams.queryMetadataForKey(StoreNames.TASKS, task, new StringSerializer());
     } catch (InvalidStateStoreException e) {
       throw unavailable(e);
     }
@@ -151,7 +152,7 @@ public final class TaskQueries {
   private ReadOnlyKeyValueStore<String, ModelSnapshot> snapshotStore() {
     return streams.store(
         StoreQueryParameters.fromNameAndType(
-            FewShotTopology.SNAPSHOT_STORE,
+            StoreNames.SNAPSHOTS,
             QueryableStoreTypes.<String, ModelSnapshot>keyValueStore()));
   }
 

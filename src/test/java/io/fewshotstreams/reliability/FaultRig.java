@@ -9,7 +9,7 @@ import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
-import io.fewshotstreams.streaming.Telemetry;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.streaming.FewShotConfig;
-import io.fewshotstreams.streaming.RecentActivity;
 import io.fewshotstreams.streaming.TaskQueries;
+import io.fewshotstreams.streaming.telemetry.RecentActivity;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -52,6 +52,10 @@ class HttpApiTest {
   }
 
   private HttpApi start(ActivitySource activity) {
+    return start(activity, StaticFiles.dashboard());
+  }
+
+  private HttpApi start(ActivitySource activity, StaticFiles files) {
     Map<String, Object> settings = new HashMap<>();
     settings.put(StreamsConfig.APPLICATION_ID_CONFIG, "http-api-test");
     // Never contacted: the application is only created, not started.
@@ -65,7 +69,7 @@ class HttpApiTest {
     Properties props = config.streamsProperties();
     streams = new KafkaStreams(builder.build(), props);
     prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    api = HttpApi.start(config, new TaskQueries(streams), prometheus, activity, null);
+    api = HttpApi.start(config, new TaskQueries(streams), prometheus, activity, null, files);
     return api;
   }
 
@@ -219,17 +223,34 @@ class HttpApiTest {
   }
 
   @Test
-  void shouldServeTheDashboardPageOrSayItIsMissing() throws Exception {
+  void shouldServeTheDashboardPage() throws Exception {
+    // Catches a route table that loses the page or its files, or serves them with the wrong type
+    // (a browser refuses a script sent as JSON under nosniff).
     start(ActivitySource.none());
     HttpResponse<String> page = get("/");
-    if (HttpApi.class.getResource("/dashboard/index.html") != null) {
-      assertThat(page.statusCode()).isEqualTo(200);
-      assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
-    } else {
-      assertThat(page.statusCode()).isEqualTo(404);
-      assertThat(json(page).get("error").asText()).contains("index.html");
-    }
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
+    assertThat(page.body()).contains("<title>fewshot-streams</title>");
+    assertThat(get("/index.html").body()).isEqualTo(page.body());
+    HttpResponse<String> script = get("/app.js");
+    assertThat(script.statusCode()).isEqualTo(200);
+    assertThat(script.headers().firstValue("Content-Type"))
+        .hasValue("text/javascript; charset=utf-8");
+    HttpResponse<String> style = get("/style.css");
+    assertThat(style.statusCode()).isEqualTo(200);
+    assertThat(style.headers().firstValue("Content-Type")).hasValue("text/css; charset=utf-8");
     assertThat(get("/secret.txt").statusCode()).as("only the dashboard's files").isEqualTo(404);
+  }
+
+  @Test
+  void shouldSayTheDashboardIsMissingFromABuildWithoutIt() throws Exception {
+    // A build without the dashboard's resources: the page is a JSON 404 naming the file, not a 500.
+    start(ActivitySource.none(), new StaticFiles("/no-dashboard-in-this-build/"));
+    HttpResponse<String> page = get("/");
+    assertThat(page.statusCode()).isEqualTo(404);
+    assertThat(json(page).get("error").asText())
+        .isEqualTo("expected the dashboard file 'index.html', found it missing from the build");
+    assertThat(get("/health").statusCode()).as("the rest of the API still answers").isEqualTo(200);
   }
 
   @Test

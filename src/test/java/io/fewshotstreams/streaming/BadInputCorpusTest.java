@@ -11,6 +11,7 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;

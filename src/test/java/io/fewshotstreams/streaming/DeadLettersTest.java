@@ -7,6 +7,7 @@ import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.fewshot.InvalidInputException;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;

@@ -17,6 +17,8 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.streaming.learner.FineTuneScheduler;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.fewshot.ClassSum;
+import io.fewshotstreams.streaming.learner.TaskState;
+import java.nio.ByteBuffer;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
 import org.junit.jupiter.api.Test;
@@ -57,12 +60,30 @@ class InternalSerdesTest {
             0.25,
             12.5);
     assertThat(roundTrip(InternalSerdes.snapshot(), snapshot)).isEqualTo(snapshot);
-    ClassSums sums = new ClassSums(2, new double[] {0.1, 1e-17});
-    ClassSums sumsBack = roundTrip(InternalSerdes.classSums(), sums);
+    ClassSum sums = ClassSum.of(2, new double[] {0.1, 1e-17});
+    ClassSum sumsBack = roundTrip(InternalSerdes.classSum(), sums);
     assertThat(sumsBack.count()).isEqualTo(2);
     assertThat(sumsBack.sum()).containsExactly(0.1, 1e-17);
     TaskState state = new TaskState(5, 4, 3, 2, 1, 0);
     assertThat(roundTrip(InternalSerdes.taskState(), state)).isEqualTo(state);
+  }
+
+  /**
+   * The {@code fewshot-classes} changelog written before the class sum moved to the few-shot
+   * package must still restore: format byte 1, the count, the dimension, then big-endian doubles.
+   * Catches any change of that layout, e.g. floats instead of doubles or the fields reordered.
+   */
+  @Test
+  void shouldKeepTheClassSumLayoutOfExistingChangelogs() {
+    ByteBuffer expected = ByteBuffer.allocate(1 + 4 + 4 + 2 * Double.BYTES);
+    expected.put((byte) 1).putInt(2).putInt(2).putDouble(0.1).putDouble(1e-17);
+    byte[] written =
+        InternalSerdes.classSum()
+            .serializer()
+            .serialize("t", ClassSum.of(2, new double[] {0.1, 1e-17}));
+    assertThat(written).containsExactly(expected.array());
+    assertThat(InternalSerdes.classSum().deserializer().deserialize("t", expected.array()))
+        .isEqualTo(ClassSum.of(2, new double[] {0.1, 1e-17}));
   }
 
   @Test

@@ -1,6 +1,8 @@
 package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.streaming.learner.FineTuneScheduler;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
@@ -18,26 +20,26 @@ import org.apache.kafka.streams.TopologyTestDriver;
  * The whole topology on Kafka's TopologyTestDriver, with the topics a test pipes to and reads
  * from. The topology tests share it so that each builds the service the same way.
  */
-final class TopologyHarness implements AutoCloseable {
+public final class TopologyHarness implements AutoCloseable {
   /** Fine-tuning interval of the tests' wall clock. */
-  static final long INTERVAL_MS = 1_000;
+  public static final long INTERVAL_MS = 1_000;
 
-  final FewShotConfig config;
-  final Telemetry telemetry;
-  final FineTuneScheduler scheduler;
-  final TopologyTestDriver driver;
-  final TestInputTopic<String, byte[]> support;
-  final TestInputTopic<String, byte[]> queries;
-  final TestOutputTopic<String, byte[]> predictions;
-  final TestOutputTopic<String, byte[]> models;
-  final TestOutputTopic<String, byte[]> deadLetters;
+  public final FewShotConfig config;
+  public final Telemetry telemetry;
+  public final FineTuneScheduler scheduler;
+  public final TopologyTestDriver driver;
+  public final TestInputTopic<String, byte[]> support;
+  public final TestInputTopic<String, byte[]> queries;
+  public final TestOutputTopic<String, byte[]> predictions;
+  public final TestOutputTopic<String, byte[]> models;
+  public final TestOutputTopic<String, byte[]> deadLetters;
 
   /**
    * The settings the topology tests start from: state in {@code stateDir}, fine-tuning every
    * {@value #INTERVAL_MS} ms of the driver's wall clock, and each query answered as it arrives
    * (batch size 1; QueryBatchingTest covers batches); {@code overrides} win.
    */
-  static Map<String, Object> settings(
+  public static Map<String, Object> settings(
       String applicationId, Path stateDir, Map<String, Object> overrides) {
     Map<String, Object> settings = new HashMap<>();
     settings.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
@@ -50,7 +52,7 @@ final class TopologyHarness implements AutoCloseable {
   }
 
   /** Builds the topology for {@code settings} and starts the driver's wall clock at {@code startMs}. */
-  TopologyHarness(
+  public TopologyHarness(
       Map<String, Object> settings, Embedder embedder, Telemetry telemetry, long startMs) {
     this.config = new FewShotConfig(settings);
     this.telemetry = telemetry;
@@ -67,11 +69,11 @@ final class TopologyHarness implements AutoCloseable {
     deadLetters = output(config.deadLettersTopic());
   }
 
-  TestInputTopic<String, byte[]> input(String topic) {
+  public TestInputTopic<String, byte[]> input(String topic) {
     return driver.createInputTopic(topic, new StringSerializer(), new ByteArraySerializer());
   }
 
-  TestOutputTopic<String, byte[]> output(String topic) {
+  public TestOutputTopic<String, byte[]> output(String topic) {
     return driver.createOutputTopic(topic, new StringDeserializer(), new ByteArrayDeserializer());
   }
 

@@ -1,9 +1,18 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.learner;
 
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.streaming.DeadLetters;
+import io.fewshotstreams.streaming.Features;
+import io.fewshotstreams.streaming.Intake;
+import io.fewshotstreams.streaming.LearnerInput;
+import io.fewshotstreams.streaming.Origin;
+import io.fewshotstreams.streaming.Routed;
+import io.fewshotstreams.streaming.telemetry.Telemetry.Input;
+import io.fewshotstreams.streaming.telemetry.Telemetry.Outcome;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -12,14 +21,14 @@ import org.apache.kafka.streams.processor.api.Record;
  * First stage of the support path: reads and validates a support event, embeds its image, and
  * emits the change keyed by task for the learner; a bad record becomes a dead letter.
  */
-final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
+public final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
   private final EventCodec codec;
   private final Features features;
   private final DeadLetters deadLetters;
   private final Telemetry telemetry;
   private ProcessorContext<String, Routed> context;
 
-  SupportIntake(
+  public SupportIntake(
       EventCodec codec, Features features, DeadLetters deadLetters, Telemetry telemetry) {
     this.codec = codec;
     this.features = features;
@@ -44,9 +53,9 @@ final class SupportIntake implements Processor<byte[], byte[], String, Routed> {
       event = codec.readSupport(record.value());
       LearnerInput input = toLearnerInput(event, origin);
       context.forward(record.withKey(event.task()).withValue(new Routed.ToLearner(input)));
-      telemetry.event(true, true);
+      telemetry.event(Input.SUPPORT, Outcome.OK);
     } catch (RuntimeException e) {
-      telemetry.event(true, false);
+      telemetry.event(Input.SUPPORT, Outcome.DEAD_LETTER);
       Intake.deadLetter(
           context,
           record,

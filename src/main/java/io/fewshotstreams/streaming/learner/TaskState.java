@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.learner;
 
 /**
  * Per-task bookkeeping of the learner.
@@ -10,7 +10,7 @@ package io.fewshotstreams.streaming;
  * @param tunedSupportChanges {@code supportChanges} at the last fine-tune (or decision not to)
  * @param tunedPoolAdds {@code poolAdds} at the last fine-tune
  */
-record TaskState(
+public record TaskState(
     long version,
     long supportChanges,
     long poolAdds,
@@ -18,7 +18,8 @@ record TaskState(
     long tunedSupportChanges,
     long tunedPoolAdds) {
 
-  static final TaskState NEW = new TaskState(0, 0, 0, 0, 0, 0);
+  /** A task with no history. */
+  public static final TaskState NEW = new TaskState(0, 0, 0, 0, 0, 0);
 
   TaskState supportChanged(long newVersion) {
     return new TaskState(
@@ -45,7 +46,7 @@ record TaskState(
    * as many new queries as it now holds, since the last fine-tune. A filling pool so triggers often
    * (each new query weighs much), a full one every half turn of its ring.
    */
-  boolean needsFineTune() {
+  public boolean needsFineTune() {
     return supportChanges != tunedSupportChanges
         || poolAdds - tunedPoolAdds >= Math.max(1, poolCount / 2);
   }

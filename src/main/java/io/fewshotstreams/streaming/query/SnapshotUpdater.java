@@ -1,7 +1,9 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.query;
 
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.streaming.StoreNames;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -15,21 +17,21 @@ import org.slf4j.LoggerFactory;
  * when the store is restored, so the store only ever holds snapshots that passed validation. The
  * telemetry's task, class and version gauges follow the store.
  */
-final class SnapshotUpdater implements Processor<String, byte[], Void, Void> {
+public final class SnapshotUpdater implements Processor<String, byte[], Void, Void> {
   private static final Logger log = LoggerFactory.getLogger(SnapshotUpdater.class);
 
   private final EventCodec codec;
   private final Telemetry telemetry;
   private KeyValueStore<String, ModelSnapshot> store;
 
-  SnapshotUpdater(EventCodec codec, Telemetry telemetry) {
+  public SnapshotUpdater(EventCodec codec, Telemetry telemetry) {
     this.codec = codec;
     this.telemetry = telemetry;
   }
 
   @Override
   public void init(ProcessorContext<Void, Void> context) {
-    store = context.getStateStore(FewShotTopology.SNAPSHOT_STORE);
+    store = context.getStateStore(StoreNames.SNAPSHOTS);
     // A store restored from a local checkpoint is not replayed through process(): count it here.
     try (KeyValueIterator<String, ModelSnapshot> it = store.all()) {
       while (it.hasNext()) {

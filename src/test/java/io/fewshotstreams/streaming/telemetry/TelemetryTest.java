@@ -1,14 +1,14 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fewshotstreams.dataset.SampleImage;
 import io.fewshotstreams.dataset.SampleImages;
+import io.fewshotstreams.deploy.DeployFilesTest;
 import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
 import io.fewshotstreams.embedding.OnnxEmbedder;
-import io.fewshotstreams.deploy.DeployFilesTest;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.Image;
@@ -16,6 +16,9 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.TopologyHarness;
+import io.fewshotstreams.streaming.learner.FineTuneScheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

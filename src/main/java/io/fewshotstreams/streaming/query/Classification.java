@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.query;
 
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.ImagePreprocessor;
@@ -8,6 +8,9 @@ import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.fewshot.CosineClassifier;
+import io.fewshotstreams.streaming.Features;
+import io.fewshotstreams.streaming.TaskQueries;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,8 +117,11 @@ public final class Classification {
   }
 
 
-  /** The classifier a snapshot describes, its classes in the snapshot's order. */
-  static CosineClassifier classifier(ModelSnapshot snapshot) {
+  /**
+   * The classifier a snapshot describes, its classes in the snapshot's order: the one conversion
+   * from snapshot to classifier, for the query path and the memory benchmark alike.
+   */
+  public static CosineClassifier classifier(ModelSnapshot snapshot) {
     int n = snapshot.classes().size();
     List<String> labels = new ArrayList<>(n);
     float[][] weights = new float[n][];

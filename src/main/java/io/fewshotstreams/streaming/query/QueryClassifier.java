@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.query;
 
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.EventCodec;
@@ -7,6 +7,16 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.fewshot.CosineClassifier;
+import io.fewshotstreams.streaming.DeadLetters;
+import io.fewshotstreams.streaming.Features;
+import io.fewshotstreams.streaming.Intake;
+import io.fewshotstreams.streaming.LearnerInput;
+import io.fewshotstreams.streaming.Origin;
+import io.fewshotstreams.streaming.Routed;
+import io.fewshotstreams.streaming.StoreNames;
+import io.fewshotstreams.streaming.telemetry.Telemetry.Input;
+import io.fewshotstreams.streaming.telemetry.Telemetry.Outcome;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +40,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * dead letter.
  *
  * <p>Query images are embedded in batches of up to {@code batchSize}. A query with an image waits
- * in the changelogged {@link FewShotTopology#PENDING_QUERIES_STORE} store (keyed by its offset), so
+ * in the changelogged {@link StoreNames#PENDING_QUERIES} store (keyed by its offset), so
  * that a commit between two records never commits the input offset of a query whose prediction is
  * not written yet: the store's changes, the input offsets and the outputs share one transaction
  * under exactly-once. The batch is finished when it is full, or by a wall-clock punctuator every
@@ -39,7 +49,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * one call. Once anything waits, every later query waits behind it (with an image or not, valid or
  * not), so outputs keep the order of the input partition.
  */
-final class QueryClassifier implements Processor<byte[], byte[], String, Routed> {
+public final class QueryClassifier implements Processor<byte[], byte[], String, Routed> {
   /** Classifiers kept per processor; a task's entry is rebuilt when its version changes. */
   private static final int CACHED_TASKS = 1024;
 
@@ -87,7 +97,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
     }
   }
 
-  QueryClassifier(
+  public QueryClassifier(
       EventCodec codec,
       Features features,
       DeadLetters deadLetters,
@@ -112,8 +122,8 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
   @Override
   public void init(ProcessorContext<String, Routed> context) {
     this.context = context;
-    this.snapshots = context.getStateStore(FewShotTopology.SNAPSHOT_STORE);
-    this.pending = context.getStateStore(FewShotTopology.PENDING_QUERIES_STORE);
+    this.snapshots = context.getStateStore(StoreNames.SNAPSHOTS);
+    this.pending = context.getStateStore(StoreNames.PENDING_QUERIES);
     // The store is restored before init: what a crash or a previous owner left is finished by the
     // first punctuation (records cannot be forwarded from init).
     pendingCount = 0;
@@ -138,7 +148,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       query = read(record.value());
     } catch (RuntimeException e) {
       if (pendingCount == 0) {
-        telemetry.event(false, false);
+        telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
         Intake.deadLetter(context, record, origin, deadLetters, e, null, null);
       } else {
         // Read again, and dead-lettered, in its turn.
@@ -180,7 +190,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
       float[] feature = features.of(query.image(), query.embedding());
       emit(query, feature, (System.nanoTime() - start) / 1e6, record.timestamp(), record, null);
     } catch (RuntimeException e) {
-      telemetry.event(false, false);
+      telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
       Intake.deadLetter(context, record, origin, deadLetters, e, query.task(), query.queryId());
     }
   }
@@ -270,7 +280,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
               : Math.max(0, context.currentSystemTimeMs() - stored.receivedAtMs());
       emit(query, feature, latencyMs, origin.timestamp(), record, batchSnapshots);
     } catch (RuntimeException e) {
-      telemetry.event(false, false);
+      telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
       Intake.deadLetter(
           context,
           record,
@@ -311,7 +321,7 @@ final class QueryClassifier implements Processor<byte[], byte[], String, Routed>
             queryTimestamp,
             context.currentSystemTimeMs());
     context.forward(record.withKey(query.task()).withValue(new Routed.ToPredictions(prediction)));
-    telemetry.event(false, true);
+    telemetry.event(Input.QUERIES, Outcome.OK);
     telemetry.predicted(prediction, query.image());
     if (poolSize > 0
         && (poolSampleRate >= 1.0 || ThreadLocalRandom.current().nextDouble() < poolSampleRate)) {

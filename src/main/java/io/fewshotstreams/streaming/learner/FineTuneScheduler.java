@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.learner;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;

@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.telemetry;
 
 import io.fewshotstreams.events.Prediction;
 import java.util.ArrayDeque;
@@ -146,8 +146,9 @@ public final class RecentActivity {
    * @param supportExamples support examples it trained on
    * @param poolQueries unlabelled queries it used (transductive), else 0
    * @param at when it finished being handled, epoch milliseconds
-   * @param outcome {@code installed}, {@code stale} (the support changed while it ran, so it was
-   *     dropped) or {@code failed}
+   * @param outcome the {@link FineTuneOutcome#tag()} of its outcome: {@code installed}, {@code
+   *     stale} (the support changed while it ran, so it was dropped) or {@code failed}; a string,
+   *     as the dashboard's JSON carries it
    */
   public record FineTuneEvent(
       String task,
@@ -160,17 +161,41 @@ public final class RecentActivity {
       int poolQueries,
       long at,
       String outcome) {
-    public static final String INSTALLED = "installed";
-    public static final String STALE = "stale";
-    public static final String FAILED = "failed";
 
     public FineTuneEvent {
       Objects.requireNonNull(task, "task");
       Objects.requireNonNull(method, "method");
-      if (!INSTALLED.equals(outcome) && !STALE.equals(outcome) && !FAILED.equals(outcome)) {
-        throw new IllegalArgumentException(
-            "expected an outcome among [installed, stale, failed], found '" + outcome + "'");
-      }
+      FineTuneOutcome.ofTag(outcome);
+    }
+
+    /** An event of the given outcome. */
+    public FineTuneEvent(
+        String task,
+        long version,
+        String method,
+        double millis,
+        Double initialLoss,
+        Double finalLoss,
+        int supportExamples,
+        int poolQueries,
+        long at,
+        FineTuneOutcome outcome) {
+      this(
+          task,
+          version,
+          method,
+          millis,
+          initialLoss,
+          finalLoss,
+          supportExamples,
+          poolQueries,
+          at,
+          outcome.tag());
+    }
+
+    /** The outcome as its enum. */
+    public FineTuneOutcome outcomeKind() {
+      return FineTuneOutcome.ofTag(outcome);
     }
   }
 }

@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.learner;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -7,11 +7,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * learner adds the tasks of its store when it opens and takes them back when it closes, so the
  * count follows the partitions as they move between instances.
  */
-final class TaskCount {
+public final class TaskCount {
   private final int limit;
   private final AtomicInteger held = new AtomicInteger();
 
-  TaskCount(int limit) {
+  /** A count of none, against at most {@code limit} tasks. */
+  public TaskCount(int limit) {
     this.limit = limit;
   }
 

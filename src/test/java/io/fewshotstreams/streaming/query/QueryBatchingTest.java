@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -18,6 +18,10 @@ import io.fewshotstreams.events.Image;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.StoreNames;
+import io.fewshotstreams.streaming.TopologyHarness;
+import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -183,7 +187,7 @@ class QueryBatchingTest {
   }
 
   private KeyValueStore<Long, PendingQuery> pendingStore() {
-    return driver.getKeyValueStore(FewShotTopology.PENDING_QUERIES_STORE);
+    return driver.getKeyValueStore(StoreNames.PENDING_QUERIES);
   }
 
   private final List<Prediction> predictionsSoFar = new ArrayList<>();

@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.learner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

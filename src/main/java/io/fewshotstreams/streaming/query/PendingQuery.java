@@ -1,5 +1,6 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.query;
 
+import io.fewshotstreams.streaming.Origin;
 import java.util.Objects;
 
 /**
@@ -10,8 +11,8 @@ import java.util.Objects;
  * @param receivedAtMs wall-clock time the query was read, for its latency when it is finished by
  *     another instance or after a restart
  */
-record PendingQuery(Origin origin, long receivedAtMs, byte[] value) {
-  PendingQuery {
+public record PendingQuery(Origin origin, long receivedAtMs, byte[] value) {
+  public PendingQuery {
     Objects.requireNonNull(origin, "origin");
     if (value != null && value.length != origin.valueBytes()) {
       throw new IllegalArgumentException(

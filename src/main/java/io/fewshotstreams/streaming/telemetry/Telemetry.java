@@ -1,4 +1,4 @@
-package io.fewshotstreams.streaming;
+package io.fewshotstreams.streaming.telemetry;
 
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.Image;
@@ -29,10 +29,29 @@ import java.util.concurrent.atomic.AtomicLong;
  * fewshot.snapshot.version.max}, {@code fewshot.tasks}, {@code fewshot.classes}.
  */
 public final class Telemetry {
-  /** The {@code topic} tag of {@code fewshot.events} for support events. */
-  static final String SUPPORT = "support";
-  /** The {@code topic} tag of {@code fewshot.events} for queries. */
-  static final String QUERIES = "queries";
+  /** The input an event was read from: the {@code topic} tag of {@code fewshot.events}. */
+  public enum Input {
+    SUPPORT("support"),
+    QUERIES("queries");
+
+    private final String tag;
+
+    Input(String tag) {
+      this.tag = tag;
+    }
+  }
+
+  /** What became of an event read: the {@code outcome} tag of {@code fewshot.events}. */
+  public enum Outcome {
+    OK("ok"),
+    DEAD_LETTER("dead_letter");
+
+    private final String tag;
+
+    Outcome(String tag) {
+      this.tag = tag;
+    }
+  }
 
   /** Bucket bounds of the confidence histogram, in percent: ten bins of width 10 up to 100. */
   private static final double[] CONFIDENCE_BUCKETS = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
@@ -65,10 +84,10 @@ public final class Telemetry {
   public Telemetry(MeterRegistry registry, int recentPredictions) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.activity = new RecentActivity(recentPredictions);
-    supportOk = event(SUPPORT, "ok");
-    supportDead = event(SUPPORT, "dead_letter");
-    queriesOk = event(QUERIES, "ok");
-    queriesDead = event(QUERIES, "dead_letter");
+    supportOk = eventCounter(Input.SUPPORT, Outcome.OK);
+    supportDead = eventCounter(Input.SUPPORT, Outcome.DEAD_LETTER);
+    queriesOk = eventCounter(Input.QUERIES, Outcome.OK);
+    queriesDead = eventCounter(Input.QUERIES, Outcome.DEAD_LETTER);
     embedding =
         Timer.builder("fewshot.embedding")
             .description("Time the backbone took to embed one image")
@@ -151,17 +170,18 @@ public final class Telemetry {
     return activity;
   }
 
-  private Counter event(String topic, String outcome) {
+  private Counter eventCounter(Input input, Outcome outcome) {
     return Counter.builder("fewshot.events")
         .description("Events read, by input and by whether they were processed or dead-lettered")
-        .tag("topic", topic)
-        .tag("outcome", outcome)
+        .tag("topic", input.tag)
+        .tag("outcome", outcome.tag)
         .register(registry);
   }
 
-  /** Counts a support event ({@code support}) or a query ({@code !support}) read at intake. */
-  void event(boolean support, boolean ok) {
-    if (support) {
+  /** Counts an event read at intake from {@code input}, by what became of it. */
+  public void event(Input input, Outcome outcome) {
+    boolean ok = outcome == Outcome.OK;
+    if (input == Input.SUPPORT) {
       (ok ? supportOk : supportDead).increment();
     } else {
       (ok ? queriesOk : queriesDead).increment();
@@ -169,7 +189,7 @@ public final class Telemetry {
   }
 
   /** Times one call of the embedder. */
-  void embedded(long nanos) {
+  public void embedded(long nanos) {
     embedding.record(nanos, TimeUnit.NANOSECONDS);
   }
 
@@ -177,7 +197,7 @@ public final class Telemetry {
    * Records a prediction: its latencies, method and confidence, and keeps it with the query's
    * image (if any and small enough) among the recent predictions.
    */
-  void predicted(Prediction prediction, Image image) {
+  public void predicted(Prediction prediction, Image image) {
     queryLatency.record((long) (prediction.latencyMs() * 1e6), TimeUnit.NANOSECONDS);
     long endToEnd = prediction.predictedAt() - prediction.queryTimestamp();
     // A producer clock ahead of ours gives a negative time, which says nothing.
@@ -196,7 +216,7 @@ public final class Telemetry {
   }
 
   /** Counts a dead letter by its reason and source topic. */
-  void deadLetter(DeadLetterReason reason, String topic) {
+  public void deadLetter(DeadLetterReason reason, String topic) {
     Map<String, Counter> byTopic = deadLetters.get(reason);
     if (byTopic == null) {
       byTopic = deadLetters.computeIfAbsent(reason, r -> new ConcurrentHashMap<>());
@@ -218,13 +238,13 @@ public final class Telemetry {
   }
 
   /** Counts a snapshot published by a learner of this instance. */
-  void snapshotPublished(String method) {
+  public void snapshotPublished(String method) {
     counter(snapshots, method, "fewshot.snapshots", "Model snapshots published, by method")
         .increment();
   }
 
   /** Records a finished fine-tune: its time, its outcome, and keeps it among the recent ones. */
-  void fineTuned(RecentActivity.FineTuneEvent event) {
+  public void fineTuned(RecentActivity.FineTuneEvent event) {
     Timer timer = fineTuneTimers.get(event.method());
     if (timer == null) {
       timer =
@@ -255,13 +275,13 @@ public final class Telemetry {
   }
 
   /** Follows the global store: a snapshot was stored. */
-  void snapshotStored(ModelSnapshot snapshot) {
+  public void snapshotStored(ModelSnapshot snapshot) {
     classesByTask.put(snapshot.task(), snapshot.classes().size());
     maxVersion.accumulateAndGet(snapshot.version(), Math::max);
   }
 
   /** Follows the global store: a task's snapshot was deleted. */
-  void snapshotDeleted(String task) {
+  public void snapshotDeleted(String task) {
     classesByTask.remove(task);
   }
 

@@ -1,0 +1,69 @@
+package io.fewshotstreams.serving;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * Asks the instance that owns a task (found through Kafka Streams' {@code application.server}) for
+ * what only it holds, over that instance's own HTTP API.
+ */
+final class Forwarder {
+  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+  private final ObjectMapper mapper = new ObjectMapper();
+  private final HttpClient client =
+      HttpClient.newBuilder()
+          .connectTimeout(TIMEOUT)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .build();
+
+  /**
+   * The learner state of {@code task} as {@code owner} ({@code host:port}) answers {@code GET
+   * /api/tasks/{task}/learner}.
+   *
+   * @throws ApiError 503 when the owner answers 503 (it is starting or restoring), 502 when it
+   *     cannot be reached, answers something other than JSON, or another error
+   */
+  JsonNode learner(String owner, String task) {
+    URI target =
+        URI.create("http://" + owner + "/api/tasks/" + PathSegments.encode(task) + "/learner");
+    HttpResponse<byte[]> answer;
+    try {
+      answer =
+          client.send(
+              HttpRequest.newBuilder(target).timeout(TIMEOUT).GET().build(),
+              HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw new ApiError(
+          502,
+          "expected an answer from "
+              + target
+              + ", found "
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiError(502, "interrupted while asking " + target);
+    }
+    JsonNode body;
+    try {
+      body = mapper.readTree(answer.body());
+    } catch (IOException e) {
+      throw new ApiError(502, "expected JSON from " + target + ", found something else");
+    }
+    if (answer.statusCode() != 200) {
+      String why = body.path("error").asText("status " + answer.statusCode());
+      throw new ApiError(
+          answer.statusCode() == 503 ? 503 : 502,
+          "expected the learner state of task '" + task + "' from " + owner + ", found: " + why);
+    }
+    return body;
+  }
+}

@@ -1,0 +1,99 @@
+package io.fewshotstreams.streaming.learner;
+
+import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.fewshot.ClassSum;
+import io.fewshotstreams.streaming.LearnerInput;
+
+/**
+ * The learner's limits on what a support example may create: {@code fewshot.max.examples.per
+ * .class}, {@code fewshot.max.classes.per.task} and, per instance, {@code fewshot.max.tasks}. A
+ * refusal names its dead-letter reason and says what was expected and found.
+ */
+final class SupportLimits {
+  private final int maxExamplesPerClass;
+  private final int maxClassesPerTask;
+  private final TaskCount taskCount;
+  private final LearnerStores stores;
+  private int tasksHeld;
+
+  /** Why an example was refused. */
+  record Refusal(DeadLetterReason reason, String message) {}
+
+  SupportLimits(
+      int maxExamplesPerClass, int maxClassesPerTask, TaskCount taskCount, LearnerStores stores) {
+    this.maxExamplesPerClass = maxExamplesPerClass;
+    this.maxClassesPerTask = maxClassesPerTask;
+    this.taskCount = taskCount;
+    this.stores = stores;
+  }
+
+  /** Counts the tasks of the learner's store against the instance's limit. */
+  void open() {
+    tasksHeld = stores.taskCount();
+    taskCount.add(tasksHeld);
+  }
+
+  /** Gives the learner's tasks back to the instance. */
+  void close() {
+    taskCount.add(-tasksHeld);
+    tasksHeld = 0;
+  }
+
+  /**
+   * Why {@code add} may not go into its class, or null when it may; a new task taken is counted.
+   *
+   * @param sum the running sum of the example's class, null when the class is new
+   * @param sameClass whether the example replaces one of its own class
+   */
+  Refusal check(LearnerInput.Add add, ClassSum sum, boolean sameClass) {
+    String task = add.task();
+    if (!sameClass && sum != null && sum.count() >= maxExamplesPerClass) {
+      return new Refusal(
+          DeadLetterReason.CLASS_FULL,
+          "expected at most "
+              + maxExamplesPerClass
+              + " examples in class '"
+              + add.label()
+              + "' of task '"
+              + task
+              + "', found it full; remove examples first");
+    }
+    return sum == null ? admitNewClass(add) : null;
+  }
+
+  /**
+   * Whether a new class may be created: its task must stay within {@code fewshot.max.classes.per
+   * .task}, and a new task within the instance's {@code fewshot.max.tasks}.
+   */
+  private Refusal admitNewClass(LearnerInput.Add add) {
+    String task = add.task();
+    if (stores.task(task) == null) {
+      if (taskCount.tryAddOne()) {
+        tasksHeld++;
+        return null;
+      }
+      return new Refusal(
+          DeadLetterReason.TOO_MANY_TASKS,
+          "expected at most "
+              + taskCount.limit()
+              + " tasks on this instance, found it full; task '"
+              + task
+              + "' was not created (raise fewshot.max.tasks or add instances)");
+    }
+    int existing = stores.labels(task).size();
+    if (existing >= maxClassesPerTask) {
+      return new Refusal(
+          DeadLetterReason.TASK_FULL,
+          "expected at most "
+              + maxClassesPerTask
+              + " classes in task '"
+              + task
+              + "', found "
+              + existing
+              + "; class '"
+              + add.label()
+              + "' was not created (delete classes first)");
+    }
+    return null;
+  }
+}
