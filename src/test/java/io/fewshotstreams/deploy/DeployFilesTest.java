@@ -333,6 +333,19 @@ public class DeployFilesTest {
   }
 
   @Test
+  void shouldLogJsonLinesInKubernetes() throws IOException {
+    String format = null;
+    for (JsonNode variable : statefulSetContainer().path("env")) {
+      if (variable.path("name").asString().equals("LOG_FORMAT")) {
+        format = variable.path("value").asString();
+      }
+    }
+    // logback.xml includes logback-<LOG_FORMAT>.xml; LogFormatTest checks what it writes
+    assertThat(format).isEqualTo("json");
+    assertThat(Path.of("src/main/resources/logback-" + format + ".xml")).exists();
+  }
+
+  @Test
   void shouldPassPodSecurityRestricted() throws IOException {
     // the checks of the "restricted" profile that a manifest controls
     JsonNode pod = yaml("k8s/statefulset.yaml").path("spec").path("template").path("spec");
