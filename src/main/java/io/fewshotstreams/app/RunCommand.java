@@ -26,8 +26,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the few-shot classifier against a Kafka cluster until stopped (Ctrl-C or SIGTERM).",
-      "Settings, each source overriding the one before: defaults, the --config file,"
-          + " environment variables (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS"
+      "Settings, each source overriding the one before: defaults, the --config file, the"
+          + " --command-config file, environment variables (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS"
           + " for bootstrap.servers), then -p and --bootstrap-servers. fewshot.* keys are the"
           + " service's (see the README); every other key goes to Kafka Streams and its clients."
     })
@@ -46,6 +46,15 @@ final class RunCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description = "Properties file of settings (service and Kafka, security included).")
   Path configFile;
+
+  @Option(
+      names = "--command-config",
+      paramLabel = "FILE",
+      description =
+          "Kafka client properties file (security.protocol, sasl.jaas.config, ssl.*), for example"
+              + " mounted from a Secret, so that passwords stay off the command line and out of"
+              + " --config; fewshot.* keys are refused there.")
+  Path commandConfigFile;
 
   @Option(
       names = {"-p", "--property"},
@@ -99,7 +108,7 @@ final class RunCommand implements Callable<Integer> {
     return settings(System.getenv());
   }
 
-  /** Defaults, then the file, then the environment, then the command line. */
+  /** Defaults, then the files, then the environment, then the command line. */
   Properties settings(Map<String, String> environment) {
     Properties settings = new Properties();
     if (configFile != null) {
@@ -109,6 +118,9 @@ final class RunCommand implements Callable<Integer> {
         throw new FewShotException(
             "cannot read the settings file " + configFile + ": " + e.getMessage(), e);
       }
+    }
+    if (commandConfigFile != null) {
+      settings.putAll(Clients.readClientConfig(commandConfigFile));
     }
     settings.putAll(FewShotConfig.fromEnvironment(environment));
     settings.putAll(properties);
