@@ -45,7 +45,11 @@ final class SteadyLoad {
       if (minInFlight < 1) {
         throw new FewShotException("expected >= 1 queries in flight, found " + minInFlight);
       }
-      new SteadyState(tolerance, windows); // validates both
+      try {
+        new SteadyState(tolerance, windows); // validates both
+      } catch (IllegalArgumentException e) {
+        throw new FewShotException("steady state: " + e.getMessage(), e);
+      }
     }
 
     /** The rule, for the heading of a table. */
