@@ -17,12 +17,14 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * Sustained throughput in steady state, the harness of the {@code end-to-end} and {@code kafka}
  * suites: queries are published as fast as the system takes them (at most {@code maxInFlight}
  * unanswered, so the backlog stays bounded), answers are counted in windows of fixed length until
- * the window rate stops rising ({@link SteadyState}) or the warm-up time runs out, then the next
+ * the window rate stops rising ({@link SteadyState}) or the warm-up time runs out (a window
+ * lasts at least its time and 100 answers, at most five times its time), then the next
  * {@code measuredQueries} answers are timed. Every line it prints is flushed at once: a profiler
  * driver may start on the {@code measuring} line and stop on the {@code measured} line.
  */
 final class SteadyLoad {
   private static final Duration WAIT = Duration.ofSeconds(120);
+  private static final int MIN_WINDOW_ANSWERS = 100;
 
   /** How the run warms up and how much it measures. */
   record Settings(
@@ -56,7 +58,8 @@ final class SteadyLoad {
     String describe() {
       return String.format(
           Locale.ROOT,
-          "steady state: queries sent as fast as taken, answers counted in windows of %.1f s; the"
+          "steady state: queries sent as fast as taken, answers counted in windows of %.1f s (and"
+              + " at least 100 answers, up to 5 times as long); the"
               + " warm-up ends when the last %d window rates (the first window never counts) lie"
               + " within %.0f%% of each other, or after %.0f s; then %d queries timed",
           windowSeconds, windows, 100 * tolerance, maxWarmUpSeconds, measuredQueries);
@@ -131,7 +134,12 @@ final class SteadyLoad {
       }
       received += poll(consumer, answered, seen, Duration.ofMillis(5));
       long now = System.nanoTime();
-      if (measureStart < 0 && now - windowStart >= windowNanos) {
+      // A window closes after its time and at least MIN_WINDOW_ANSWERS answers (a rate of two or
+      // three answers a window says nothing), or after five times its time regardless.
+      long open = now - windowStart;
+      if (measureStart < 0
+          && open >= windowNanos
+          && (received - windowFirst >= MIN_WINDOW_ANSWERS || open >= 5 * windowNanos)) {
         double rate = (received - windowFirst) / ((now - windowStart) / 1e9);
         settled = steady.add(rate);
         // Enough in flight for half a second at the rate seen: covers several commit intervals.
