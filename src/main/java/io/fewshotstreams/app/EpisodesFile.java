@@ -1,5 +1,6 @@
 package io.fewshotstreams.app;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fewshotstreams.dataset.Dataset;
 import io.fewshotstreams.dataset.DatasetException;
 import io.fewshotstreams.dataset.Sample;
@@ -12,11 +13,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Drawn episodes as {@code {"episodes":[{"support":[path,..],"query":[path,..]}]}}, so that other
- * tools can be compared on exactly the same episodes and runs can be replayed.
+ * Drawn episodes as {@code {"episodes":[{"support":[path,..],"query":[path,..],"open":[path,..]}]}},
+ * so that other tools can be compared on exactly the same episodes and runs can be replayed. {@code
+ * open}, the images of classes absent from the support set, is optional and written only when an
+ * episode has some.
  */
 final class EpisodesFile {
-  record EpisodeJson(List<String> support, List<String> query) {}
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record EpisodeJson(List<String> support, List<String> query, List<String> open) {}
 
   record FileJson(List<EpisodeJson> episodes) {}
 
@@ -25,7 +29,9 @@ final class EpisodesFile {
   static void write(Path file, List<Episode> episodes) throws IOException {
     List<EpisodeJson> out = new ArrayList<>(episodes.size());
     for (Episode e : episodes) {
-      out.add(new EpisodeJson(paths(e.support()), paths(e.query())));
+      out.add(
+          new EpisodeJson(
+              paths(e.support()), paths(e.query()), e.open().isEmpty() ? null : paths(e.open())));
     }
     Json.MAPPER.writeValue(file.toFile(), new FileJson(out));
   }
@@ -51,7 +57,10 @@ final class EpisodesFile {
       }
       try {
         episodes.add(
-            new Episode(resolve(e.support(), byPath, dataset), resolve(e.query(), byPath, dataset)));
+            new Episode(
+                resolve(e.support(), byPath, dataset),
+                resolve(e.query(), byPath, dataset),
+                e.open() == null ? List.of() : resolve(e.open(), byPath, dataset)));
       } catch (IllegalArgumentException bad) {
         throw new DatasetException(file + " episode " + i + ": " + bad.getMessage(), bad);
       }
