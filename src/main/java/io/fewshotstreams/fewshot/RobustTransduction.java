@@ -61,9 +61,11 @@ public final class RobustTransduction implements OpenSetMethod {
     float[][] loo = SupportStatistics.leaveOneOutCosines(support);
     float threshold;
     float temperature;
+    float priorTemperature;
     if (loo.length == 0) {
       threshold = config.oneShotThreshold();
       temperature = config.oneShotScale();
+      priorTemperature = config.oneShotPriorScale();
     } else {
       float[] own = new float[loo.length];
       for (int r = 0; r < loo.length; r++) {
@@ -73,6 +75,7 @@ public final class RobustTransduction implements OpenSetMethod {
       temperature =
           config.scaleFactor()
               * SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale());
+      priorTemperature = temperature;
     }
 
     int n = pool.length;
@@ -81,7 +84,7 @@ public final class RobustTransduction implements OpenSetMethod {
     float[][] rows = prototypes.weightsView();
     // The marginal is estimated from calibrated predictions: over-confident ones exaggerate it.
     CosineClassifier calibratedPrototypes =
-        Methods.prototypeClassifier(support, temperature);
+        Methods.prototypeClassifier(support, priorTemperature);
     for (int j = 0; j < n; j++) {
       float score = OpenSetClassifier.maxCosine(rows, pool[j]);
       weights[j] =
@@ -91,6 +94,9 @@ public final class RobustTransduction implements OpenSetMethod {
       probabilities[j] = calibratedPrototypes.probabilities(pool[j]);
     }
     float[] prior = estimatePrior(probabilities, weights, classes);
+    if (!imbalanceShown(probabilities, weights, prior)) {
+      prior = null;
+    }
 
     CosineClassifier tuned =
         FineTuner.fineTune(prototypes, support, pool, weights, prior, tuning).classifier();
@@ -145,6 +151,28 @@ public final class RobustTransduction implements OpenSetMethod {
       out[c] = (float) (prior[c] / sum);
     }
     return out;
+  }
+
+  /**
+   * Whether the pool shows its marginal is not uniform: twice the log-likelihood ratio of the
+   * estimate against the uniform marginal, {@code 2 sum_j theta_j log(K sum_c pi_c p_jc)} (the
+   * predictions were made under a uniform prior), above the chi-square quantile with {@code K - 1}
+   * degrees of freedom at {@code priorZ} (Wilson-Hilferty).
+   */
+  boolean imbalanceShown(float[][] probabilities, float[] weights, float[] prior) {
+    int classes = prior.length;
+    double ratio = 0;
+    for (int j = 0; j < probabilities.length; j++) {
+      double mixed = 0;
+      for (int c = 0; c < classes; c++) {
+        mixed += prior[c] * probabilities[j][c];
+      }
+      ratio += weights[j] * Math.log(classes * mixed);
+    }
+    double k = classes - 1;
+    double h = 2 / (9 * k);
+    double quantile = k * Math.pow(1 - h + config.priorZ() * Math.sqrt(h), 3);
+    return config.priorZ() == 0 || 2 * ratio > quantile;
   }
 
   @Override
