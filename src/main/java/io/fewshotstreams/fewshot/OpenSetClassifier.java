@@ -82,5 +82,26 @@ public record OpenSetClassifier(
     }
     return Math.max(-1f, Math.min(1f, best / norm));
   }
-}
 
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof OpenSetClassifier other
+        && classifier.equals(other.classifier)
+        && java.util.Arrays.deepEquals(centres, other.centres)
+        && Float.compare(threshold, other.threshold) == 0
+        && Float.compare(acceptShare, other.acceptShare) == 0;
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * (31 * (31 * classifier.hashCode() + java.util.Arrays.deepHashCode(centres))
+            + Float.hashCode(threshold))
+        + Float.hashCode(acceptShare);
+  }
+
+  @Override
+  public String toString() {
+    return "OpenSetClassifier[" + classifier + ", threshold=" + threshold + ", acceptShare="
+        + acceptShare + "]";
+  }
+}
