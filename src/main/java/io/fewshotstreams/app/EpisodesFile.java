@@ -1,6 +1,5 @@
 package io.fewshotstreams.app;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fewshotstreams.dataset.Dataset;
 import io.fewshotstreams.dataset.DatasetException;
 import io.fewshotstreams.dataset.Sample;
@@ -9,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,7 +19,6 @@ import java.util.Map;
  * episode has some.
  */
 final class EpisodesFile {
-  @JsonInclude(JsonInclude.Include.NON_NULL)
   record EpisodeJson(List<String> support, List<String> query, List<String> open) {}
 
   record FileJson(List<EpisodeJson> episodes) {}
@@ -27,13 +26,18 @@ final class EpisodesFile {
   private EpisodesFile() {}
 
   static void write(Path file, List<Episode> episodes) throws IOException {
-    List<EpisodeJson> out = new ArrayList<>(episodes.size());
+    // Maps rather than EpisodeJson, so that closed-set episodes are written without "open".
+    List<Map<String, List<String>>> out = new ArrayList<>(episodes.size());
     for (Episode e : episodes) {
-      out.add(
-          new EpisodeJson(
-              paths(e.support()), paths(e.query()), e.open().isEmpty() ? null : paths(e.open())));
+      Map<String, List<String>> episode = new LinkedHashMap<>();
+      episode.put("support", paths(e.support()));
+      episode.put("query", paths(e.query()));
+      if (!e.open().isEmpty()) {
+        episode.put("open", paths(e.open()));
+      }
+      out.add(episode);
     }
-    Json.MAPPER.writeValue(file.toFile(), new FileJson(out));
+    Json.MAPPER.writeValue(file.toFile(), Map.of("episodes", out));
   }
 
   /** Reads episodes and resolves their paths against the dataset. */

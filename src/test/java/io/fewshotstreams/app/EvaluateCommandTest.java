@@ -88,6 +88,9 @@ class EvaluateCommandTest {
     assertThat(drawn).hasSize(20);
     assertThat(drawn.get(0).get("support")).hasSize(5);
     assertThat(drawn.get(0).get("query")).hasSize(25);
+    assertThat(drawn.get(0).has("open"))
+        .as("closed-set episodes are written as before, without an open list")
+        .isFalse();
   }
 
   @Test
