@@ -21,9 +21,7 @@ public final class MethodCatalog {
 
   /** Every method name, those of {@link Methods} first. */
   public static List<String> names() {
-    List<String> names = new ArrayList<>(Methods.names());
-    names.add(RobustTransduction.NAME);
-    return List.copyOf(names);
+    return Methods.names();
   }
 
   /**

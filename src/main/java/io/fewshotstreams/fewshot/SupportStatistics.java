@@ -30,7 +30,7 @@ public final class SupportStatistics {
     }
     float[][] prototypes = new float[classes][];
     for (int c = 0; c < classes; c++) {
-      prototypes[c] = PrototypeSet.normalizeSum(sums[c], support.labels().get(c));
+      prototypes[c] = ClassSum.prototype(sums[c], support.labels().get(c));
     }
     int rows = 0;
     for (int i = 0; i < x.length; i++) {
