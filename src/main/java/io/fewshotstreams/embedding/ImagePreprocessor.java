@@ -28,12 +28,18 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *
  * <p>Steps, in order: refuse empty or oversized input; recognise PNG or JPEG by signature; read
  * width and height from the header and refuse more pixels than the limit before decoding anything;
- * decode; composite transparent pixels onto the card's background; convert to the card's channels
+ * decode (CMYK and Adobe YCCK JPEGs through TwelveMonkeys ImageIO); turn the pixels upright by the
+ * EXIF orientation; composite transparent pixels onto the card's background; bring the image to
+ * the card's height x width by the card's {@link ModelCard.Resize} policy; scale to {@code [0, 1]}
+ * by {@code /255}; normalise {@code (x - mean) / std} per channel; write in the card's layout (NCHW
+ * or NHWC) without the batch axis.
+ *
+ * <p>With the {@code area} filter (the default {@code stretch}) the channels are converted first
  * (grayscale is ITU-R BT.601 luminance {@code 0.299 R + 0.587 G + 0.114 B}, grayscale to RGB
- * repeats the value); resize to the card's height x width (area average per axis when shrinking,
- * bilinear with half-pixel centres when enlarging; an axis already at the right size is copied
- * exactly); scale to {@code [0, 1]} by {@code /255}; normalise {@code (x - mean) / std} per
- * channel; write in the card's layout (NCHW or NHWC) without the batch axis.
+ * repeats the value) and each axis is resampled in floating point: area average when shrinking,
+ * bilinear with half-pixel centres when enlarging, an axis already at the right size copied
+ * exactly. With {@code bilinear} or {@code bicubic} the image is resized as PIL resizes 8-bit
+ * images ({@link PilResize}), then cropped or padded, so that the tensor equals torchvision's.
  *
  * <p>Grayscale images (including 16-bit and gray+alpha PNGs) are read from their raw samples, so a
  * gray value {@code v} becomes exactly {@code v / 255} with no colour-space conversion.
