@@ -371,10 +371,10 @@ final class BenchCommand implements Callable<Integer> {
       EmbeddingBench.Row r = EmbeddingBench.run(embedder, images, b, embedRepeats, 2, imagesPerRepeat);
       if (withPipeline) {
         out.printf(
-            "%6d %14.0f %18.0f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
+            "%6d %14.1f %18.1f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
             r.ratio());
       } else {
-        out.printf("%6d %14.0f%n", b, r.onnxImagesPerSecond());
+        out.printf("%6d %14.1f%n", b, r.onnxImagesPerSecond());
       }
       if (b == 32) {
         at32 = r.pipelineImagesPerSecond();

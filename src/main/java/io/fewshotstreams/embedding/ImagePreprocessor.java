@@ -5,8 +5,10 @@ import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -224,6 +226,10 @@ public final class ImagePreprocessor {
    * 0x8000) >> 16}, which keeps a gray pixel's value.
    */
   private PilResize.Rows eightBitRows(BufferedImage image, int channels) {
+    PilResize.Rows direct = interleavedRgbBytes(image, channels);
+    if (direct != null) {
+      return direct;
+    }
     RowSource source = RowSource.of(image, card.background().value(), 3);
     float[][] rgb = new float[3][image.getWidth()];
     return (y, out) -> {
@@ -233,6 +239,54 @@ public final class ImagePreprocessor {
         int r = eightBit(rgb[0][x]);
         int g = eightBit(rgb[1][x]);
         int b = eightBit(rgb[2][x]);
+        if (channels == 3) {
+          out[0][x] = r;
+          out[1][x] = g;
+          out[2][x] = b;
+        } else {
+          out[0][x] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+        }
+      }
+    };
+  }
+
+  /**
+   * Opaque 8-bit sRGB images with interleaved bytes (what the JPEG and PNG decoders return for
+   * colour photos) read straight from their byte array: the same values as the general path,
+   * without a float round trip per sample. Null for any other image.
+   */
+  private static PilResize.Rows interleavedRgbBytes(BufferedImage image, int channels) {
+    ColorModel cm = image.getColorModel();
+    Raster raster = image.getRaster();
+    if (!(cm instanceof ComponentColorModel)
+        || cm.hasAlpha()
+        || !cm.getColorSpace().isCS_sRGB()
+        || raster.getNumBands() != 3
+        || !(raster.getSampleModel() instanceof PixelInterleavedSampleModel sm)
+        || !(raster.getDataBuffer() instanceof DataBufferByte buffer)
+        || buffer.getNumBanks() != 1
+        || raster.getParent() != null
+        || raster.getSampleModelTranslateX() != 0
+        || raster.getSampleModelTranslateY() != 0) {
+      return null;
+    }
+    for (int b = 0; b < 3; b++) {
+      if (cm.getComponentSize(b) != 8) {
+        return null;
+      }
+    }
+    byte[] data = buffer.getData();
+    int base = buffer.getOffset();
+    int[] offsets = sm.getBandOffsets();
+    int pixelStride = sm.getPixelStride();
+    int scanline = sm.getScanlineStride();
+    int width = image.getWidth();
+    return (y, out) -> {
+      int row = base + y * scanline;
+      for (int x = 0, i = row; x < width; x++, i += pixelStride) {
+        int r = data[i + offsets[0]] & 0xff;
+        int g = data[i + offsets[1]] & 0xff;
+        int b = data[i + offsets[2]] & 0xff;
         if (channels == 3) {
           out[0][x] = r;
           out[1][x] = g;

@@ -88,4 +88,19 @@ class ResizePolicyTest {
         .hasMessageContaining(field)
         .hasMessageContaining(found);
   }
+
+  @Test
+  void shouldReadInterleavedBytesAsTheGeneralPathDoes() {
+    // The decoders' 3-byte BGR images take a direct byte path; an INT_RGB copy takes the general
+    // one. A swapped band offset or a lost row stride would make the two differ.
+    ModelCard card = rgbWithResize("{\"policy\": \"shorter-side\", \"size\": 40}");
+    BufferedImage bytes =
+        TestImages.image(
+            77, 53, BufferedImage.TYPE_3BYTE_BGR, (x, y) -> TestImages.rgb(3 * x, 4 * y, x ^ y));
+    BufferedImage ints =
+        TestImages.image(
+            77, 53, BufferedImage.TYPE_INT_RGB, (x, y) -> TestImages.rgb(3 * x, 4 * y, x ^ y));
+    ImagePreprocessor preprocessor = new ImagePreprocessor(card, ImageLimits.DEFAULT);
+    assertThat(preprocessor.preprocess(bytes)).containsExactly(preprocessor.preprocess(ints));
+  }
 }
