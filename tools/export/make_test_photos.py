@@ -11,9 +11,9 @@ and scanners produce and what the preprocessing policies must handle:
   square-200x200.png      1:1
   rotated-exif6.png       portrait-120x160 stored on its side (160x120 pixels) with EXIF
                           orientation 6 in an eXIf chunk: upright, it equals portrait-120x160.png
-X
-                          EXIF orientation 6, as a phone held upright writes it
-  upright-120x160.jpg     the upright twin of rotated-exif6.jpg, encoded the same way
+  upright-128x160.jpg     4:5 portrait JPEG, 128 and 160 both multiples of the 16-pixel JPEG block
+  rotated-exif6.jpg       upright-128x160.jpg's content stored on its side in a JPEG with EXIF
+                          orientation 6, as a phone held upright writes it
   cmyk-160x120.jpg        landscape-160x120.jpg's pixels as an Adobe CMYK JPEG (print and scan
                           workflows); its upright RGB twin is landscape-160x120.jpg
 
