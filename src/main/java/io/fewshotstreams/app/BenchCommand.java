@@ -141,6 +141,23 @@ final class BenchCommand implements Callable<Integer> {
       description = "onnx, pipeline: images embedded per repeat, at least (default: ${DEFAULT-VALUE}).")
   int imagesPerRepeat = 512;
 
+  @Option(
+      names = "--photos",
+      paramLabel = "DIR",
+      description =
+          "onnx, pipeline: the PNG and JPEG files of this folder instead of the bundled sample"
+              + " PNGs (for a backbone with colour photographs as input).")
+  Path photos;
+
+  @Option(
+      names = "--megapixels",
+      split = ",",
+      description =
+          "pipeline: sizes of synthetic JPEG photos whose decode and preprocess time is set"
+              + " against ONNX Runtime's time per image at batch 32; none to skip (default:"
+              + " ${DEFAULT-VALUE}).")
+  List<Double> megapixels = new ArrayList<>(List.of(1.0, 3.0, 12.0));
+
   @Option(names = "--tasks", description = "memory: tasks (default: ${DEFAULT-VALUE}).")
   int tasks = 10_000;
 
@@ -373,16 +390,24 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** Prints the embedding table; returns the pipeline's images per second at batch 32, if run. */
-  private double embedding(PrintWriter out, Embedder embedder, boolean withPipeline) {
+  private double embedding(PrintWriter out, Embedder embedder, boolean withPipeline)
+      throws IOException {
     List<byte[]> images = new ArrayList<>();
-    for (SampleImage s : SampleImages.load()) {
-      images.add(s.png());
+    String imagesLabel;
+    if (photos == null) {
+      for (SampleImage s : SampleImages.load()) {
+        images.add(s.png());
+      }
+      imagesLabel = images.size() + " bundled sample PNGs";
+    } else {
+      images = readPhotos(photos);
+      imagesLabel = images.size() + " files of " + photos;
     }
     out.println();
     out.println(
         "== " + (withPipeline ? "pipeline" : "onnx") + ": images per second, median of "
             + embedRepeats + " repeats (after 2 warm-up) of at least " + imagesPerRepeat
-            + " images; " + images.size() + " bundled sample PNGs");
+            + " images; " + imagesLabel);
     if (withPipeline) {
       out.printf("%6s %14s %18s %8s%n", "batch", "onnx images/s", "pipeline images/s", "ratio");
     } else {
@@ -393,17 +418,56 @@ final class BenchCommand implements Callable<Integer> {
       EmbeddingBench.Row r = EmbeddingBench.run(embedder, images, b, embedRepeats, 2, imagesPerRepeat);
       if (withPipeline) {
         out.printf(
-            "%6d %14.0f %18.0f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
+            "%6d %14.1f %18.1f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
             r.ratio());
       } else {
-        out.printf("%6d %14.0f%n", b, r.onnxImagesPerSecond());
+        out.printf("%6d %14.1f%n", b, r.onnxImagesPerSecond());
       }
       if (b == 32) {
         at32 = r.pipelineImagesPerSecond();
       }
       out.flush();
     }
+    if (withPipeline && !megapixels.isEmpty()) {
+      photoShare(out, embedder);
+    }
     return at32;
+  }
+
+  /** Decode and preprocess time of camera-size photos against ONNX Runtime's time per image. */
+  private void photoShare(PrintWriter out, Embedder embedder) {
+    out.println();
+    out.println(
+        "== pipeline, photo sizes: one synthetic 4:3 JPEG (quality 0.9) per size, median of "
+            + embedRepeats + " repeats after 2 warm-up; onnx = time per image at batch 32;"
+            + " share = (decode + preprocess) / (decode + preprocess + onnx)");
+    out.printf(
+        "%6s %11s %9s %10s %14s %9s %7s%n", "MP", "size", "KiB", "decode ms", "preprocess ms",
+        "onnx ms", "share");
+    for (double mp : megapixels) {
+      EmbeddingBench.PhotoRow r = EmbeddingBench.photo(embedder, mp, 32, embedRepeats, 2);
+      out.printf(
+          Locale.ROOT, "%6.1f %11s %9d %10.1f %14.1f %9.2f %6.0f%%%n", mp,
+          r.width() + "x" + r.height(), r.encodedBytes() / 1024, r.decodeMillis(),
+          r.preprocessMillis(), r.onnxMillisPerImage(), 100 * r.share());
+      out.flush();
+    }
+  }
+
+  private static List<byte[]> readPhotos(Path dir) throws IOException {
+    List<byte[]> images = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path f : files.sorted().toList()) {
+        String name = f.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".png") || name.endsWith(".jpg") || name.endsWith(".jpeg")) {
+          images.add(Files.readAllBytes(f));
+        }
+      }
+    }
+    if (images.isEmpty()) {
+      throw new FewShotException("expected PNG or JPEG files in --photos " + dir + ", found none");
+    }
+    return images;
   }
 
   /**
