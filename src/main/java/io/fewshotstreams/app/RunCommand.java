@@ -26,10 +26,11 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the few-shot classifier against a Kafka cluster until stopped (Ctrl-C or SIGTERM).",
-      "Settings, each source overriding the one before: defaults, the --config file, the"
-          + " --command-config file, environment variables (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS"
-          + " for bootstrap.servers), then -p and --bootstrap-servers. fewshot.* keys are the"
-          + " service's (see the README); every other key goes to Kafka Streams and its clients."
+      "Settings, each source overriding the one before: defaults, environment variables"
+          + " (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS for"
+          + " bootstrap.servers), the --config file, the --command-config file, then -p and"
+          + " --bootstrap-servers. fewshot.* keys are the service's (see docs/configuration.md);"
+          + " every other key goes to Kafka Streams and its clients."
     })
 final class RunCommand implements Callable<Integer> {
 
@@ -59,7 +60,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = {"-p", "--property"},
       paramLabel = "KEY=VALUE",
-      description = "One setting, repeatable; wins over the environment and --config.")
+      description = "One setting, repeatable; wins over the files and the environment.")
   Map<String, String> properties = new LinkedHashMap<>();
 
   @Option(
@@ -108,9 +109,13 @@ final class RunCommand implements Callable<Integer> {
     return settings(System.getenv());
   }
 
-  /** Defaults, then the files, then the environment, then the command line. */
+  /**
+   * Defaults, then the environment, then the files named on the command line, then the command
+   * line itself: what the user names explicitly wins over what the container image sets.
+   */
   Properties settings(Map<String, String> environment) {
     Properties settings = new Properties();
+    settings.putAll(FewShotConfig.fromEnvironment(environment));
     if (configFile != null) {
       try (Reader reader = Files.newBufferedReader(configFile)) {
         settings.load(reader);
@@ -122,7 +127,6 @@ final class RunCommand implements Callable<Integer> {
     if (commandConfigFile != null) {
       settings.putAll(Clients.readClientConfig(commandConfigFile));
     }
-    settings.putAll(FewShotConfig.fromEnvironment(environment));
     settings.putAll(properties);
     if (bootstrapServers != null) {
       settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
