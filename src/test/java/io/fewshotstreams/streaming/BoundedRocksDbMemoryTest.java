@@ -11,6 +11,7 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -66,7 +67,9 @@ class BoundedRocksDbMemoryTest {
                   Stores.persistentKeyValueStore(store), Serdes.String(), Serdes.String())
               .withLoggingDisabled());
     }
-    builder.<String, String>stream("in").process(Writer::new, "first", "second");
+    builder
+        .stream("in", Consumed.with(Serdes.String(), Serdes.String()))
+        .process(Writer::new, "first", "second");
     try (TopologyTestDriver driver =
         new TopologyTestDriver(builder.build(), config.streamsProperties())) {
       TestInputTopic<String, String> in =
