@@ -7,6 +7,7 @@ import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.Cache;
 import org.rocksdb.LRUCache;
 import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
 import org.rocksdb.WriteBufferManager;
 
 /**
@@ -29,6 +30,10 @@ public final class BoundedRocksDbMemory implements RocksDBConfigSetter {
 
   /** One cache and manager per size, shared by every store (and every instance) of the JVM. */
   private static final Map<Long, Shared> SHARED = new ConcurrentHashMap<>();
+
+  static {
+    RocksDB.loadLibrary(); // the cache may be made before any store has loaded it
+  }
 
   /** The cache and manager of one size; never closed, since stores come and go all the time. */
   record Shared(Cache cache, WriteBufferManager writeBuffers) {
