@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.streams.KafkaStreams;
@@ -46,7 +47,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ThreadReplacementIT {
   private static final int MAX_REPLACEMENTS = 2;
-  /** Each round is a thread start, a rebalance and a poll: seconds each on this shared machine. */
+  /**
+   * Each round is a session timeout, a rebalance and a poll: about 7 s with the settings below,
+   * 46 s with the default session; 3 rounds, with room for this shared machine.
+   */
   private static final Duration WAIT = Duration.ofSeconds(150);
 
   @TempDir Path stateDir;
@@ -68,6 +72,10 @@ class ThreadReplacementIT {
       settings.put(FewShotConfig.TOPIC_PARTITIONS_CONFIG, 1);
       settings.put(FewShotConfig.HTTP_PORT_CONFIG, 0);
       settings.put(FewShotConfig.THREAD_REPLACEMENTS_MAX_CONFIG, MAX_REPLACEMENTS);
+      // A replacement joins only after the dead thread's session expired: the broker's smallest
+      // session makes a round about 7 s instead of 46 s.
+      settings.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6_000);
+      settings.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_500);
       FewShotConfig config = new FewShotConfig(settings);
       try (ServiceInstance instance =
               ServiceInstance.start(config, poison, true, Duration.ofSeconds(90));
@@ -95,7 +103,11 @@ class ThreadReplacementIT {
         }
         assertThat(health.statusCode()).isEqualTo(503);
         assertThat(json.readTree(health.body()).get("status").asText()).isEqualTo("DOWN");
-        assertThat(instance.service().streams().state()).isEqualTo(KafkaStreams.State.ERROR);
+        // 503 comes from PENDING_ERROR on; the client then finishes shutting down to ERROR.
+        while (instance.service().streams().state() != KafkaStreams.State.ERROR) {
+          assertThat(System.nanoTime()).as("ERROR in time").isLessThan(deadline);
+          Thread.sleep(100);
+        }
         assertThat(poison.kills.get())
             .as("the first thread and each replacement met the poison once")
             .isEqualTo(MAX_REPLACEMENTS + 1);
