@@ -254,6 +254,7 @@ class HttpApiIT {
     HttpResponse<String> chunked =
         client.send(
             HttpRequest.newBuilder(enabled.uri().resolve("/api/tasks/" + task + "/classify"))
+                .header("Authorization", "Bearer " + TOKEN)
                 .POST(
                     HttpRequest.BodyPublishers.ofInputStream(
                         () -> new ByteArrayInputStream(new byte[64 * 1024 + 1])))

@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.streams.KafkaStreams;
@@ -177,11 +178,7 @@ class ExactlyOnceIT {
                 broker.bootstrapServers(),
                 faulty,
                 stateDir,
-                Map.of(
-                    StreamsConfig.PROCESSING_GUARANTEE_CONFIG,
-                    StreamsConfig.EXACTLY_ONCE_V2,
-                    FewShotConfig.FINETUNE_METHOD_CONFIG,
-                    "prototypes"));
+                faultSettings());
         KafkaConsumer<String, byte[]> reader =
             TestClients.readCommittedConsumer(broker.bootstrapServers(), "eos-fault-reader-")) {
       register(live, samples, "Sneaker", "sneaker");
@@ -199,7 +196,7 @@ class ExactlyOnceIT {
       }
 
       Map<String, Integer> answers = new HashMap<>();
-      long deadline = System.nanoTime() + WAIT.toNanos();
+      long deadline = System.nanoTime() + FAULT_WAIT.toNanos();
       long allAnsweredAt = 0;
       while (true) {
         for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
@@ -232,6 +229,31 @@ class ExactlyOnceIT {
     }
   }
 
+  /**
+   * Settings of the fault test: its own topics (the other test's records must not reach it), and
+   * the broker's smallest consumer session, since the replacement thread joins only after the dead
+   * thread's session expired (6 s instead of 45 s).
+   */
+  private static Map<String, Object> faultSettings() {
+    Map<String, Object> settings = new HashMap<>();
+    settings.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    settings.put(FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes");
+    settings.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6_000);
+    settings.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_500);
+    settings.put(FewShotConfig.SUPPORT_TOPIC_CONFIG, "fault-support");
+    settings.put(FewShotConfig.QUERIES_TOPIC_CONFIG, "fault-queries");
+    settings.put(FewShotConfig.PREDICTIONS_TOPIC_CONFIG, "fault-predictions");
+    settings.put(FewShotConfig.MODELS_TOPIC_CONFIG, "fault-models");
+    settings.put(FewShotConfig.DEAD_LETTERS_TOPIC_CONFIG, "fault-dead-letters");
+    return settings;
+  }
+
+  /**
+   * How long the fault test waits for every answer: a session timeout, a transaction timeout
+   * (10 s under exactly-once) and the stream on this slow shared machine.
+   */
+  private static final Duration FAULT_WAIT = Duration.ofSeconds(120);
+
   /** Queries of the fault test: a few seconds of stream on this machine. */
   private static final int QUERIES = 300;
   /** The embedding batch that fails: after some answers, with more queries still to come. */
@@ -239,7 +261,10 @@ class ExactlyOnceIT {
   /** How long the fault test goes on reading after the last expected answer. */
   private static final Duration AFTER_ALL = Duration.ofSeconds(5);
 
-  /** The ONNX embedder, which throws an {@link Error} once, on the n-th batch after {@link #arm}. */
+  /**
+   * The ONNX embedder, which throws an {@link Error} once, on the n-th batch of query images after
+   * {@link #arm}.
+   */
   private static final class FaultyEmbedder implements Embedder {
     private final Embedder delegate;
     private final int failAt;
@@ -283,8 +308,7 @@ class ExactlyOnceIT {
 
     @Override
     public float[] embed(byte[] encodedImage) {
-      maybeFail();
-      return delegate.embed(encodedImage);
+      return delegate.embed(encodedImage); // support images: the fault is on the query path
     }
 
     @Override
