@@ -41,6 +41,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The service under exactly-once on a real broker, driven like a user would: hand-written events
@@ -48,6 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  * background fine-tuning; everything read back with a read-committed consumer.
  */
 class ExactlyOnceIT {
+  private static final Logger log = LoggerFactory.getLogger(ExactlyOnceIT.class);
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final String TASK = "shoe-shop"; // the task of the hand-written examples
   private static EmbeddedKafkaBroker broker;
@@ -221,6 +224,14 @@ class ExactlyOnceIT {
               duplicates.put(id, n);
             }
           });
+      log.info(
+          "fault outcome: thread killed mid-stream under {}: sent {}, answered {}, missing {},"
+              + " duplicated {}",
+          live.config.streamsProperties().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG),
+          sent.size(),
+          answers.size(),
+          missing.size(),
+          duplicates.size());
       assertThat(faulty.fired()).as("the fault was injected mid-stream").isTrue();
       assertThat(live.service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
       assertThat(missing).as("queries without a committed prediction").isEmpty();
