@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -83,7 +82,7 @@ final class RunCommand implements Callable<Integer> {
         Embedder embedder =
             backbone.open(new ImageLimits(config.imageMaxBytes(), config.imageMaxPixels()));
         ServiceInstance service =
-            ServiceInstance.start(config, embedder, createTopics, Duration.ofMinutes(2))) {
+            ServiceInstance.start(config, embedder, createTopics, config.startupTimeout())) {
       spec.commandLine()
           .getOut()
           .printf(
