@@ -90,8 +90,8 @@ public class DeployFilesTest {
   void shouldParseEveryYamlAndJsonFile() throws IOException {
     List<Path> yaml = files(".yml", ".yaml");
     List<Path> json = files(".json");
-    // compose, prometheus, two grafana provisioning files, five k8s manifests, two Strimzi files
-    assertThat(yaml).hasSize(11);
+    // compose, prometheus, two grafana provisioning files, six k8s manifests, two Strimzi files
+    assertThat(yaml).hasSize(12);
     assertThat(json).hasSize(1);
     for (Path file : yaml) {
       assertThatCode(
@@ -175,7 +175,9 @@ public class DeployFilesTest {
     assertThat(text(app.path("healthcheck").path("test")))
         .contains("/ready")
         .contains("/" + exposedPort + " ");
-    assertThat(strings(app.path("ports"))).contains(exposedPort + ":" + exposedPort);
+    // published on the host's loopback only: the local stack runs without an API token
+    assertThat(strings(app.path("ports"))).contains("127.0.0.1:" + exposedPort + ":" + exposedPort);
+    assertThat(text(app.path("command"))).contains("fewshot.http.auth.mode=none");
   }
 
   @Test
@@ -404,6 +406,28 @@ public class DeployFilesTest {
     assertThat(spread.get(0).path("labelSelector").path("matchLabels")).isEqualTo(labels);
     // a cluster without zones (or with fewer zones than pods) must still schedule them
     assertThat(spread.get(0).path("whenUnsatisfiable").asString()).isEqualTo("ScheduleAnyway");
+  }
+
+  @Test
+  void shouldTakeTheHttpTokenFromItsSecret() throws IOException {
+    // catches: a deploy that binds 0.0.0.0 without a token (the service refuses to start) or with
+    // the token written into the ConfigMap
+    assertThat(k8sSettings().stringPropertyNames()).doesNotContain("fewshot.http.auth.token");
+    JsonNode token = null;
+    for (JsonNode variable : statefulSetContainer().path("env")) {
+      if (variable.path("name").asString().equals("FEWSHOT_HTTP_AUTH_TOKEN")) {
+        token = variable;
+      }
+    }
+    assertThat(token).as("FEWSHOT_HTTP_AUTH_TOKEN in the container's env").isNotNull();
+    assertThat(FewShotConfig.fromEnvironment(Map.of("FEWSHOT_HTTP_AUTH_TOKEN", "t")))
+        .containsEntry("fewshot.http.auth.token", "t");
+    JsonNode secretRef = token.path("valueFrom").path("secretKeyRef");
+    JsonNode secret = yaml("k8s/secret-http.yaml");
+    assertThat(secret.path("kind").asString()).isEqualTo("Secret");
+    assertThat(secretRef.path("name").asString())
+        .isEqualTo(secret.path("metadata").path("name").asString());
+    assertThat(secret.path("stringData").has(secretRef.path("key").asString())).isTrue();
   }
 
   @Test
