@@ -1,7 +1,5 @@
 package io.fewshotstreams.streaming.learner;
 
-import java.util.Arrays;
-
 /**
  * How much of a task one fine-tune may take: at most {@code maxExamplesPerClass} support
  * examples of each class (larger classes are subsampled), as many pooled queries as that gives the
@@ -35,7 +33,7 @@ record FineTuneBudget(int maxExamplesPerClass, long maxBytes) {
   /**
    * What a fine-tune of this task may take.
    *
-   * @param perClass support examples per class to use, each class's own count when smaller
+   * @param perClass support examples per class to use at most; a smaller class gives all its own
    * @param poolQueries pooled queries to use
    * @param bytes the estimated working memory of that sample
    */
@@ -55,8 +53,7 @@ record FineTuneBudget(int maxExamplesPerClass, long maxBytes) {
    * @param dimension feature size
    */
   Sample sample(int[] counts, int pooled, int dimension) {
-    int most = Arrays.stream(counts).max().orElse(0);
-    for (int k = Math.min(maxExamplesPerClass, Math.max(1, most)); k >= 1; k--) {
+    for (int k = maxExamplesPerClass; k >= 1; k--) {
       long support = 0;
       for (int n : counts) {
         support += Math.min(n, k);
