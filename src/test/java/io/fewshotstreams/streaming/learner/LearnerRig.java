@@ -135,7 +135,8 @@ final class LearnerRig implements AutoCloseable {
     }
   }
 
-  static List<ModelSnapshot> snapshots(MockProcessorContext<String, Routed> context, String method) {
+  static List<ModelSnapshot> snapshots(
+      MockProcessorContext<String, Routed> context, String method) {
     List<ModelSnapshot> out = new ArrayList<>();
     for (var forward : context.forwarded()) {
       if (forward.record().value() instanceof Routed.ToModels models
@@ -158,7 +159,8 @@ final class LearnerRig implements AutoCloseable {
 
   /** Fine-tunes counted as failed. */
   double failedFineTunes() {
-    return telemetry.registry().find("fewshot.finetunes").tag("outcome", "failed").counters().stream()
+    return telemetry.registry().find("fewshot.finetunes").tag("outcome", "failed").counters()
+        .stream()
         .mapToDouble(Counter::count)
         .sum();
   }
@@ -196,7 +198,8 @@ final class LearnerRig implements AutoCloseable {
             OBJECTS.put(id, value);
             return ByteBuffer.allocate(8).putLong(id).array();
           },
-          (topic, bytes) -> bytes == null ? null : (V) OBJECTS.get(ByteBuffer.wrap(bytes).getLong()));
+          (topic, bytes) ->
+              bytes == null ? null : (V) OBJECTS.get(ByteBuffer.wrap(bytes).getLong()));
     }
   }
 }

@@ -138,7 +138,9 @@ class LearnerTest {
           .extracting(ModelSnapshot::task)
           .containsExactly("healthy");
       assertThat(rig.failedFineTunes()).isEqualTo(1.0);
-      assertThat(rig.tasks.get(TASK).needsFineTune()).as("given up until its data changes").isFalse();
+      assertThat(rig.tasks.get(TASK).needsFineTune())
+          .as("given up until its data changes")
+          .isFalse();
 
       startDue(context); // the next punctuation does not try it again
       rig.awaitIdle();
@@ -157,7 +159,8 @@ class LearnerTest {
       learner.init(context);
       rig.register(learner, TASK, 2, 3);
       rig.examples.put(
-          TASK + '\u0000' + "orphan", new StoredExample("no-such-class", LearnerRig.near(0, new Random(1))));
+          TASK + '\u0000' + "orphan",
+          new StoredExample("no-such-class", LearnerRig.near(0, new Random(1))));
 
       startDue(context);
 
