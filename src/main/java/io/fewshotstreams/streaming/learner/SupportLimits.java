@@ -75,11 +75,19 @@ final class SupportLimits {
               + task
               + "', found it full; remove examples first");
     }
+    boolean newTask = stores.task(task) == null;
+    if (sum == null && !newTask) {
+      Refusal full = checkClassCount(add);
+      if (full != null) {
+        return full;
+      }
+    }
     Refusal tooBig = checkSnapshotSize(add);
     if (tooBig != null) {
       return tooBig;
     }
-    return sum == null ? admitNewClass(add) : null;
+    // Last, since taking a task counts it.
+    return newTask ? admitNewTask(add) : null;
   }
 
   /**
@@ -126,25 +134,24 @@ final class SupportLimits {
     return bound;
   }
 
-  /**
-   * Whether a new class may be created: its task must stay within {@code fewshot.max.classes.per
-   * .task}, and a new task within the instance's {@code fewshot.max.tasks}.
-   */
-  private Refusal admitNewClass(LearnerInput.Add add) {
-    String task = add.task();
-    if (stores.task(task) == null) {
-      if (taskCount.tryAddOne()) {
-        tasksHeld++;
-        return null;
-      }
-      return new Refusal(
-          DeadLetterReason.TOO_MANY_TASKS,
-          "expected at most "
-              + taskCount.limit()
-              + " tasks on this instance, found it full; task '"
-              + task
-              + "' was not created (raise fewshot.max.tasks or add instances)");
+  /** Whether a new task may be created within the instance's {@code fewshot.max.tasks}. */
+  private Refusal admitNewTask(LearnerInput.Add add) {
+    if (taskCount.tryAddOne()) {
+      tasksHeld++;
+      return null;
     }
+    return new Refusal(
+        DeadLetterReason.TOO_MANY_TASKS,
+        "expected at most "
+            + taskCount.limit()
+            + " tasks on this instance, found it full; task '"
+            + add.task()
+            + "' was not created (raise fewshot.max.tasks or add instances)");
+  }
+
+  /** Whether a new class of an existing task stays within {@code fewshot.max.classes.per.task}. */
+  private Refusal checkClassCount(LearnerInput.Add add) {
+    String task = add.task();
     int existing = stores.labels(task).size();
     if (existing >= maxClassesPerTask) {
       return new Refusal(
