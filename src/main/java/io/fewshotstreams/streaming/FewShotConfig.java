@@ -3,11 +3,13 @@ package io.fewshotstreams.streaming;
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.streaming.learner.SnapshotSize;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -55,6 +57,11 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String RECENT_PREDICTIONS_CONFIG = "fewshot.recent.predictions";
   public static final String TOPIC_PARTITIONS_CONFIG = "fewshot.topic.partitions";
   public static final String TOPIC_REPLICATION_FACTOR_CONFIG = "fewshot.topic.replication.factor";
+  public static final String FINETUNE_MAX_EXAMPLES_PER_CLASS_CONFIG =
+      "fewshot.finetune.max.examples.per.class";
+  public static final String FINETUNE_MAX_BYTES_CONFIG = "fewshot.finetune.max.bytes";
+  public static final String MODELS_MAX_MESSAGE_BYTES_CONFIG =
+      "fewshot.topic.models.max.message.bytes";
 
   // Service-level reliability and access (issue "Reliability, round 2" and "Fit the Kafka shop").
   public static final String HTTP_AUTH_MODE_CONFIG = "fewshot.http.auth.mode";
@@ -344,7 +351,38 @@ public final class FewShotConfig extends AbstractConfig {
               "How dead letters are written: json (the DeadLetter envelope of"
                   + " schemas/dead-letter.schema.json) or raw (the original key, value and headers,"
                   + " with the reason and origin in fewshot.dlt.* headers, for replay with standard"
-                  + " tools).");
+                  + " tools).")
+          // Bounds of fine-tuning and of model snapshots (RELIABILITY.md, "Limits of the learner").
+          .define(
+              FINETUNE_MAX_EXAMPLES_PER_CLASS_CONFIG,
+              Type.INT,
+              100,
+              Range.between(1, 100_000),
+              Importance.LOW,
+              "Most support examples of a class one fine-tune uses; a larger class is subsampled"
+                  + " (the same way each time), and the task's pooled queries are capped at this"
+                  + " many per class.")
+          .define(
+              FINETUNE_MAX_BYTES_CONFIG,
+              Type.LONG,
+              256L * 1024 * 1024,
+              Range.atLeast(1024 * 1024),
+              Importance.LOW,
+              "Estimated working memory one fine-tune may take; a bigger task is fine-tuned on"
+                  + " fewer examples per class, and one too big even at one example per class is"
+                  + " not fine-tuned (logged, counted as failed; its prototypes stay).")
+          .define(
+              MODELS_MAX_MESSAGE_BYTES_CONFIG,
+              Type.INT,
+              0,
+              Range.between(0, Integer.MAX_VALUE),
+              Importance.LOW,
+              "Record limit (max.message.bytes) of the models topic the service creates, and"
+                  + " the least max.request.size of its producer; 0 sizes it from"
+                  + " fewshot.max.classes.per.task and the backbone's feature size (about 5 MB at"
+                  + " 1,000 classes of 256), at most 64 MiB. When the topic exists with a smaller"
+                  + " limit, that one holds. A new class whose snapshot might not fit goes to the"
+                  + " dead-letter topic (TASK_FULL).");
 
   private final Map<String, Object> passThrough;
 
@@ -654,6 +692,43 @@ public final class FewShotConfig extends AbstractConfig {
   }
 
   /** The settings as a Markdown table (key, default, description), for docs/configuration.md. */
+  public int fineTuneMaxExamplesPerClass() {
+    return getInt(FINETUNE_MAX_EXAMPLES_PER_CLASS_CONFIG);
+  }
+
+  public long fineTuneMaxBytes() {
+    return getLong(FINETUNE_MAX_BYTES_CONFIG);
+  }
+
+  /**
+   * The record limit of the models topic for a backbone of {@code featureSize}: the setting, or
+   * when 0 the size of the largest snapshot the class limit allows.
+   */
+  public int modelsMaxMessageBytes(int featureSize) {
+    int set = getInt(MODELS_MAX_MESSAGE_BYTES_CONFIG);
+    return set > 0 ? set : SnapshotSize.recordBytesAtLimits(maxClassesPerTask(), featureSize);
+  }
+
+  /**
+   * The largest snapshot value the learner may publish: within the models topic's limit, the
+   * producer's {@code max.request.size} when one is set, and the record limit of the readers.
+   */
+  public long maxSnapshotBytes(int featureSize) {
+    long limit = Math.min(modelsMaxMessageBytes(featureSize), maxRecordBytes());
+    for (String key :
+        List.of(
+            StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+            ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
+      Object set = passThrough.get(key);
+      if (set != null) {
+        limit = Math.min(limit, Long.parseLong(set.toString().trim()));
+        break;
+      }
+    }
+    return Math.max(0, limit - SnapshotSize.RECORD_OVERHEAD);
+  }
+
+  /** The settings as a Markdown table (key, default, description), for the README. */
   public static String markdownTable() {
     StringBuilder out = new StringBuilder();
     out.append("| key | default | description |\n");

@@ -17,7 +17,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.streams.CloseOptions;
@@ -79,14 +83,19 @@ public final class FewShotStreams implements AutoCloseable {
    */
   public static FewShotStreams launch(
       FewShotConfig config, Embedder embedder, boolean createTopics, Telemetry telemetry) {
-    ensureTopics(config, createTopics);
+    int wanted = config.modelsMaxMessageBytes(embedder.featureSize());
+    int models = ensureTopics(config, createTopics, wanted);
+    if (models < wanted) {
+      // An existing topic with a smaller limit: the learner keeps tasks within it.
+      config = config.with(FewShotConfig.MODELS_MAX_MESSAGE_BYTES_CONFIG, models);
+    }
     FineTuneScheduler scheduler = new FineTuneScheduler(config.fineTuneThreads());
     KafkaStreams streams;
     try {
       streams =
           new KafkaStreams(
               FewShotTopology.build(config, embedder, scheduler, telemetry),
-              config.streamsProperties());
+              withProducerLimits(config.streamsProperties(), models));
     } catch (RuntimeException e) {
       scheduler.close();
       throw new FewShotException("cannot create the Kafka Streams application: " + e.getMessage(), e);
@@ -149,10 +158,33 @@ public final class FewShotStreams implements AutoCloseable {
   }
 
   /**
-   * Makes sure the service's topics exist. The models topic is compacted: it keeps the latest
-   * snapshot of every task.
+   * The producer's {@code max.request.size} (and {@code buffer.memory}, which must hold a record)
+   * raised to the models topic's record limit, unless set: a snapshot the topic takes must not be
+   * refused by the service's own producer, whose default is 1 MB.
    */
-  static void ensureTopics(FewShotConfig config, boolean create) {
+  static Properties withProducerLimits(Properties props, int modelsMaxMessageBytes) {
+    String request = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    if (!props.containsKey(request)
+        && !props.containsKey(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
+      props.put(request, String.valueOf(Math.max(1024 * 1024, modelsMaxMessageBytes)));
+    }
+    String buffer = StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG);
+    long defaultBuffer = 32L * 1024 * 1024;
+    if (2L * modelsMaxMessageBytes > defaultBuffer
+        && !props.containsKey(buffer)
+        && !props.containsKey(ProducerConfig.BUFFER_MEMORY_CONFIG)) {
+      props.put(buffer, String.valueOf(2L * modelsMaxMessageBytes));
+    }
+    return props;
+  }
+
+  /**
+   * Makes sure the service's topics exist. The models topic is compacted: it keeps the latest
+   * snapshot of every task; created, its record limit is {@code modelsMaxMessageBytes}.
+   *
+   * @return the record limit ({@code max.message.bytes}) the models topic has
+   */
+  static int ensureTopics(FewShotConfig config, boolean create, int modelsMaxMessageBytes) {
     Properties props = adminProperties(config);
     if (!props.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
       throw new FewShotException("expected bootstrap.servers to be set, found it missing");
@@ -167,7 +199,7 @@ public final class FewShotStreams implements AutoCloseable {
         }
       }
       if (missing.isEmpty()) {
-        return;
+        return modelsLimit(admin, config.modelsTopic(), modelsMaxMessageBytes);
       }
       if (!create) {
         throw new FewShotException(
@@ -185,7 +217,12 @@ public final class FewShotStreams implements AutoCloseable {
                 Optional.of(config.topicPartitions()),
                 Optional.of(config.topicReplicationFactor()));
         if (topic.equals(config.modelsTopic())) {
-          t.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+          t.configs(
+              Map.of(
+                  TopicConfig.CLEANUP_POLICY_CONFIG,
+                  TopicConfig.CLEANUP_POLICY_COMPACT,
+                  TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                  String.valueOf(modelsMaxMessageBytes)));
         }
         topics.add(t);
       }
@@ -198,6 +235,7 @@ public final class FewShotStreams implements AutoCloseable {
               "cannot create the missing topics " + missing + ": " + e.getCause().getMessage(), e);
         }
       }
+      return modelsLimit(admin, config.modelsTopic(), modelsMaxMessageBytes);
     } catch (ExecutionException e) {
       throw new FewShotException(
           "cannot list the topics of the cluster at "
@@ -252,6 +290,39 @@ public final class FewShotStreams implements AutoCloseable {
         config.threadReplacementsMax(),
         Duration.ofMillis(config.threadReplacementsWindowMs()),
         System::nanoTime);
+  }
+
+  /** The models topic's {@code max.message.bytes}; a smaller one than wanted is logged. */
+  private static int modelsLimit(Admin admin, String topic, int wanted)
+      throws ExecutionException, InterruptedException, TimeoutException {
+    ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+    Config described =
+        admin
+            .describeConfigs(List.of(resource))
+            .all()
+            .get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
+            .get(resource);
+    ConfigEntry entry =
+        described == null ? null : described.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+    if (entry == null || entry.value() == null) {
+      return wanted;
+    }
+    int has = Integer.parseInt(entry.value());
+    if (has < wanted) {
+      log.warn(
+          "the models topic {} takes records of at most {} bytes (max.message.bytes), less than"
+              + " the {} bytes the largest task allowed by fewshot.max.classes.per.task may need;"
+              + " tasks are kept within {} bytes (a new class beyond goes to the dead-letter topic"
+              + " as TASK_FULL). To allow the full class limit: kafka-configs --alter --entity-type"
+              + " topics --entity-name {} --add-config max.message.bytes={}",
+          topic,
+          has,
+          wanted,
+          has,
+          topic,
+          wanted);
+    }
+    return has;
   }
 
   private static void sleep(long ms) {

@@ -59,7 +59,10 @@ public final class FewShotTopology {
             config.maxClassesPerTask(),
             config.queryPoolSize(),
             config.fineTuneMethod(),
-            config.fineTuneIntervalMs());
+            config.fineTuneIntervalMs(),
+            config.fineTuneMaxExamplesPerClass(),
+            config.fineTuneMaxBytes(),
+            config.maxSnapshotBytes(features.size()));
 
     TaskCount taskCount = new TaskCount(config.maxTasks());
     StreamsBuilder builder = new StreamsBuilder();
@@ -117,7 +120,9 @@ public final class FewShotTopology {
                 Repartitioned.with(Serdes.String(), InternalSerdes.learnerInput())
                     .withName(StoreNames.LEARNER_INPUT))
             .process(
-                () -> new Learner(learnerSettings, scheduler, deadLetters, telemetry, taskCount),
+                () ->
+                    new Learner(
+                        learnerSettings, codec, scheduler, deadLetters, telemetry, taskCount),
                 Named.as("learner"),
                 StoreNames.EXAMPLES,
                 StoreNames.CLASSES,

@@ -2,6 +2,7 @@ package io.fewshotstreams.evaluation;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.fewshotstreams.dataset.FashionMnist;
 import io.fewshotstreams.dataset.IdxDataset;
@@ -20,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The bundled backbone and the engine together on real images of classes the backbone never saw:
- * the Fashion-MNIST novel classes, test split. Fewer episodes than BENCHMARKS.md, so the bounds
- * leave room for the wider interval.
+ * the Fashion-MNIST novel classes, test split. Fewer episodes than BENCHMARKS.md, seeded, so the
+ * accuracy of the prototypes is a fixed number this test pins.
  */
 class BundledBackboneFewShotTest {
   private static IdxDataset novelTest;
@@ -63,8 +64,11 @@ class BundledBackboneFewShotTest {
     Summary prototypes = results.get(0);
     Summary auto = results.get(2);
 
-    // chance is 20%; BENCHMARKS.md reports about 65% for prototypes over 600 episodes
-    assertThat(prototypes.meanAccuracy()).isGreaterThan(0.60);
+    // Chance is 20%. These 150 episodes are seeded (7) and the CPU backbone and the prototypes are
+    // deterministic: they measure 68.59% (BENCHMARKS.md: 68.93% +- 0.45 over 600 episodes). One
+    // prediction is 0.009 points, so +-1 point allows another CPU's float rounding and fails any
+    // regression of more than a point.
+    assertThat(prototypes.meanAccuracy()).isCloseTo(0.6859, within(0.01));
     // the same episodes for both, so the paired gain of several points is far above noise
     assertThat(auto.meanAccuracy()).isGreaterThan(prototypes.meanAccuracy() + 0.01);
   }

@@ -128,6 +128,82 @@ class RestoreIT {
     }
   }
 
+  // Bug class: no test restored a learner that fine-tunes. A second instance with an empty state
+  // directory must pick fine-tuning up again: the next example of each task gets a prototype
+  // snapshot and then a fine-tuned one, continuing the version sequence of the first instance.
+  @Test
+  @Timeout(value = 170, unit = TimeUnit.SECONDS)
+  void shouldFineTuneAgainAfterRestoringFromAnEmptyStateDir() throws Exception {
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults());
+        Embedder embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT)) {
+      String bootstrap = broker.bootstrapServers();
+      String app = "restore-tuned-" + UUID.randomUUID();
+      Map<String, Object> extra =
+          Map.of(
+              StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
+              FewShotConfig.FINETUNE_METHOD_CONFIG, "inductive",
+              FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, 1_000L);
+      Map<String, Object> first = FaultRig.settings(bootstrap, app, firstState, extra);
+      Map<String, Object> second = FaultRig.settings(bootstrap, app, secondState, extra);
+      int registered = CLASSES * SHOTS;
+
+      Map<String, ModelSnapshot> before;
+      try (FewShotStreams service = FaultRig.start(embedder, first);
+          FaultRig.Client client = new FaultRig.Client(first, Map.of(), CLASSES)) {
+        client.register(TASKS, SHOTS);
+        before = awaitFineTuned(client, bootstrap, registered);
+        assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+      }
+
+      try (FewShotStreams service = FaultRig.start(embedder, second);
+          FaultRig.Client client = new FaultRig.Client(second, Map.of(), CLASSES)) {
+        for (int t = 0; t < TASKS; t++) {
+          client.addExample(t, 1, "after-restore", 88_000L + t);
+        }
+        client.flush();
+        Map<String, ModelSnapshot> after = awaitFineTuned(client, bootstrap, registered + 1);
+        log.info(
+            "fault outcome: restore with fine-tuning: fine-tuned snapshot of {} of {} tasks after"
+                + " the restore; versions before {}, after {}",
+            after.size(),
+            TASKS,
+            before.values().stream().map(ModelSnapshot::version).toList(),
+            after.values().stream().map(ModelSnapshot::version).toList());
+        for (int t = 0; t < TASKS; t++) {
+          String task = FaultRig.task(t);
+          // One prototype snapshot for the new example, then the fine-tuned one.
+          assertThat(after.get(task).version())
+              .as("version of %s's fine-tuned snapshot after the restore", task)
+              .isEqualTo(before.get(task).version() + 2);
+        }
+        assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+      }
+    }
+  }
+
+  /** Waits for a fine-tuned snapshot of {@code examples} examples of every task; the last ones. */
+  private static Map<String, ModelSnapshot> awaitFineTuned(
+      FaultRig.Client client, String bootstrap, int examples) {
+    try (FaultRig.Tail models =
+        new FaultRig.Tail(bootstrap, Map.of(), client.config.modelsTopic())) {
+      assertThat(
+              models.pollUntil(
+                  rs -> fineTuned(client, rs, examples).size() == TASKS, Duration.ofSeconds(90)))
+          .as("a fine-tuned snapshot of %d examples of every task", examples)
+          .isTrue();
+      return fineTuned(client, models.records(), examples);
+    }
+  }
+
+  private static Map<String, ModelSnapshot> fineTuned(
+      FaultRig.Client client, List<ConsumerRecord<String, byte[]>> rs, int examples) {
+    return rs.stream()
+        .map(r -> client.codec.readSnapshot(r.value()))
+        .filter(s -> s.method().equals(ModelSnapshot.FINE_TUNED))
+        .filter(s -> s.supportExamples() == examples)
+        .collect(Collectors.toMap(ModelSnapshot::task, Function.identity(), (a, b) -> b));
+  }
+
   /** Sends the fixed query set under {@code prefix} and returns the predictions by query id. */
   private static Map<String, Prediction> classify(
       FaultRig.Client client, String bootstrap, String prefix) {

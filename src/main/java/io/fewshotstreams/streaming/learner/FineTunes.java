@@ -7,11 +7,13 @@ import io.fewshotstreams.streaming.telemetry.FineTuneOutcome;
 import io.fewshotstreams.streaming.telemetry.RecentActivity;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.LongSupplier;
@@ -20,14 +22,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fine-tuning of one learner: {@link #startDue} submits a fine-tune for every task whose data
- * changed to the {@link FineTuneScheduler}'s threads, and {@link #installFinished}, on the stream
- * thread, installs and publishes those whose task did not change in the meantime.
+ * The fine-tuning of one incarnation of a learner: {@link #startDue} submits a fine-tune for every
+ * task whose data changed to the {@link FineTuneScheduler}'s threads, and {@link #installFinished},
+ * on the stream thread, installs and publishes those whose task did not change in the meantime.
+ *
+ * <p>Kafka Streams re-initialises the same processor after closing a task (a corrupted task is
+ * closed dirty and revived), so the learner makes a new {@code FineTunes} at every {@code init} and
+ * closes the old one: the results of jobs of a closed one, running or still queued, are dropped,
+ * and its in-flight set goes with it, so the new incarnation starts with nothing in flight.
+ *
+ * <p>A task that cannot be fine-tuned (its examples do not make a support set, it is too big for
+ * the {@link FineTuneBudget}, or the fine-tuning throws, even an {@code Error}) is logged, counted
+ * as a failed fine-tune, and marked tuned at its current data: it is tried again only once its data
+ * changes, never in a loop, and the stream thread carries on.
  */
 final class FineTunes {
   private static final Logger log = LoggerFactory.getLogger(FineTunes.class);
 
+  /** The fine-tuning itself, {@link Methods#fineTune} but for tests. */
+  @FunctionalInterface
+  interface Tuner {
+    FineTuneResult tune(String method, SupportSet support, float[][] unlabelled);
+  }
+
   private final String configuredMethod;
+  private final FineTuneBudget budget;
+  private final Tuner tuner;
   private final FineTuneScheduler scheduler;
   private final LearnerStores stores;
   private final QueryPool pool;
@@ -56,6 +76,8 @@ final class FineTunes {
    */
   FineTunes(
       String method,
+      FineTuneBudget budget,
+      Tuner tuner,
       FineTuneScheduler scheduler,
       LearnerStores stores,
       QueryPool pool,
@@ -63,6 +85,8 @@ final class FineTunes {
       Telemetry telemetry,
       LongSupplier clock) {
     this.configuredMethod = method;
+    this.budget = budget;
+    this.tuner = tuner;
     this.scheduler = scheduler;
     this.stores = stores;
     this.pool = pool;
@@ -71,13 +95,29 @@ final class FineTunes {
     this.clock = clock;
   }
 
-  /** Drops the results of fine-tunes still running: the learner closes. */
+  /**
+   * Drops the results of fine-tunes still running or queued, and forgets what was in flight: the
+   * learner closes (and may be re-initialised with a new {@code FineTunes}).
+   */
   void close() {
     closed = true;
+    finished.clear();
+    inFlight.clear();
   }
 
-  /** Submits a fine-tune for every task whose data changed since its last one. */
+  /** Tasks submitted and not yet installed (tests look). */
+  Set<String> inFlight() {
+    return Collections.unmodifiableSet(inFlight);
+  }
+
+  /**
+   * Submits a fine-tune for every task whose data changed since its last one. A task that cannot
+   * be prepared is given up until its data changes; the others still start.
+   */
   void startDue() {
+    if (closed) {
+      return;
+    }
     List<String> due = new ArrayList<>();
     for (KeyValue<String, TaskState> entry : stores.tasks()) {
       if (!inFlight.contains(entry.key) && entry.value.needsFineTune()) {
@@ -85,7 +125,15 @@ final class FineTunes {
       }
     }
     for (String task : due) {
-      start(task, stores.task(task));
+      try {
+        start(task, stores.task(task));
+      } catch (RuntimeException e) {
+        if (KafkaFailures.isKafkas(e)) {
+          throw e;
+        }
+        inFlight.remove(task);
+        giveUp(task, "could not prepare the fine-tune of task '" + task + "'", e);
+      }
     }
   }
 
@@ -102,14 +150,13 @@ final class FineTunes {
       return;
     }
     List<StoredExample> examples = stores.examples(task);
-    float[][] features = new float[examples.size()][];
-    int[] classIndex = new int[examples.size()];
-    for (int i = 0; i < features.length; i++) {
-      features[i] = examples.get(i).feature();
-      classIndex[i] = index.get(examples.get(i).label());
-    }
-    SupportSet support = new SupportSet(labels, features, classIndex);
     float[][] queries = pool.of(task);
+    Sampled sampled = sample(task, labels, index, examples, queries);
+    if (sampled == null) {
+      return;
+    }
+    SupportSet support = sampled.support();
+    queries = sampled.queries();
     if (Methods.AUTO.equals(method)) {
       method = Methods.autoChoice(support, queries.length);
     }
@@ -125,41 +172,165 @@ final class FineTunes {
     long atSupport = state.supportChanges();
     long atPool = state.poolAdds();
     inFlight.add(task);
-    scheduler.submit(
-        () -> {
-          if (closed) {
-            return;
-          }
-          long start = System.nanoTime();
-          FineTuneResult result = null;
-          try {
-            result = Methods.fineTune(chosen, support, unlabelled);
-          } catch (RuntimeException e) {
-            log.error("fine-tuning task '{}' failed; its prototype snapshot stays", task, e);
-          }
-          finished.add(
-              new Tuned(
-                  task,
-                  atSupport,
-                  atPool,
-                  chosen,
-                  result,
-                  (System.nanoTime() - start) / 1e6,
-                  support.counts(),
-                  support.size(),
-                  unlabelled.length));
-        });
+    scheduler.submit(() -> run(task, atSupport, atPool, chosen, support, unlabelled));
+  }
+
+  /** The job on a fine-tuning thread: nothing it throws reaches the thread. */
+  private void run(
+      String task,
+      long atSupport,
+      long atPool,
+      String method,
+      SupportSet support,
+      float[][] unlabelled) {
+    if (closed) {
+      return;
+    }
+    long start = System.nanoTime();
+    FineTuneResult result = null;
+    try {
+      result = tuner.tune(method, support, unlabelled);
+    } catch (Throwable e) {
+      // An Error too (out of memory, a stack overflow): the task must leave the in-flight set,
+      // and the fine-tuning thread must live on for the other tasks.
+      log.error("fine-tuning task '{}' failed; its prototype snapshot stays", task, e);
+    }
+    if (closed) {
+      return;
+    }
+    finished.add(
+        new Tuned(
+            task,
+            atSupport,
+            atPool,
+            method,
+            result,
+            (System.nanoTime() - start) / 1e6,
+            support.counts(),
+            support.size(),
+            unlabelled.length));
+  }
+
+  /** A task's support set and pooled queries as the budget allows them. */
+  private record Sampled(SupportSet support, float[][] queries) {}
+
+  /**
+   * The support set and pool sample of {@code task} within the budget, or null when it does not
+   * fit (the task is then given up until its data changes).
+   *
+   * @throws io.fewshotstreams.fewshot.InvalidInputException when the examples do not make a
+   *     support set (mixed feature sizes after a backbone change, say)
+   */
+  private Sampled sample(
+      String task,
+      List<String> labels,
+      Map<String, Integer> index,
+      List<StoredExample> examples,
+      float[][] queries) {
+    List<List<float[]>> byClass = new ArrayList<>();
+    labels.forEach(label -> byClass.add(new ArrayList<>()));
+    for (StoredExample example : examples) {
+      Integer k = index.get(example.label());
+      if (k == null) {
+        throw new IllegalStateException(
+            "expected every example of task '"
+                + task
+                + "' to belong to one of its classes "
+                + labels
+                + ", found one of class '"
+                + example.label()
+                + "'");
+      }
+      byClass.get(k).add(example.feature());
+    }
+    int[] counts = byClass.stream().mapToInt(List::size).toArray();
+    int dimension = examples.isEmpty() ? 0 : examples.get(0).feature().length;
+    FineTuneBudget.Sample sample = budget.sample(counts, queries.length, dimension);
+    if (sample == null) {
+      giveUp(
+          task,
+          "task '"
+              + task
+              + "' is too big to fine-tune: expected at most "
+              + budget.maxBytes()
+              + " bytes of working memory (fewshot.finetune.max.bytes), found "
+              + FineTuneBudget.estimateBytes(
+                  counts.length, counts.length + Math.min(queries.length, counts.length), dimension)
+              + " bytes for one example of each of its "
+              + counts.length
+              + " classes; its prototype snapshot stays",
+          null);
+      return null;
+    }
+    // The same task subsamples the same way each time, so an unchanged task tunes alike.
+    Random random = new Random(task.hashCode());
+    List<float[]> features = new ArrayList<>();
+    List<Integer> classIndex = new ArrayList<>();
+    for (int k = 0; k < byClass.size(); k++) {
+      List<float[]> rows = byClass.get(k);
+      if (rows.size() > sample.perClass()) {
+        rows = new ArrayList<>(rows);
+        Collections.shuffle(rows, random);
+        rows = rows.subList(0, sample.perClass());
+      }
+      for (float[] row : rows) {
+        features.add(row);
+        classIndex.add(k);
+      }
+    }
+    SupportSet support =
+        new SupportSet(
+            labels,
+            features.toArray(float[][]::new),
+            classIndex.stream().mapToInt(Integer::intValue).toArray());
+    float[][] pooled =
+        sample.poolQueries() < queries.length
+            ? java.util.Arrays.copyOf(queries, sample.poolQueries())
+            : queries;
+    return new Sampled(support, pooled);
+  }
+
+  /**
+   * Gives a task up until its data changes: logs why, counts a failed fine-tune, and marks it
+   * tuned at its current data so the next punctuation does not try it again.
+   */
+  private void giveUp(String task, String why, Throwable cause) {
+    if (cause == null) {
+      log.warn(why);
+    } else {
+      log.error("{}; its prototype snapshot stays until its data changes", why, cause);
+    }
+    TaskState state = stores.task(task);
+    if (state != null) {
+      stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
+    }
+    telemetry.fineTuned(
+        new RecentActivity.FineTuneEvent(
+            task,
+            state == null ? 0 : state.version(),
+            configuredMethod,
+            0,
+            null,
+            null,
+            0,
+            0,
+            clock.getAsLong(),
+            FineTuneOutcome.FAILED));
   }
 
   /** Installs and publishes finished fine-tunes whose task did not change in the meantime. */
   void installFinished() {
     Tuned tuned;
-    while ((tuned = finished.poll()) != null) {
+    while (!closed && (tuned = finished.poll()) != null) {
       inFlight.remove(tuned.task());
       try {
         install(tuned);
       } catch (RuntimeException e) {
-        log.error("could not install the fine-tune of task '{}'; its snapshot stays", tuned.task(), e);
+        if (KafkaFailures.isKafkas(e)) {
+          throw e;
+        }
+        log.error(
+            "could not install the fine-tune of task '{}'; its snapshot stays", tuned.task(), e);
       }
     }
   }
@@ -179,18 +350,28 @@ final class FineTunes {
       return;
     }
     long version = state.version() + 1;
+    String withheld =
+        publisher.fineTuned(
+            tuned.task(),
+            version,
+            tuned.method(),
+            tuned.result().classifier(),
+            tuned.counts(),
+            tuned.supportExamples(),
+            tuned.poolQueries(),
+            finiteOrNull(tuned.result().finalLoss()),
+        tuned.millis());
+    if (withheld != null) {
+      // Too big for the models topic: the prototype snapshot stays until the data changes.
+      log.warn(withheld);
+      stores.putTask(
+          tuned.task(),
+          state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
+      report(tuned, state.version(), FineTuneOutcome.FAILED);
+      return;
+    }
     stores.putTask(
         tuned.task(), state.tuned(version, tuned.atSupportChanges(), tuned.atPoolAdds()));
-    publisher.fineTuned(
-        tuned.task(),
-        version,
-        tuned.method(),
-        tuned.result().classifier(),
-        tuned.counts(),
-        tuned.supportExamples(),
-        tuned.poolQueries(),
-        finiteOrNull(tuned.result().finalLoss()),
-        tuned.millis());
     report(tuned, version, FineTuneOutcome.INSTALLED);
   }
 

@@ -1,7 +1,9 @@
 package io.fewshotstreams.streaming.learner;
 
 import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.fewshot.ClassSum;
+import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.streaming.DeadLetters;
 import io.fewshotstreams.streaming.LearnerInput;
 import io.fewshotstreams.streaming.Origin;
@@ -26,6 +28,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
   private static final Logger log = LoggerFactory.getLogger(Learner.class);
 
   private final Settings settings;
+  private final EventCodec codec;
+  private final FineTunes.Tuner tuner;
   private final FineTuneScheduler scheduler;
   private final DeadLetters deadLetters;
   private final Telemetry telemetry;
@@ -38,7 +42,13 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
   private SnapshotPublisher publisher;
   private FineTunes fineTunes;
 
-  /** What the learner needs from the configuration. */
+  /**
+   * What the learner needs from the configuration.
+   *
+   * @param fineTuneMaxExamplesPerClass support examples per class a fine-tune uses at most
+   * @param fineTuneMaxBytes estimated working memory a fine-tune may take
+   * @param maxSnapshotBytes the largest snapshot value the models topic and the producer take
+   */
   public record Settings(
       String backboneId,
       int featureSize,
@@ -46,35 +56,69 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       int maxClassesPerTask,
       int poolSize,
       String method,
-      long fineTuneIntervalMs) {}
+      long fineTuneIntervalMs,
+      int fineTuneMaxExamplesPerClass,
+      long fineTuneMaxBytes,
+      long maxSnapshotBytes) {}
 
   /**
-   * A learner; the scheduler, telemetry and task count are shared by every learner of an
+   * A learner; the codec, scheduler, telemetry and task count are shared by every learner of an
    * instance.
    */
   public Learner(
       Settings settings,
+      EventCodec codec,
+      FineTuneScheduler scheduler,
+      DeadLetters deadLetters,
+      Telemetry telemetry,
+      TaskCount taskCount) {
+    this(settings, codec, Methods::fineTune, scheduler, deadLetters, telemetry, taskCount);
+  }
+
+  /** A learner that fine-tunes with {@code tuner} (tests make it fail). */
+  Learner(
+      Settings settings,
+      EventCodec codec,
+      FineTunes.Tuner tuner,
       FineTuneScheduler scheduler,
       DeadLetters deadLetters,
       Telemetry telemetry,
       TaskCount taskCount) {
     this.settings = settings;
+    this.codec = codec;
+    this.tuner = tuner;
     this.scheduler = scheduler;
     this.deadLetters = deadLetters;
     this.telemetry = telemetry;
     this.taskCount = taskCount;
   }
 
+  /**
+   * Opens the learner on its task's stores. Kafka Streams calls it again on the same object when it
+   * revives a task it closed (a corrupted task after a long broker outage, say): every call starts
+   * clean, with a new {@link FineTunes} that has nothing in flight, and a previous incarnation's
+   * fine-tunes, still running or queued, are dropped.
+   */
   @Override
   public void init(ProcessorContext<String, Routed> context) {
+    closeIncarnation();
     this.context = context;
     stores = new LearnerStores(context);
     pool = new QueryPool(stores, settings.poolSize());
     publisher =
-        new SnapshotPublisher(settings.backboneId(), settings.featureSize(), telemetry, context);
+        new SnapshotPublisher(
+            settings.backboneId(),
+            settings.featureSize(),
+            settings.maxSnapshotBytes(),
+            codec,
+            telemetry,
+            context);
     fineTunes =
         new FineTunes(
             settings.method(),
+            new FineTuneBudget(
+                settings.fineTuneMaxExamplesPerClass(), settings.fineTuneMaxBytes()),
+            tuner,
             scheduler,
             stores,
             pool,
@@ -83,24 +127,46 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             context::currentSystemTimeMs);
     limits =
         new SupportLimits(
-            settings.maxExamplesPerClass(), settings.maxClassesPerTask(), taskCount, stores);
+            settings.maxExamplesPerClass(),
+            settings.maxClassesPerTask(),
+            taskCount,
+            stores,
+            settings.backboneId(),
+            settings.featureSize(),
+            settings.maxSnapshotBytes());
     limits.open();
+    // Bound to this incarnation: a punctuation of a closed one does nothing.
+    FineTunes incarnation = fineTunes;
     context.schedule(
         Duration.ofMillis(settings.fineTuneIntervalMs()),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> fineTunes.startDue());
+        now -> incarnation.startDue());
     context.schedule(
         Duration.ofMillis(Math.min(200, settings.fineTuneIntervalMs())),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> fineTunes.installFinished());
+        now -> incarnation.installFinished());
   }
 
   @Override
   public void close() {
+    closeIncarnation();
+  }
+
+  /** Drops the fine-tunes of the current incarnation and gives its tasks back; idempotent. */
+  private void closeIncarnation() {
     if (fineTunes != null) {
       fineTunes.close();
-      limits.close();
+      fineTunes = null;
     }
+    if (limits != null) {
+      limits.close();
+      limits = null;
+    }
+  }
+
+  /** The current incarnation's fine-tunes (tests look at what is in flight). */
+  FineTunes fineTunes() {
+    return fineTunes;
   }
 
   @Override
@@ -118,6 +184,10 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
         pool.add(query.task(), query.feature());
       }
     } catch (RuntimeException e) {
+      if (KafkaFailures.isKafkas(e)) {
+        // Kafka Streams' own (a migrated task, a fenced producer): it must see them to recover.
+        throw e;
+      }
       // A bug or a store failure must not stop the stream thread in a loop on the same record.
       Origin origin = input.origin();
       if (origin == null) {
@@ -204,7 +274,26 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     TaskState state = stores.taskOrNew(task);
     state = state.supportChanged(state.version() + 1);
     stores.putTask(task, state);
-    publisher.prototypes(record, task, state.version(), stores.classSums(task));
+    String withheld = publisher.prototypes(record, task, state.version(), stores.classSums(task));
+    if (withheld != null) {
+      // Only a task that grew under a larger limit gets here (adds are checked before): the change
+      // stands, and the user learns why the model did not follow.
+      deadLetter(
+          record,
+          DeadLetterReason.TASK_FULL,
+          "the change was applied, but " + withheld,
+          idOf(record.value()));
+    }
+  }
+
+  private static String idOf(LearnerInput input) {
+    if (input instanceof LearnerInput.Add add) {
+      return add.exampleId();
+    }
+    if (input instanceof LearnerInput.Remove remove) {
+      return remove.exampleId();
+    }
+    return input instanceof LearnerInput.DeleteClass delete ? delete.label() : null;
   }
 
   private void deadLetter(

@@ -1,5 +1,6 @@
 package io.fewshotstreams.streaming.learner;
 
+import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.CosineClassifier;
 import io.fewshotstreams.fewshot.FineTuneConfig;
@@ -7,6 +8,7 @@ import io.fewshotstreams.streaming.Routed;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.slf4j.Logger;
@@ -15,31 +17,82 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes the learner's model snapshots and forwards them to the models topic: the prototypes of a
  * task's class sums after each support change, and a fine-tuned classifier once installed.
+ *
+ * <p>A snapshot goes out only when it fits in the models topic's record limit: a record the
+ * producer refused would fail the transaction and be replayed for ever. {@link SupportLimits} keeps
+ * tasks small enough; a task that grew under a larger limit is measured before sending, and a
+ * snapshot that does not fit is withheld (the caller says so) rather than sent. Snapshot records
+ * carry no headers, so that their size is the value's and the key's.
  */
 final class SnapshotPublisher {
   private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
 
   private final String backboneId;
   private final int featureSize;
+  private final long maxSnapshotBytes;
+  private final EventCodec codec;
   private final Telemetry telemetry;
   private final ProcessorContext<String, Routed> context;
 
+  /**
+   * @param maxSnapshotBytes the largest snapshot value the models topic and the producer take
+   * @param codec writes snapshots as the models sink does, to measure those that may not fit
+   */
   SnapshotPublisher(
       String backboneId,
       int featureSize,
+      long maxSnapshotBytes,
+      EventCodec codec,
       Telemetry telemetry,
       ProcessorContext<String, Routed> context) {
     this.backboneId = backboneId;
     this.featureSize = featureSize;
+    this.maxSnapshotBytes = maxSnapshotBytes;
+    this.codec = codec;
     this.telemetry = telemetry;
     this.context = context;
   }
 
   /**
+   * The size of {@code snapshot}'s JSON when it may exceed the limit, else -1: measured only when
+   * the bound of its classes does not fit.
+   */
+  private long oversize(ModelSnapshot snapshot) {
+    long bound = SnapshotSize.fixedBytes(snapshot.task(), snapshot.backboneId());
+    for (ModelSnapshot.ClassWeights c : snapshot.classes()) {
+      bound += SnapshotSize.classBytes(c.label(), featureSize);
+    }
+    if (bound <= maxSnapshotBytes) {
+      return -1;
+    }
+    long bytes = codec.write(snapshot).length;
+    return bytes <= maxSnapshotBytes ? -1 : bytes;
+  }
+
+  private String withheld(ModelSnapshot snapshot, long bytes) {
+    return "expected the "
+        + snapshot.method()
+        + " snapshot v"
+        + snapshot.version()
+        + " of task '"
+        + snapshot.task()
+        + "' to fit in "
+        + maxSnapshotBytes
+        + " bytes (the record limit of the models topic and the service's producer), found "
+        + bytes
+        + " bytes for its "
+        + snapshot.classes().size()
+        + " classes; it was not published (delete classes of the task, or raise the models"
+        + " topic's max.message.bytes)";
+  }
+
+  /**
    * Publishes the prototype snapshot {@code version} of {@code task}, keyed by the task and stamped
    * like {@code cause}, the record that changed it.
+   *
+   * @return null when published, else why it was withheld (it does not fit in the models topic)
    */
-  void prototypes(
+  String prototypes(
       Record<String, ?> cause, String task, long version, List<LearnerStores.LabelledSum> sums) {
     List<ModelSnapshot.ClassWeights> weights = new ArrayList<>();
     int total = 0;
@@ -70,8 +123,19 @@ final class SnapshotPublisher {
             context.currentSystemTimeMs(),
             null,
             null);
-    context.forward(cause.withKey(task).withValue(new Routed.ToModels(snapshot)));
+    long oversize = oversize(snapshot);
+    if (oversize >= 0) {
+      String why = withheld(snapshot, oversize);
+      log.warn(why);
+      return why;
+    }
+    context.forward(
+        cause
+            .withKey(task)
+            .withValue((Routed) new Routed.ToModels(snapshot))
+            .withHeaders(new RecordHeaders()));
     telemetry.snapshotPublished(ModelSnapshot.PROTOTYPES);
+    return null;
   }
 
   /**
@@ -79,8 +143,9 @@ final class SnapshotPublisher {
    *
    * @param counts examples per class, in the classifier's class order
    * @param trainingLoss the final loss, null when unknown
+   * @return null when published, else why it was withheld (it does not fit in the models topic)
    */
-  void fineTuned(
+  String fineTuned(
       String task,
       long version,
       String method,
@@ -113,8 +178,13 @@ final class SnapshotPublisher {
             context.currentSystemTimeMs(),
             trainingLoss,
             millis);
+    long oversize = oversize(snapshot);
+    if (oversize >= 0) {
+      return withheld(snapshot, oversize);
+    }
     long now = context.currentSystemTimeMs();
     context.forward(new Record<>(task, (Routed) new Routed.ToModels(snapshot), now));
     telemetry.snapshotPublished(ModelSnapshot.FINE_TUNED);
+    return null;
   }
 }

@@ -55,6 +55,10 @@ public final class SupportIntake implements Processor<byte[], byte[], String, Ro
       context.forward(record.withKey(event.task()).withValue(new Routed.ToLearner(input)));
       telemetry.event(Input.SUPPORT, Outcome.OK);
     } catch (RuntimeException e) {
+      if (KafkaFailures.isKafkas(e)) {
+        // Kafka Streams' own, from forward (a migrated task, a fenced producer): not the record's.
+        throw e;
+      }
       telemetry.event(Input.SUPPORT, Outcome.DEAD_LETTER);
       Intake.deadLetter(
           context,

@@ -1,0 +1,141 @@
+package io.fewshotstreams.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fewshotstreams.broker.BrokerOptions;
+import io.fewshotstreams.broker.EmbeddedKafkaBroker;
+import io.fewshotstreams.embedding.Backbone;
+import io.fewshotstreams.embedding.Embedder;
+import io.fewshotstreams.embedding.EmbedderOptions;
+import io.fewshotstreams.embedding.OnnxEmbedder;
+import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.streaming.FewShotConfig;
+import io.fewshotstreams.streaming.FewShotStreams;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker is away for longer than the service's commit and transaction timeouts, so Kafka
+ * Streams gives up on the tasks, closes them as corrupted and revives them, re-initialising the
+ * same learner objects. Found by a probe: on the revived tasks fine-tuning never came back (the
+ * learner kept its closed flag and in-flight set). Here every task must fine-tune again after the
+ * outage. The timeouts are shrunk so that a 25 s outage outlasts them.
+ */
+class LearnerFaultIT {
+  private static final Logger log = LoggerFactory.getLogger(LearnerFaultIT.class);
+  private static final int TASKS = 4;
+  private static final int CLASSES = 3;
+  private static final int SHOTS = 3;
+  private static final long OUTAGE_MS = 25_000; // 5 x task.timeout.ms, 2.5 x transaction timeout
+  private static final Duration AWAIT = Duration.ofSeconds(90);
+
+  @TempDir Path brokerData;
+  @TempDir Path state;
+
+  @Test
+  @Timeout(value = 280, unit = TimeUnit.SECONDS)
+  void shouldFineTuneAgainOnEveryTaskAfterAnOutageLongerThanTheTimeouts() throws IOException {
+    BrokerOptions options = BrokerOptions.defaults().withDataDir(brokerData).withPort(freePort());
+    EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(options);
+    String bootstrap = broker.bootstrapServers();
+    Map<String, Object> extra = new HashMap<>();
+    extra.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    extra.put(FewShotConfig.FINETUNE_METHOD_CONFIG, "inductive");
+    extra.put(FewShotConfig.FINETUNE_INTERVAL_MS_CONFIG, 1_000L);
+    // Shrunk from minutes to seconds, so that the outage outlasts them.
+    extra.put(StreamsConfig.TASK_TIMEOUT_MS_CONFIG, 5_000L);
+    extra.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 10_000);
+    extra.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_BLOCK_MS_CONFIG), 5_000);
+    extra.put(StreamsConfig.producerPrefix(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG), 5_000);
+    extra.put(StreamsConfig.producerPrefix(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG), 10_000);
+    extra.put(StreamsConfig.consumerPrefix(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG), 5_000);
+    extra.put(StreamsConfig.consumerPrefix(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG), 5_000);
+    Map<String, Object> settings =
+        FaultRig.settings(bootstrap, "learner-fault-" + UUID.randomUUID(), state, extra);
+    try (Embedder embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
+        FewShotStreams service = FaultRig.start(embedder, settings);
+        FaultRig.Client client = new FaultRig.Client(settings, Map.of(), CLASSES)) {
+      client.register(TASKS, SHOTS);
+      assertThat(awaitFineTuned(client, bootstrap, CLASSES * SHOTS))
+          .as("every task fine-tuned before the outage")
+          .isTrue();
+      double before = fineTunes(service);
+
+      long stopAt = System.currentTimeMillis();
+      broker.close();
+      FaultRig.sleep(OUTAGE_MS);
+      broker = EmbeddedKafkaBroker.start(options);
+      long backAt = System.currentTimeMillis();
+
+      for (int t = 0; t < TASKS; t++) {
+        client.addExample(t, t % CLASSES, "after-outage", 77_000L + t);
+      }
+      client.flush();
+      boolean all = awaitFineTuned(client, bootstrap, CLASSES * SHOTS + 1);
+      log.info(
+          "fault outcome: broker away {} ms (task timeout 5 s, transaction timeout 10 s):"
+              + " fine-tuned snapshot of every task after it: {}; fine-tunes installed {} before,"
+              + " {} after; service state {}",
+          backAt - stopAt,
+          all,
+          before,
+          fineTunes(service),
+          service.streams().state());
+
+      assertThat(all).as("a fine-tuned snapshot of every task after the outage").isTrue();
+      assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+    } finally {
+      broker.close();
+    }
+  }
+
+  /** Whether every task gets a fine-tuned snapshot of {@code examples} examples in time. */
+  private static boolean awaitFineTuned(FaultRig.Client client, String bootstrap, int examples) {
+    try (FaultRig.Tail models =
+        new FaultRig.Tail(bootstrap, Map.of(), client.config.modelsTopic())) {
+      return models.pollUntil(rs -> fineTunedTasks(client, rs, examples) == TASKS, AWAIT);
+    }
+  }
+
+  private static long fineTunedTasks(
+      FaultRig.Client client, List<ConsumerRecord<String, byte[]>> rs, int examples) {
+    return rs.stream()
+        .map(r -> client.codec.readSnapshot(r.value()))
+        .filter(s -> s.method().equals(ModelSnapshot.FINE_TUNED))
+        .filter(s -> s.supportExamples() == examples)
+        .map(ModelSnapshot::task)
+        .distinct()
+        .count();
+  }
+
+  private static double fineTunes(FewShotStreams service) {
+    return service.telemetry().registry().find("fewshot.finetunes").tag("outcome", "installed")
+        .counters().stream()
+        .mapToDouble(c -> c.count())
+        .sum();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+}
