@@ -3,31 +3,29 @@ package io.fewshotstreams.fewshot;
 import java.util.Arrays;
 
 /**
- * Transductive fine-tuning that stays safe on a live pool: class-imbalanced, and holding images of
- * classes nobody registered. Name: {@value #NAME}.
+ * Transductive fine-tuning gated on whether the pool fits its assumptions, for a live pool that can
+ * be class-imbalanced and hold images of classes nobody registered. Name: {@value #NAME}.
  *
  * <ol>
  *   <li>From the support set alone, by leaving each example out: the open-set threshold {@code
  *       tau} (the {@code 1 - acceptShare} quantile of the examples' cosines to their own class's
  *       prototype) and the softmax temperature {@code T} (fitted to the leave-one-out
  *       predictions). A one-shot support set has no such pairs; fixed values stand in.
- *   <li>A latent inlier weight per pool image, {@code theta_j = sigmoid(k (max_c cos(mu_c, q_j) -
- *       tau))}, as OSLO's inlier scores: images far from every prototype barely enter the fit.
- *   <li>The class marginal {@code pi} of the pool, estimated by EM on the prototypes' predictions
- *       (Saerens et al. 2002), at temperature {@code T}, with the inlier weights, instead of being forced uniform: the lesson
- *       of alpha-TIM on imbalanced pools.
- *   <li>Fine-tuning from the prototypes: support cross-entropy, plus the inlier-weighted query
- *       entropy, plus {@code KL(pbar || pi)} (TIM's marginal entropy when {@code pi} is uniform).
- *   <li>The returned classifier has the fine-tuned rows, its logits rescaled to temperature {@code
- *       T}; the open-set score is {@code max_c cos(mu_c, x)}, to the prototypes, against {@code
- *       tau}.
+ *   <li>The gate ({@link #gate}): the pool's class marginal, estimated by EM (Saerens et al. 2002)
+ *       from the prototypes' calibrated predictions, is tested against uniform by its likelihood
+ *       ratio; the number of pool images scoring below {@code tau} is tested against the {@code 1 -
+ *       acceptShare} expected of registered images (one-sided binomial).
+ *   <li>A pool that passes both gets exactly the transductive fit of {@code auto} (TIM's
+ *       objective); one that fails either gets the inductive fit, or the prototypes at one shot.
+ *   <li>The returned classifier's logits are rescaled to temperature {@code T} (per branch); the
+ *       open-set score is {@code max_c cos(mu_c, x)}, to the prototypes, against {@code tau}.
  * </ol>
  *
  * The defaults ({@link RobustConfig#defaults()}) were chosen on the novel classes of the
- * Fashion-MNIST train split, balanced and Dirichlet(2) pools; BENCHMARKS.md has the test-split
- * figures and what else was tried. The estimated marginal replaces the uniform one only when the
- * pool's likelihood ratio shows imbalance at the 5% level, since a noisy estimate from a balanced
- * pool cost up to 5 points.
+ * Fashion-MNIST train split; BENCHMARKS.md has the test-split figures, the rows where this still
+ * falls short of the rule of never being below the better of prototypes and inductive, and what
+ * else was tried (including the {@code fallback = 1} branch: inlier-weighted transduction towards
+ * the estimated marginal).
  *
  * <p>Deterministic: the same input gives bit-identical output.
  */
