@@ -29,6 +29,18 @@ import java.util.List;
  *     nearer their images than the leave-one-out prototypes
  * @param minScale lower end of the leave-one-out temperature search, > 0
  * @param maxScale upper end of the leave-one-out temperature search, > minScale
+ * @param openZ the pool is taken to hold unregistered images when the share of its images below
+ *     the threshold exceeds the share expected of registered ones ({@code 1 - acceptShare}) by
+ *     this many binomial standard deviations (one-sided), >= 0
+ * @param fallback what a pool that fails either test gets: 0 the inductive fit (the prototypes at
+ *     one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted transductive fit
+ *     towards the estimated marginal
+ * @param inductiveScaleFactor factor on the leave-one-out temperature for the inductive fit, > 0
+ * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot when the
+ *     pool fails a test, > 0
+ * @param biasCorrection 1 divides the predictions the marginal is tested on by the classes' mean
+ *     leave-one-out prediction on the (balanced) support set, removing the pull some prototypes
+ *     have on every image before testing the pool; 0 does not. Needs two examples of a class.
  */
 public record RobustConfig(
     int steps,
@@ -44,13 +56,19 @@ public record RobustConfig(
     float oneShotPriorScale,
     float scaleFactor,
     float minScale,
-    float maxScale) {
+    float maxScale,
+    float openZ,
+    float fallback,
+    float inductiveScaleFactor,
+    float oneShotPrototypeScale,
+    float biasCorrection) {
 
   private static final List<String> NAMES =
       List.of(
           "steps", "entropyWeight", "marginalWeight", "priorIterations", "priorCount",
           "priorZ", "inlierSharpness", "acceptShare", "oneShotThreshold", "oneShotScale", "oneShotPriorScale", "scaleFactor",
-          "minScale", "maxScale");
+          "minScale", "maxScale", "openZ", "fallback", "inductiveScaleFactor",
+          "oneShotPrototypeScale", "biasCorrection");
 
   /** Checks every field's range. */
   public RobustConfig {
@@ -76,6 +94,15 @@ public record RobustConfig(
     positive("scaleFactor", scaleFactor);
     positive("minScale", minScale);
     positive("maxScale", maxScale);
+    nonNegative("openZ", openZ);
+    if (fallback != 0 && fallback != 1) {
+      throw new InvalidInputException("expected fallback 0 or 1, found " + fallback);
+    }
+    positive("inductiveScaleFactor", inductiveScaleFactor);
+    positive("oneShotPrototypeScale", oneShotPrototypeScale);
+    if (biasCorrection != 0 && biasCorrection != 1) {
+      throw new InvalidInputException("expected biasCorrection 0 or 1, found " + biasCorrection);
+    }
     if (!(maxScale > minScale)) {
       throw new InvalidInputException(
           "expected maxScale > minScale, found " + maxScale + " <= " + minScale);
@@ -84,7 +111,8 @@ public record RobustConfig(
 
   /** The defaults; see {@link RobustTransduction} for how they were chosen. */
   public static RobustConfig defaults() {
-    return new RobustConfig(30, 0.1f, 1f, 10, 5f, 1.645f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f);
+    return new RobustConfig(
+        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 0.8f, 4f, 1f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */
@@ -96,10 +124,7 @@ public record RobustConfig(
 
   /** A copy with one setting changed, by its component name; for tuning runs. */
   public RobustConfig with(String name, float value) {
-    float[] v = {
-      steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
-      acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale, maxScale
-    };
+    float[] v = values();
     int index = NAMES.indexOf(name);
     if (index < 0) {
       throw new InvalidInputException("expected a setting among " + NAMES + ", found '" + name + "'");
@@ -110,15 +135,20 @@ public record RobustConfig(
     v[index] = value;
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13]);
+        v[12], v[13], v[14], v[15], v[16], v[17], v[18]);
+  }
+
+  private float[] values() {
+    return new float[] {
+      steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
+      acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale,
+      maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection
+    };
   }
 
   @Override
   public String toString() {
-    float[] v = {
-      steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
-      acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale, maxScale
-    };
+    float[] v = values();
     StringBuilder out = new StringBuilder("RobustConfig[");
     for (int i = 0; i < v.length; i++) {
       out.append(i == 0 ? "" : ", ").append(NAMES.get(i)).append('=').append(v[i]);

@@ -79,4 +79,105 @@ class RobustTransductionTest {
     assertThat(second.classifier()).isEqualTo(first.classifier());
     assertThat(second.threshold()).isEqualTo(first.threshold());
   }
+
+  /** {@code shots} support examples per class of clusters on the first {@code classes} axes. */
+  private static SupportSet axes(int classes, int shots, Random random) {
+    float[][] support = new float[classes * shots][];
+    int[] classIndex = new int[classes * shots];
+    java.util.List<String> labels = new java.util.ArrayList<>();
+    for (int c = 0; c < classes; c++) {
+      labels.add("class-" + c);
+      float[][] examples = around(axis(c), shots, random);
+      for (int i = 0; i < shots; i++) {
+        support[c * shots + i] = examples[i];
+        classIndex[c * shots + i] = c;
+      }
+    }
+    return new SupportSet(labels, support, classIndex);
+  }
+
+  /** {@code counts[c]} pool images of class c, then {@code outliers} on the axis after them. */
+  private static float[][] pool(int[] counts, int outliers, Random random) {
+    java.util.List<float[]> out = new java.util.ArrayList<>();
+    for (int c = 0; c < counts.length; c++) {
+      out.addAll(java.util.Arrays.asList(around(axis(c), counts[c], random)));
+    }
+    out.addAll(java.util.Arrays.asList(around(axis(counts.length), outliers, random)));
+    return out.toArray(new float[0][]);
+  }
+
+  @Test
+  void shouldFitTodaysTransductiveOnABalancedClosedPool() {
+    Random random = new Random(11);
+    SupportSet set = axes(3, 5, random);
+    float[][] pool = pool(new int[] {15, 15, 15}, 0, random);
+    RobustTransduction method = new RobustTransduction();
+
+    RobustTransduction.Gate gate = method.gate(set, pool);
+    OpenSetClassifier fitted = method.fitOpenSet(set, pool);
+
+    // A pool that fits TIM's assumptions must get exactly auto's fit (catches false alarms of
+    // either test, or a changed objective); only the temperature differs.
+    assertThat(gate.imbalanced()).as("15/15/15 tested as imbalanced").isFalse();
+    assertThat(gate.open()).as("a pool of registered images tested as open").isFalse();
+    assertThat(gate.branch()).isEqualTo(Methods.TRANSDUCTIVE);
+    assertThat(fitted.classifier().weights())
+        .isDeepEqualTo(Methods.auto().fit(set, pool).weights());
+  }
+
+  @Test
+  void shouldFitInductivelyWhenThePoolIsSkewed() {
+    Random random = new Random(12);
+    SupportSet set = axes(3, 5, random);
+    float[][] pool = pool(new int[] {40, 3, 2}, 0, random);
+    RobustTransduction method = new RobustTransduction();
+
+    RobustTransduction.Gate gate = method.gate(set, pool);
+    OpenSetClassifier fitted = method.fitOpenSet(set, pool);
+
+    // 40/3/2 of well-separated classes is far beyond the chi-square quantile; TIM's uniform
+    // marginal would pull the frequent class's images into the rare ones.
+    assertThat(gate.imbalanced()).as("40/3/2 tested as imbalanced").isTrue();
+    assertThat(gate.branch()).isEqualTo(Methods.INDUCTIVE);
+    assertThat(fitted.classifier().weights())
+        .isDeepEqualTo(Methods.inductive().fit(set, pool).weights());
+  }
+
+  @Test
+  void shouldNotFitOnAPoolHoldingUnregisteredImages() {
+    Random random = new Random(13);
+    SupportSet set = axes(3, 5, random);
+    // 20 of 65 images on a fourth axis: cosine about 0 to every prototype, all below threshold.
+    float[][] pool = pool(new int[] {15, 15, 15}, 20, random);
+
+    RobustTransduction.Gate gate = new RobustTransduction().gate(set, pool);
+
+    assertThat(gate.open()).as("20 of 65 below the threshold tested as open").isTrue();
+    assertThat(gate.branch()).isEqualTo(Methods.INDUCTIVE);
+  }
+
+  @Test
+  void shouldKeepThePrototypesAtOneShotWhenThePoolFailsATest() {
+    Random random = new Random(14);
+    SupportSet set = axes(3, 1, random);
+    float[][] pool = pool(new int[] {40, 3, 2}, 0, random);
+
+    RobustTransduction.Gate gate = new RobustTransduction().gate(set, pool);
+    OpenSetClassifier fitted = new RobustTransduction().fitOpenSet(set, pool);
+
+    // Inductive fine-tuning of one example per class changes nothing but the confidence.
+    assertThat(gate.branch()).isEqualTo(Methods.PROTOTYPES);
+    assertThat(fitted.classifier().weights()).isDeepEqualTo(set.prototypes());
+    assertThat(fitted.classifier().scale()).isEqualTo(RobustConfig.defaults().oneShotPrototypeScale());
+  }
+
+  @Test
+  void shouldFlagTheOpenSetOnlyBeyondTheBinomialQuantile() {
+    RobustTransduction method = new RobustTransduction(RobustConfig.defaults().with("openZ", 3));
+    // 75 images, 5% expected below: mean 3.75, sd sqrt(75 * 0.05 * 0.95) = 1.887, so 3 sd
+    // above the mean is 9.41: 9 below is chance, 10 is not.
+    assertThat(method.openShown(9, 75)).isFalse();
+    assertThat(method.openShown(10, 75)).isTrue();
+    assertThat(method.openShown(0, 0)).as("an empty pool").isFalse();
+  }
 }
