@@ -79,7 +79,7 @@ class QueryRecordSizeIT {
               TestClients.producer(
                   broker.bootstrapServers(),
                   Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TOPIC_MAX_BYTES))) {
-        for (String label : List.of("Coat", "Sneaker", "Bag")) {
+        for (String label : List.of("Coat", "Sneaker", "Shirt")) {
           SampleImage s = samples.stream().filter(x -> x.label().equals(label)).findFirst().get();
           live.addImage(TASK, label, s.name(), s.png());
         }
