@@ -189,7 +189,12 @@ class ProcessKillIT {
             "-p", "commit.interval.ms=100",
             "-p", "state.dir=" + dir.resolve("state"),
             "-p", "fewshot.http.port=-1",
-            "-p", "fewshot.topic.partitions=2"));
+            "-p", "fewshot.topic.partitions=2",
+            // With the default linger (5 ms) the punctuator runs just before nearly every commit
+            // and empties the pending store; batches that span commits, the case the store is
+            // there for, need a linger longer than the commit interval and room in the batch.
+            "-p", "fewshot.query.batch.linger.ms=2000",
+            "-p", "fewshot.query.batch.size=256"));
     Process process =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     CountDownLatch running = new CountDownLatch(1);
