@@ -52,10 +52,14 @@ public record PendingQuery(
     }
   }
 
-  /** A query read by this version. */
+  /** A query read by this version, with a copy of the record's headers. */
   public static PendingQuery of(Origin origin, long receivedAtMs, Headers headers, QueryEvent query) {
     return new PendingQuery(
-        origin, receivedAtMs, headers, Objects.requireNonNull(query, "query"), null);
+        origin,
+        receivedAtMs,
+        new RecordHeaders(headers.toArray()),
+        Objects.requireNonNull(query, "query"),
+        null);
   }
 
   /**
