@@ -4,18 +4,20 @@ import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.streaming.learner.SnapshotSize;
+import io.fewshotstreams.streaming.query.FetchedOffsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 
@@ -409,6 +411,16 @@ public final class FewShotConfig extends AbstractConfig {
         StreamsConfig.POLL_MS_CONFIG,
         String.valueOf(Math.max(1, Math.min(100, parsedLinger(settings)))));
     installRocksDbBound(rest, settings);
+    // Query batching waits only when later records are already fetched: the main consumer tells
+    // which. A user's own interceptors win; batching then falls back to full batches and linger.
+    if (!rest.containsKey(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG)
+        && !rest.containsKey(StreamsConfig.consumerPrefix(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG))
+        && !rest.containsKey(
+            StreamsConfig.mainConsumerPrefix(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG))) {
+      rest.put(
+          StreamsConfig.mainConsumerPrefix(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG),
+          FetchedOffsets.class.getName());
+    }
     passThrough = Map.copyOf(rest);
   }
 

@@ -6,6 +6,7 @@ import io.fewshotstreams.streaming.learner.FineTuneScheduler;
 import io.fewshotstreams.streaming.learner.Learner;
 import io.fewshotstreams.streaming.learner.SupportIntake;
 import io.fewshotstreams.streaming.learner.TaskCount;
+import io.fewshotstreams.streaming.query.PendingQuery;
 import io.fewshotstreams.streaming.query.QueryClassifier;
 import io.fewshotstreams.streaming.query.SnapshotUpdater;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
@@ -83,7 +84,7 @@ public final class FewShotTopology {
         Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(StoreNames.PENDING_QUERIES),
             Serdes.Long(),
-            InternalSerdes.pendingQuery()));
+            PendingQuery.serde()));
 
     KStream<String, Routed> support =
         builder

@@ -4,7 +4,6 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.ClassSum;
 import io.fewshotstreams.streaming.learner.StoredExample;
 import io.fewshotstreams.streaming.learner.TaskState;
-import io.fewshotstreams.streaming.query.PendingQuery;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -85,29 +84,6 @@ final class InternalSerdes {
                 in.readInt(),
                 in.readLong(),
                 in.readLong()));
-  }
-
-  static Serde<PendingQuery> pendingQuery() {
-    return serde(
-        (out, q) -> {
-          writeOrigin(out, q.origin());
-          out.writeLong(q.receivedAtMs());
-          out.writeBoolean(q.value() != null);
-          if (q.value() != null) {
-            out.writeInt(q.value().length);
-            out.write(q.value());
-          }
-        },
-        in -> {
-          Origin origin = readOrigin(in);
-          long receivedAtMs = in.readLong();
-          byte[] value = null;
-          if (in.readBoolean()) {
-            value = new byte[in.readInt()];
-            in.readFully(value);
-          }
-          return new PendingQuery(origin, receivedAtMs, value);
-        });
   }
 
   static Serde<float[]> floats() {

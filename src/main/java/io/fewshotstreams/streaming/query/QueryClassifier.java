@@ -24,7 +24,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -32,26 +34,51 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The query path: reads and validates a query, embeds its image, classifies it with the task's
  * latest snapshot from the global store and emits the prediction; a sample of query embeddings also
  * goes to the learner's pool. A query for a task with no classes becomes an {@code UNKNOWN_TASK}
- * dead letter.
+ * dead letter. A prediction carries the headers of its query's record (a W3C {@code traceparent},
+ * say), batched or not, before a restart or after one.
  *
- * <p>Query images are embedded in batches of up to {@code batchSize}. A query with an image waits
- * in the changelogged {@link StoreNames#PENDING_QUERIES} store (keyed by its offset), so
- * that a commit between two records never commits the input offset of a query whose prediction is
- * not written yet: the store's changes, the input offsets and the outputs share one transaction
- * under exactly-once. The batch is finished when it is full, or by a wall-clock punctuator every
- * {@code lingerMs}, which also finishes what a restart or another instance left in the store. Each
- * image is decoded on its own, so a bad one becomes its own dead letter, then all are embedded in
- * one call. Once anything waits, every later query waits behind it (with an image or not, valid or
- * not), so outputs keep the order of the input partition.
+ * <p>Query images are batched only when there is a backlog: when later records of the same
+ * partition were already fetched ({@link FetchedOffsets}). A query with nothing waiting before it
+ * and nothing fetched after it is answered at once. Otherwise it waits in the changelogged {@link
+ * StoreNames#PENDING_QUERIES} store (keyed by its offset), so that a commit between two records
+ * never commits the input offset of a query whose prediction is not written yet: the store's
+ * changes, the input offsets and the outputs share one transaction under exactly-once. The batch
+ * is finished when it is full, when the record in hand is the last one fetched of its partition
+ * (the input has gone idle), or by a wall-clock punctuator every {@code lingerMs} as a backstop.
+ *
+ * <p>The store is written, never scanned: an in-memory index mirrors what waits in it, filled
+ * from the store once in {@link #init} (what a restart or another instance left is finished by
+ * the first punctuation), and a flush reads the index and deletes each key. A query whose entry
+ * would exceed {@link #MAX_PENDING_BYTES} never waits: what waits is finished first, then it is
+ * answered at once, so a big image cannot fail the changelog's record size limit.
+ *
+ * <p>Each image is decoded on its own, so a bad one becomes its own dead letter, then all are
+ * embedded in one call. Once anything waits, every later readable query waits behind it, so
+ * predictions keep the order of the input partition; an unreadable record is dead-lettered at
+ * once.
+ *
+ * <p>Kafka's own exceptions (a migrated task, a fenced producer, a closed store) are about the
+ * task, not the record, so they are never turned into dead letters but go to Kafka Streams.
  */
 public final class QueryClassifier implements Processor<byte[], byte[], String, Routed> {
   /** Classifiers kept per processor; a task's entry is rebuilt when its version changes. */
   private static final int CACHED_TASKS = 1024;
+
+  private static final Logger log = LoggerFactory.getLogger(QueryClassifier.class);
+
+  /**
+   * Largest entry a query may have in the pending store: a quarter of the 1 MiB that a changelog
+   * topic and the producer accept by default, so the record and its batch fit with room to spare.
+   * Images this large gain nothing from batching, as decoding them outweighs the saving.
+   */
+  static final long MAX_PENDING_BYTES = 256 * 1024;
 
   private final EventCodec codec;
   private final Features features;
@@ -70,30 +97,31 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
           return size() > CACHED_TASKS;
         }
       };
-  /** Parsed queries queued by this processor, by offset: spares parsing them again. */
-  private final Map<Long, Queued> queued = new HashMap<>();
+  /** What waits in the pending store, by offset: the store's keys, mirrored, never scanned. */
+  private final TreeMap<Long, Waiting> waiting = new TreeMap<>();
   private ProcessorContext<String, Routed> context;
   private KeyValueStore<String, ModelSnapshot> snapshots;
   private KeyValueStore<Long, PendingQuery> pending;
-  private int pendingCount;
 
   private record Cached(long version, CosineClassifier classifier) {}
 
-  private record Queued(QueryEvent query, long startNanos) {}
+  /**
+   * A query in the pending store. {@code value} is the record's value when this processor read it
+   * (for a dead letter), null after a restart; {@code startNanos} is -1 then. {@code inStore} is
+   * false for the query that completes a batch, which is finished before its call returns.
+   */
+  private record Waiting(PendingQuery stored, byte[] value, long startNanos, boolean inStore) {}
 
   /** One query of a batch on its way through {@link #flush}. */
   private static final class Item {
-    final long offset;
-    final PendingQuery stored;
+    final Waiting waiting;
     QueryEvent query;
-    long startNanos = -1;
     BufferedImage image;
     float[] raw;
     RuntimeException failure;
 
-    Item(long offset, PendingQuery stored) {
-      this.offset = offset;
-      this.stored = stored;
+    Item(Waiting waiting) {
+      this.waiting = waiting;
     }
   }
 
@@ -124,14 +152,22 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     this.context = context;
     this.snapshots = context.getStateStore(StoreNames.SNAPSHOTS);
     this.pending = context.getStateStore(StoreNames.PENDING_QUERIES);
-    // The store is restored before init: what a crash or a previous owner left is finished by the
-    // first punctuation (records cannot be forwarded from init).
-    pendingCount = 0;
+    // The store is restored before init, and Kafka Streams may init the same object again after
+    // closing a corrupted task: the index is rebuilt from the store, the one scan of it. What it
+    // holds is finished by the first punctuation (records cannot be forwarded from init).
+    waiting.clear();
     try (KeyValueIterator<Long, PendingQuery> it = pending.all()) {
       while (it.hasNext()) {
-        it.next();
-        pendingCount++;
+        KeyValue<Long, PendingQuery> entry = it.next();
+        waiting.put(entry.key, new Waiting(entry.value, null, -1, true));
       }
+    }
+    if (!waiting.isEmpty()) {
+      log.info(
+          "{} queries restored into the pending store of task {}, finished by the first"
+              + " punctuation",
+          waiting.size(),
+          context.taskId());
     }
     context.schedule(
         Duration.ofMillis(Math.max(1, lingerMs)),
@@ -140,29 +176,52 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
   }
 
   @Override
+  public void close() {
+    waiting.clear();
+  }
+
+  @Override
   public void process(Record<byte[], byte[]> record) {
     long start = System.nanoTime();
     Origin origin = Intake.origin(context, record);
-    QueryEvent query = null;
+    QueryEvent query;
     try {
       query = read(record.value());
     } catch (RuntimeException e) {
-      if (pendingCount == 0) {
-        telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
-        Intake.deadLetter(context, record, origin, deadLetters, e, null, null);
-      } else {
-        // Read again, and dead-lettered, in its turn.
-        enqueue(origin, record.value(), null, start);
-      }
+      throwIfKafkas(e);
+      telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
+      Intake.deadLetter(context, record, origin, deadLetters, e, null, null);
       return;
     }
-    if (pendingCount == 0 && (query.image() == null || batchSize == 1 || lingerMs == 0)) {
+    boolean backlog = FetchedOffsets.moreAfter(origin.topic(), origin.partition(), origin.offset());
+    if (waiting.isEmpty()
+        && (query.image() == null || batchSize == 1 || lingerMs == 0 || !backlog)) {
       classifyNow(record, origin, query, start);
       return;
     }
-    enqueue(origin, record.value(), query, start);
-    if (pendingCount >= batchSize) {
+    PendingQuery entry =
+        PendingQuery.of(origin, context.currentSystemTimeMs(), record.headers(), query);
+    // A query finished within this call joins the batch without touching the store: no commit
+    // can come between.
+    boolean flushNow = waiting.size() + 1 >= batchSize || !backlog;
+    if (!flushNow && entry.storedBytesBound() > MAX_PENDING_BYTES) {
       flush();
+      classifyNow(record, origin, query, start);
+      return;
+    }
+    if (!flushNow) {
+      pending.put(origin.offset(), entry);
+    }
+    waiting.put(origin.offset(), new Waiting(entry, record.value(), start, !flushNow));
+    if (flushNow) {
+      flush();
+    }
+  }
+
+  /** Kafka's own exceptions are not about the record: Kafka Streams handles them. */
+  private static void throwIfKafkas(RuntimeException e) {
+    if (e instanceof KafkaException) {
+      throw e;
     }
   }
 
@@ -174,15 +233,6 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     return codec.readQuery(value);
   }
 
-  private void enqueue(Origin origin, byte[] value, QueryEvent query, long startNanos) {
-    pending.put(
-        origin.offset(), new PendingQuery(origin, context.currentSystemTimeMs(), value));
-    if (query != null) {
-      queued.put(origin.offset(), new Queued(query, startNanos));
-    }
-    pendingCount++;
-  }
-
   /** The unbatched path: a query with nothing waiting before it that need not wait itself. */
   private void classifyNow(
       Record<byte[], byte[]> record, Origin origin, QueryEvent query, long start) {
@@ -190,39 +240,31 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
       float[] feature = features.of(query.image(), query.embedding());
       emit(query, feature, (System.nanoTime() - start) / 1e6, record.timestamp(), record, null);
     } catch (RuntimeException e) {
+      throwIfKafkas(e);
       telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
       Intake.deadLetter(context, record, origin, deadLetters, e, query.task(), query.queryId());
     }
   }
 
-  /** Finishes every pending query in offset order: one embedder call for all their images. */
+  /** Finishes every waiting query in offset order: one embedder call for all their images. */
   private void flush() {
-    // The store, not the count, is the truth: what is restored after init is finished as well.
-    List<Item> items = new ArrayList<>(pendingCount);
-    try (KeyValueIterator<Long, PendingQuery> it = pending.all()) {
-      while (it.hasNext()) {
-        KeyValue<Long, PendingQuery> entry = it.next();
-        items.add(new Item(entry.key, entry.value));
-      }
-    }
-    if (items.isEmpty()) {
+    if (waiting.isEmpty()) {
       return;
     }
-    List<Item> withImages = new ArrayList<>(items.size());
-    for (Item item : items) {
-      Queued q = queued.remove(item.offset);
+    List<Item> items = new ArrayList<>(waiting.size());
+    List<Item> withImages = new ArrayList<>(waiting.size());
+    for (Waiting w : waiting.values()) {
+      Item item = new Item(w);
+      items.add(item);
       try {
-        if (q != null) {
-          item.query = q.query();
-          item.startNanos = q.startNanos();
-        } else {
-          item.query = read(item.stored.value());
-        }
+        item.query =
+            w.stored().query() != null ? w.stored().query() : read(w.stored().legacyValue());
         if (item.query.image() != null) {
           item.image = features.preprocessor().decode(item.query.image().dataUnsafe());
           withImages.add(item);
         }
       } catch (RuntimeException e) {
+        throwIfKafkas(e);
         item.failure = e;
       }
     }
@@ -231,10 +273,11 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     Map<String, ModelSnapshot> batchSnapshots = new HashMap<>();
     for (Item item : items) {
       finish(item, batchSnapshots);
-      pending.delete(item.offset);
+      if (item.waiting.inStore()) {
+        pending.delete(item.waiting.stored().origin().offset());
+      }
     }
-    pendingCount = 0;
-    queued.clear();
+    waiting.clear();
   }
 
   /** Embeds the decoded images in one call; if that call fails, each image alone. */
@@ -252,11 +295,13 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
         items.get(i).raw = raw[i];
       }
     } catch (RuntimeException batchFailure) {
+      throwIfKafkas(batchFailure);
       // Only the images that fail on their own become dead letters.
       for (Item item : items) {
         try {
           item.raw = features.embedImages(List.of(item.image))[0];
         } catch (RuntimeException e) {
+          throwIfKafkas(e);
           item.failure = e;
         }
       }
@@ -264,9 +309,12 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
   }
 
   private void finish(Item item, Map<String, ModelSnapshot> batchSnapshots) {
-    PendingQuery stored = item.stored;
+    Waiting w = item.waiting;
+    PendingQuery stored = w.stored();
     Origin origin = stored.origin();
-    Record<byte[], byte[]> record = new Record<>(null, stored.value(), origin.timestamp());
+    byte[] value = w.value() != null ? w.value() : stored.legacyValue();
+    Record<byte[], byte[]> record =
+        new Record<>(null, value, origin.timestamp(), stored.headers());
     QueryEvent query = item.query;
     try {
       if (item.failure != null) {
@@ -275,12 +323,14 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
       float[] feature =
           item.raw != null ? features.unit(item.raw) : features.of(null, query.embedding());
       double latencyMs =
-          item.startNanos >= 0
-              ? (System.nanoTime() - item.startNanos) / 1e6
+          w.startNanos() >= 0
+              ? (System.nanoTime() - w.startNanos()) / 1e6
               : Math.max(0, context.currentSystemTimeMs() - stored.receivedAtMs());
       emit(query, feature, latencyMs, origin.timestamp(), record, batchSnapshots);
     } catch (RuntimeException e) {
+      throwIfKafkas(e);
       telemetry.event(Input.QUERIES, Outcome.DEAD_LETTER);
+      // After a restart the record's value is not at hand: the dead letter gives its size only.
       Intake.deadLetter(
           context,
           record,

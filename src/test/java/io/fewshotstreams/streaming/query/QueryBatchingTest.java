@@ -1,5 +1,6 @@
 package io.fewshotstreams.streaming.query;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -24,16 +25,25 @@ import io.fewshotstreams.streaming.TopologyHarness;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.streams.KeyValue;
+import javax.imageio.ImageIO;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
@@ -44,8 +54,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Query images embedded in batches on the TopologyTestDriver: the same predictions as one image
- * at a time, in input order, with bad images isolated, partial batches finished on the wall clock
- * and pending queries finished after a restart.
+ * at a time, in input order, with bad images isolated, partial batches finished on the wall clock,
+ * headers carried to predictions, a batch finished at once when the input goes idle, and a query
+ * too big to wait answered at once. Restarts are in PendingQueriesTest.
  */
 class QueryBatchingTest {
   private static final String TASK = "batched";
@@ -53,6 +64,7 @@ class QueryBatchingTest {
   /** Ten queries with batches of four: two full batches and a partial one. */
   private static final int QUERIES = 10;
   private static final int BATCH = 4;
+  private static final String TRACEPARENT = "traceparent";
   private static OnnxEmbedder onnx;
   private static List<SampleImage> samples;
 
@@ -80,6 +92,7 @@ class QueryBatchingTest {
   @AfterEach
   void stop() {
     close();
+    FetchedOffsets.forget();
   }
 
   @Test
@@ -161,29 +174,106 @@ class QueryBatchingTest {
   }
 
   @Test
-  void shouldFinishPendingQueriesAfterARestart() {
-    start(32);
+  void shouldCarryEachQuerysHeadersToItsPredictionThroughABatch() {
+    start(BATCH);
     addSupport();
-    queryImages(3);
-    assertThat(predictions()).isEmpty();
-    List<KeyValue<Long, PendingQuery>> waiting = new ArrayList<>();
-    try (KeyValueIterator<Long, PendingQuery> it = pendingStore().all()) {
-      it.forEachRemaining(waiting::add);
+    for (int i = 0; i < QUERIES; i++) {
+      Headers headers = new RecordHeaders().add(TRACEPARENT, traceparent(i).getBytes(UTF_8));
+      queries.pipeInput(
+          new TestRecord<>(
+              TASK,
+              codec.write(
+                  new QueryEvent(
+                      1, TASK, "q" + i, new Image(Image.PNG, samples.get(20 * i + 10).png()),
+                      null, null)),
+              headers));
     }
-    assertThat(waiting).as("the queries wait in the store, not only in memory").hasSize(3);
-    close();
+    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
+    List<TestRecord<String, byte[]>> out = predictions.readRecordsToList();
+    assertThat(out).as("two full batches and a partial one").hasSize(QUERIES);
+    for (TestRecord<String, byte[]> r : out) {
+      String id = codec.readPrediction(r.value()).queryId();
+      Header h = r.headers().lastHeader(TRACEPARENT);
+      assertThat(h).as("traceparent of %s", id).isNotNull();
+      assertThat(new String(h.value(), UTF_8))
+          .as("the trace of %s, not another query's", id)
+          .isEqualTo(traceparent(Integer.parseInt(id.substring(1))));
+    }
+  }
 
-    // The driver deletes its state on close and cannot restore changelogs: the new one gets the
-    // support again and the pending store's content, as a restoration from the changelog would.
+  @Test
+  void shouldAnswerAtOnceWhenNoLaterRecordIsFetched() {
     start(32);
     addSupport();
-    waiting.forEach(kv -> pendingStore().put(kv.key, kv.value));
-    driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
-    List<Prediction> restored = predictions();
-    assertThat(restored).extracting(Prediction::queryId).containsExactly("q0", "q1", "q2");
+    int before = embedder.imageCalls.get();
+    // As a poll that returned offsets 0 to 2 of the query partition would tell the interceptor.
+    FetchedOffsets.fetched(new TopicPartition("fewshot-queries", 0), 2);
+    queryImages(2);
+    assertThat(predictions()).as("later records are fetched: a backlog, so they wait").isEmpty();
+    assertThat(pendingStore().approximateNumEntries()).isEqualTo(2);
+    queryImage("q2", samples.get(50).png());
+    assertThat(predictions())
+        .as("the last fetched record finishes the batch without waiting for the linger")
+        .extracting(Prediction::queryId)
+        .containsExactly("q0", "q1", "q2");
+    assertThat(embedder.imageCalls.get() - before).as("one batch of three").isEqualTo(1);
     assertThat(pendingStore().approximateNumEntries()).isZero();
+
+    queryImage("q3", samples.get(70).png());
+    assertThat(predictions())
+        .as("an idle input: answered at once, nothing waits")
+        .extracting(Prediction::queryId)
+        .containsExactly("q3");
+    assertThat(embedder.singleCalls.get() - supportImages().size())
+        .as("alone, through the one-image call")
+        .isEqualTo(1);
+  }
+
+  @Test
+  void shouldAnswerAQueryTooBigForThePendingStoreAtOnceInOrder() {
+    start(32);
+    addSupport();
+    FetchedOffsets.fetched(new TopicPartition("fewshot-queries", 0), 10);
+    byte[] big = noisePng(400);
+    assertThat((long) big.length)
+        .as("an image bigger than a pending entry may be")
+        .isGreaterThan(QueryClassifier.MAX_PENDING_BYTES);
+    queryImage("q0", samples.get(30).png());
+    queryImage("q-big", big);
+    assertThat(predictions())
+        .as("what waited is finished first, then the big query, outside any batch")
+        .extracting(Prediction::queryId)
+        .containsExactly("q0", "q-big");
+    queryImage("q2", samples.get(31).png());
+    List<Long> stored = new ArrayList<>();
+    try (KeyValueIterator<Long, PendingQuery> it = pendingStore().all()) {
+      it.forEachRemaining(kv -> stored.add(kv.key));
+    }
+    assertThat(stored).as("only the query after it waits").containsExactly(2L);
     driver.advanceWallClockTime(Duration.ofMillis(LINGER_MS));
-    assertThat(predictions()).as("each query is answered once").isEmpty();
+    assertThat(predictions()).extracting(Prediction::queryId).containsExactly("q2");
+  }
+
+  /** A PNG of {@code side} x {@code side} RGB noise, which PNG cannot compress. */
+  private static byte[] noisePng(int side) {
+    BufferedImage image = new BufferedImage(side, side, BufferedImage.TYPE_INT_RGB);
+    Random random = new Random(side);
+    for (int y = 0; y < side; y++) {
+      for (int x = 0; x < side; x++) {
+        image.setRGB(x, y, random.nextInt(1 << 24));
+      }
+    }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      ImageIO.write(image, "png", bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  private static String traceparent(int i) {
+    return String.format("00-%032x-%016x-01", 1000 + i, 7 + i);
   }
 
   private KeyValueStore<Long, PendingQuery> pendingStore() {
