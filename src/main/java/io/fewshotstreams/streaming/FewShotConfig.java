@@ -2,9 +2,12 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.EventType;
+import io.fewshotstreams.events.OutputFraming;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.streaming.learner.SnapshotSize;
 import io.fewshotstreams.streaming.query.FetchedOffsets;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,6 +79,11 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String STARTUP_TIMEOUT_MS_CONFIG = "fewshot.startup.timeout.ms";
   public static final String ROCKSDB_MEMORY_BYTES_CONFIG = "fewshot.rocksdb.memory.bytes";
   public static final String DEAD_LETTER_FORMAT_CONFIG = "fewshot.dead.letter.format";
+
+  // Schema Registry wire format of the outputs: a schema id frames that topic's JSON.
+  public static final String SCHEMA_ID_PREDICTIONS_CONFIG = "fewshot.output.schema.id.predictions";
+  public static final String SCHEMA_ID_MODELS_CONFIG = "fewshot.output.schema.id.models";
+  public static final String SCHEMA_ID_DEAD_LETTERS_CONFIG = "fewshot.output.schema.id.dead.letters";
 
   /** Application id used when none is given. */
   public static final String DEFAULT_APPLICATION_ID = "fewshot-streams";
@@ -354,6 +362,31 @@ public final class FewShotConfig extends AbstractConfig {
                   + " schemas/dead-letter.schema.json) or raw (the original key, value and headers,"
                   + " with the reason and origin in fewshot.dlt.* headers, for replay with standard"
                   + " tools).")
+          .define(
+              SCHEMA_ID_PREDICTIONS_CONFIG,
+              Type.INT,
+              -1,
+              Range.atLeast(-1),
+              Importance.LOW,
+              "Schema Registry id of the predictions' schema: when >= 0, predictions are written"
+                  + " in the registry's wire format (0x00, the 4-byte id, the JSON); -1 writes"
+                  + " plain JSON.")
+          .define(
+              SCHEMA_ID_MODELS_CONFIG,
+              Type.INT,
+              -1,
+              Range.atLeast(-1),
+              Importance.LOW,
+              "Schema Registry id of the model snapshots' schema, as for predictions; the service"
+                  + " reads its own framed snapshots back.")
+          .define(
+              SCHEMA_ID_DEAD_LETTERS_CONFIG,
+              Type.INT,
+              -1,
+              Range.atLeast(-1),
+              Importance.LOW,
+              "Schema Registry id of the dead letters' schema, as for predictions; applies to the"
+                  + " json dead-letter format only (raw dead letters are the original bytes).")
           // Bounds of fine-tuning and of model snapshots (RELIABILITY.md, "Limits of the learner").
           .define(
               FINETUNE_MAX_EXAMPLES_PER_CLASS_CONFIG,
@@ -701,6 +734,21 @@ public final class FewShotConfig extends AbstractConfig {
   /** Whether dead letters are written raw (original record, reason in headers), not as JSON. */
   public boolean rawDeadLetters() {
     return getString(DEAD_LETTER_FORMAT_CONFIG).equals("raw");
+  }
+
+  /** Which outputs are framed in the Schema Registry wire format, and with which schema id. */
+  public OutputFraming outputFraming() {
+    Map<EventType, Integer> ids = new EnumMap<>(EventType.class);
+    putIfSet(ids, EventType.PREDICTION, getInt(SCHEMA_ID_PREDICTIONS_CONFIG));
+    putIfSet(ids, EventType.MODEL, getInt(SCHEMA_ID_MODELS_CONFIG));
+    putIfSet(ids, EventType.DEAD_LETTER, getInt(SCHEMA_ID_DEAD_LETTERS_CONFIG));
+    return new OutputFraming(ids);
+  }
+
+  private static void putIfSet(Map<EventType, Integer> ids, EventType type, int id) {
+    if (id >= 0) {
+      ids.put(type, id);
+    }
   }
 
   /** The settings as a Markdown table (key, default, description), for docs/configuration.md. */

@@ -2,6 +2,8 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.EventType;
+import io.fewshotstreams.events.OutputFraming;
 import io.fewshotstreams.streaming.learner.FineTuneScheduler;
 import io.fewshotstreams.streaming.learner.Learner;
 import io.fewshotstreams.streaming.learner.SupportIntake;
@@ -131,16 +133,20 @@ public final class FewShotTopology {
                 StoreNames.POOL);
 
     Produced<String, byte[]> json = Produced.with(Serdes.String(), Serdes.ByteArray());
+    OutputFraming framing = config.outputFraming();
     queries
         .filter((task, routed) -> routed instanceof Routed.ToPredictions, Named.as("predictions"))
         .mapValues(
-            routed -> codec.write(((Routed.ToPredictions) routed).prediction()),
+            routed ->
+                framing.apply(
+                    EventType.PREDICTION, codec.write(((Routed.ToPredictions) routed).prediction())),
             Named.as("prediction-json"))
         .to(config.predictionsTopic(), json.withName("predictions-sink"));
     learned
         .filter((task, routed) -> routed instanceof Routed.ToModels, Named.as("snapshots"))
         .mapValues(
-            routed -> codec.write(((Routed.ToModels) routed).snapshot()),
+            routed ->
+                framing.apply(EventType.MODEL, codec.write(((Routed.ToModels) routed).snapshot())),
             Named.as("snapshot-json"))
         .to(config.modelsTopic(), json.withName("models-sink"));
     support
@@ -150,6 +156,9 @@ public final class FewShotTopology {
         .process(
             () -> new DeadLetters.Writer(codec, config.rawDeadLetters()),
             Named.as("dead-letter-writer"))
+        .mapValues(
+            value -> config.rawDeadLetters() ? value : framing.apply(EventType.DEAD_LETTER, value),
+            Named.as("dead-letter-framing"))
         .to(config.deadLettersTopic(), json.withName("dead-letters-sink"));
     return builder.build(config.streamsProperties());
   }
