@@ -59,7 +59,8 @@ public final class FewShotTopology {
             config.maxClassesPerTask(),
             config.queryPoolSize(),
             config.fineTuneMethod(),
-            config.fineTuneIntervalMs());
+            config.fineTuneIntervalMs(),
+            (float) config.openSetAcceptShare());
 
     TaskCount taskCount = new TaskCount(config.maxTasks());
     StreamsBuilder builder = new StreamsBuilder();

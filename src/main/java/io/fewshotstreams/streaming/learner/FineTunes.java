@@ -1,7 +1,13 @@
 package io.fewshotstreams.streaming.learner;
 
+import io.fewshotstreams.fewshot.FewShotMethod;
 import io.fewshotstreams.fewshot.FineTuneResult;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.fewshot.OpenSetClassifier;
+import io.fewshotstreams.fewshot.OpenSetMethod;
+import io.fewshotstreams.fewshot.OpenSetThreshold;
+import io.fewshotstreams.fewshot.RobustConfig;
+import io.fewshotstreams.fewshot.RobustTransduction;
 import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.streaming.telemetry.FineTuneOutcome;
 import io.fewshotstreams.streaming.telemetry.RecentActivity;
@@ -23,11 +29,17 @@ import org.slf4j.LoggerFactory;
  * The fine-tuning of one learner: {@link #startDue} submits a fine-tune for every task whose data
  * changed to the {@link FineTuneScheduler}'s threads, and {@link #installFinished}, on the stream
  * thread, installs and publishes those whose task did not change in the meantime.
+ *
+ * <p>An {@link OpenSetMethod} (the default, {@code robust}) is fitted through {@link
+ * OpenSetMethod#fitOpenSet} and gives its own centres and threshold; the other fine-tuning methods
+ * keep the support prototypes as centres and the support-only threshold of {@link
+ * OpenSetThreshold}, the same the prototype snapshot carries.
  */
 final class FineTunes {
   private static final Logger log = LoggerFactory.getLogger(FineTunes.class);
 
   private final String configuredMethod;
+  private final float acceptShare;
   private final FineTuneScheduler scheduler;
   private final LearnerStores stores;
   private final QueryPool pool;
@@ -38,13 +50,18 @@ final class FineTunes {
   private final Set<String> inFlight = new HashSet<>();
   private volatile boolean closed;
 
-  /** A fine-tuning result, null when it failed, on its way back to the stream thread. */
+  /**
+   * A fine-tuning result, on its way back to the stream thread: the model is null when it failed,
+   * a loss null when not known.
+   */
   private record Tuned(
       String task,
       long atSupportChanges,
       long atPoolAdds,
       String method,
-      FineTuneResult result,
+      OpenSetClassifier model,
+      Double initialLoss,
+      Double finalLoss,
       double millis,
       int[] counts,
       int supportExamples,
@@ -52,10 +69,12 @@ final class FineTunes {
 
   /**
    * @param method the configured {@code fewshot.finetune.method}
+   * @param acceptShare the share of registered-class images the open-set threshold accepts
    * @param clock the stream time of the processor, epoch milliseconds
    */
   FineTunes(
       String method,
+      float acceptShare,
       FineTuneScheduler scheduler,
       LearnerStores stores,
       QueryPool pool,
@@ -63,6 +82,7 @@ final class FineTunes {
       Telemetry telemetry,
       LongSupplier clock) {
     this.configuredMethod = method;
+    this.acceptShare = acceptShare;
     this.scheduler = scheduler;
     this.stores = stores;
     this.pool = pool;
@@ -114,13 +134,13 @@ final class FineTunes {
       method = Methods.autoChoice(support, queries.length);
     }
     boolean supportChanged = state.supportChanges() != state.tunedSupportChanges();
-    if (Methods.PROTOTYPES.equals(method)
-        || (!supportChanged && !Methods.TRANSDUCTIVE.equals(method))) {
+    boolean usesPool = !Methods.INDUCTIVE.equals(method);
+    if (Methods.PROTOTYPES.equals(method) || (!supportChanged && !usesPool)) {
       // Nothing to fit, or only the pool changed and the method ignores it: same result as before.
       stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
       return;
     }
-    float[][] unlabelled = Methods.TRANSDUCTIVE.equals(method) ? queries : new float[0][];
+    float[][] unlabelled = usesPool ? queries : new float[0][];
     String chosen = method;
     long atSupport = state.supportChanges();
     long atPool = state.poolAdds();
@@ -131,9 +151,24 @@ final class FineTunes {
             return;
           }
           long start = System.nanoTime();
-          FineTuneResult result = null;
+          OpenSetClassifier model = null;
+          Double initialLoss = null;
+          Double finalLoss = null;
           try {
-            result = Methods.fineTune(chosen, support, unlabelled);
+            FewShotMethod fitted = method(chosen);
+            if (fitted instanceof OpenSetMethod openSet) {
+              model = openSet.fitOpenSet(support, unlabelled);
+            } else {
+              FineTuneResult result = Methods.fineTune(chosen, support, unlabelled);
+              model =
+                  new OpenSetClassifier(
+                      result.classifier(),
+                      support.prototypes(),
+                      OpenSetThreshold.of(support, acceptShare),
+                      acceptShare);
+              initialLoss = finiteOrNull(result.initialLoss());
+              finalLoss = finiteOrNull(result.finalLoss());
+            }
           } catch (RuntimeException e) {
             log.error("fine-tuning task '{}' failed; its prototype snapshot stays", task, e);
           }
@@ -143,7 +178,9 @@ final class FineTunes {
                   atSupport,
                   atPool,
                   chosen,
-                  result,
+                  model,
+                  initialLoss,
+                  finalLoss,
                   (System.nanoTime() - start) / 1e6,
                   support.counts(),
                   support.size(),
@@ -171,7 +208,7 @@ final class FineTunes {
       report(tuned, state == null ? 0 : state.version(), FineTuneOutcome.STALE);
       return;
     }
-    if (tuned.result() == null) {
+    if (tuned.model() == null) {
       stores.putTask(
           tuned.task(),
           state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
@@ -185,29 +222,39 @@ final class FineTunes {
         tuned.task(),
         version,
         tuned.method(),
-        tuned.result().classifier(),
+        tuned.model(),
         tuned.counts(),
         tuned.supportExamples(),
         tuned.poolQueries(),
-        finiteOrNull(tuned.result().finalLoss()),
+        tuned.finalLoss(),
         tuned.millis());
     report(tuned, version, FineTuneOutcome.INSTALLED);
   }
 
   private void report(Tuned tuned, long version, FineTuneOutcome outcome) {
-    FineTuneResult result = tuned.result();
     telemetry.fineTuned(
         new RecentActivity.FineTuneEvent(
             tuned.task(),
             version,
             tuned.method(),
             tuned.millis(),
-            result == null ? null : finiteOrNull(result.initialLoss()),
-            result == null ? null : finiteOrNull(result.finalLoss()),
+            tuned.initialLoss(),
+            tuned.finalLoss(),
             tuned.supportExamples(),
             tuned.poolQueries(),
             clock.getAsLong(),
             outcome));
+  }
+
+  /**
+   * The method a fine-tune runs: {@code robust} with this learner's accept share, else the method
+   * of that name.
+   */
+  private FewShotMethod method(String name) {
+    if (Methods.ROBUST.equals(name)) {
+      return new RobustTransduction(RobustConfig.defaults().with("acceptShare", acceptShare));
+    }
+    return Methods.byName(name);
   }
 
   /** A loss as JSON can carry it: a diverged (non-finite) loss is unknown. */

@@ -46,7 +46,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       int maxClassesPerTask,
       int poolSize,
       String method,
-      long fineTuneIntervalMs) {}
+      long fineTuneIntervalMs,
+      float acceptShare) {}
 
   /**
    * A learner; the scheduler, telemetry and task count are shared by every learner of an
@@ -71,10 +72,13 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     stores = new LearnerStores(context);
     pool = new QueryPool(stores, settings.poolSize());
     publisher =
-        new SnapshotPublisher(settings.backboneId(), settings.featureSize(), telemetry, context);
+        new SnapshotPublisher(
+            settings.backboneId(), settings.featureSize(), settings.acceptShare(), telemetry,
+            context);
     fineTunes =
         new FineTunes(
             settings.method(),
+            settings.acceptShare(),
             scheduler,
             stores,
             pool,
@@ -204,7 +208,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     TaskState state = stores.taskOrNew(task);
     state = state.supportChanged(state.version() + 1);
     stores.putTask(task, state);
-    publisher.prototypes(record, task, state.version(), stores.classSums(task));
+    publisher.prototypes(
+        record, task, state.version(), stores.classSums(task), stores.examples(task));
   }
 
   private void deadLetter(
