@@ -9,11 +9,11 @@ and writes each as a 28x28 8-bit grayscale PNG named after its index in the test
   src/main/resources/samples/fashion-mnist-novel/index.tsv   (label, path, testIndex)
   src/main/resources/samples/fashion-mnist-novel/NOTICE      (attribution)
 
-It also takes the first UNREGISTERED_COUNT images of UNREGISTERED (T-shirt/top, a base class) and
+It also takes the first UNREGISTERED_COUNT images of UNREGISTERED (Bag, a base class) and
 writes them the same way, in their own folder, for the demo and tests to stream as images of a
 class no task registered:
 
-  src/main/resources/samples/fashion-mnist-unregistered/T-shirt/<test index>.png
+  src/main/resources/samples/fashion-mnist-unregistered/Bag/<test index>.png
   src/main/resources/samples/fashion-mnist-unregistered/index.tsv   (label, path, testIndex)
   src/main/resources/samples/fashion-mnist-unregistered/NOTICE
 
@@ -40,9 +40,9 @@ CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 NOVEL = [2, 4, 6, 7, 9]
 PER_CLASS = 60
-UNREGISTERED = 0
+UNREGISTERED = 8
 UNREGISTERED_COUNT = 30
-UNREGISTERED_FOLDER = "T-shirt"
+UNREGISTERED_FOLDER = "Bag"
 
 REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT_DIR = os.path.join(REPO_ROOT, "src", "main", "resources", "samples", "fashion-mnist-novel")

@@ -18,7 +18,7 @@ import java.util.Set;
  * A jar's folders cannot be listed, so the images are found through the manifest {@code index.tsv}
  * (columns {@code label}, {@code path}, {@code testIndex}, one header line).
  *
- * <p>Beside them, 30 test images of one base class, T-shirt/top ({@link #loadUnregistered()}): a
+ * <p>Beside them, 30 test images of one base class, Bag ({@link #loadUnregistered()}): a
  * class the demo never registers, streamed to show the answer "unknown".
  */
 public final class SampleImages {
@@ -43,7 +43,7 @@ public final class SampleImages {
   }
 
   /**
-   * The images of the class no sample task registers (T-shirt/top, a class the bundled backbone
+   * The images of the class no sample task registers (Bag, a class the bundled backbone
    * was trained on), in manifest order.
    *
    * @throws DatasetException if the manifest or an image it names is missing or malformed
