@@ -2,6 +2,7 @@ package io.fewshotstreams.streaming.learner;
 
 import io.fewshotstreams.fewshot.FewShotMethod;
 import io.fewshotstreams.fewshot.FineTuneResult;
+import io.fewshotstreams.fewshot.MethodName;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.fewshot.OpenSetClassifier;
 import io.fewshotstreams.fewshot.OpenSetMethod;
@@ -38,7 +39,7 @@ import org.slf4j.LoggerFactory;
 final class FineTunes {
   private static final Logger log = LoggerFactory.getLogger(FineTunes.class);
 
-  private final String configuredMethod;
+  private final MethodName configuredMethod;
   private final float acceptShare;
   private final FineTuneScheduler scheduler;
   private final LearnerStores stores;
@@ -81,7 +82,7 @@ final class FineTunes {
       SnapshotPublisher publisher,
       Telemetry telemetry,
       LongSupplier clock) {
-    this.configuredMethod = method;
+    this.configuredMethod = MethodName.of(method);
     this.acceptShare = acceptShare;
     this.scheduler = scheduler;
     this.stores = stores;
@@ -115,8 +116,8 @@ final class FineTunes {
     for (String label : labels) {
       index.put(label, index.size());
     }
-    String method = configuredMethod;
-    if (labels.size() < 2 || Methods.PROTOTYPES.equals(method)) {
+    MethodName method = configuredMethod;
+    if (labels.size() < 2 || method == MethodName.PROTOTYPES) {
       // One class has nothing to separate; the prototype snapshot stands.
       stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
       return;
@@ -130,18 +131,18 @@ final class FineTunes {
     }
     SupportSet support = new SupportSet(labels, features, classIndex);
     float[][] queries = pool.of(task);
-    if (Methods.AUTO.equals(method)) {
-      method = Methods.autoChoice(support, queries.length);
+    if (method == MethodName.AUTO) {
+      method = MethodName.of(Methods.autoChoice(support, queries.length));
     }
     boolean supportChanged = state.supportChanges() != state.tunedSupportChanges();
-    boolean usesPool = !Methods.INDUCTIVE.equals(method);
-    if (Methods.PROTOTYPES.equals(method) || (!supportChanged && !usesPool)) {
+    boolean usesPool = method.usesPool();
+    if (method == MethodName.PROTOTYPES || (!supportChanged && !usesPool)) {
       // Nothing to fit, or only the pool changed and the method ignores it: same result as before.
       stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
       return;
     }
     float[][] unlabelled = usesPool ? queries : new float[0][];
-    String chosen = method;
+    MethodName chosen = method;
     long atSupport = state.supportChanges();
     long atPool = state.poolAdds();
     inFlight.add(task);
@@ -159,7 +160,7 @@ final class FineTunes {
             if (fitted instanceof OpenSetMethod openSet) {
               model = openSet.fitOpenSet(support, unlabelled);
             } else {
-              FineTuneResult result = Methods.fineTune(chosen, support, unlabelled);
+              FineTuneResult result = Methods.fineTune(chosen.id(), support, unlabelled);
               model =
                   new OpenSetClassifier(
                       result.classifier(),
@@ -177,7 +178,7 @@ final class FineTunes {
                   task,
                   atSupport,
                   atPool,
-                  chosen,
+                  chosen.id(),
                   model,
                   initialLoss,
                   finalLoss,
@@ -250,11 +251,11 @@ final class FineTunes {
    * The method a fine-tune runs: {@code robust} with this learner's accept share, else the method
    * of that name.
    */
-  private FewShotMethod method(String name) {
-    if (Methods.ROBUST.equals(name)) {
+  private FewShotMethod method(MethodName name) {
+    if (name == MethodName.ROBUST) {
       return new RobustTransduction(RobustConfig.defaults().with("acceptShare", acceptShare));
     }
-    return Methods.byName(name);
+    return Methods.of(name);
   }
 
   /** A loss as JSON can carry it: a diverged (non-finite) loss is unknown. */
