@@ -103,18 +103,50 @@
     return el("span", { class: "no-image", title: "no image (embedding query or too large)", text: "–" });
   }
 
+  // An unknown answer (accepted false) shows "unknown", with the nearest registered class beside it.
+  function labelCell(p) {
+    if (p.accepted === false) {
+      return el("td", { class: "label unknown", title: "open-set score " + number(p.openSetScore, 2) + " below the task's threshold" },
+        el("span", { class: "unknown-badge", text: "unknown" }),
+        el("span", { class: "nearest", text: " (nearest: " + p.label + ")" }));
+    }
+    return el("td", { class: "label", text: p.label });
+  }
+
+  // Unknown answers among the recent predictions, by task, apart from the accepted ones.
+  function renderUnknown(recent) {
+    const root = byId("unknown");
+    const counts = {};
+    let total = 0;
+    for (const p of Array.isArray(recent) ? recent : []) {
+      if (p.accepted === false) {
+        counts[p.task] = (counts[p.task] || 0) + 1;
+        total++;
+      }
+    }
+    byId("unknown-total").textContent = str(total);
+    const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+    if (entries.length === 0) {
+      root.replaceChildren(el("div", { class: "empty" }, el("dt", { text: "none" }), el("dd", { text: "0" })));
+      return;
+    }
+    root.replaceChildren(...entries.map(([task, count]) =>
+      el("div", { class: "unknown-task" }, el("dt", { text: task }), el("dd", { text: str(count) }))));
+  }
+
   function renderRecent(recent) {
     const root = byId("recent");
+    renderUnknown(recent);
     if (!Array.isArray(recent) || recent.length === 0) {
       root.replaceChildren(emptyRow(9, "No predictions yet."));
       return;
     }
     root.replaceChildren(...recent.map((p) =>
-      el("tr", { class: "prediction", "data-query-id": p.queryId },
+      el("tr", { class: p.accepted === false ? "prediction unknown" : "prediction", "data-query-id": p.queryId },
         el("td", {}, thumbnail(p)),
         el("td", { text: p.task }),
         el("td", { class: "query-id", text: p.queryId }),
-        el("td", { class: "label", text: p.label }),
+        labelCell(p),
         el("td", { class: "num", text: percent(p.probability) }),
         el("td", {}, el("span", { class: "method method-" + p.method, text: p.method })),
         el("td", { class: "num", text: str(p.modelVersion) }),

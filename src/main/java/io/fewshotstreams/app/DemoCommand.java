@@ -50,7 +50,9 @@ import picocli.CommandLine.Option;
     description = {
       "Starts a single-node Kafka broker (KRaft) in this process and the service on it, publishes"
           + " a few bundled images of five unseen Fashion-MNIST classes as support events and the"
-          + " rest as queries, and prints the predictions with the running accuracy. Then it stays"
+          + " rest as queries, with 30 images of a class it never registers (Bag), and prints the"
+          + " predictions with the running accuracy and which images were answered unknown."
+          + " Then it stays"
           + " up so you can send your own events (Ctrl-C to stop)."
     })
 final class DemoCommand implements Callable<Integer> {
@@ -127,6 +129,13 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf(
                     "  answered by %-11s %5.1f%% of %d%n",
                     method, 100.0 * counts[0] / counts[1], counts[1]));
+        out.printf(
+            "unknown: %d of %d images of %s (a class never registered), %d of %d known queries%n",
+            result.unregisteredUnknown,
+            result.unregistered,
+            result.unregisteredClass,
+            result.knownUnknown,
+            result.total);
         if (!exitWhenDone) {
           printHowToContinue(out, broker.bootstrapServers(), config);
           out.flush();
@@ -165,7 +174,18 @@ final class DemoCommand implements Callable<Integer> {
     return new FewShotConfig(settings);
   }
 
-  private record Result(int correct, int total, Map<String, int[]> byMethod) {}
+  /**
+   * What the demo saw: known queries right of those answered, by method; images of the
+   * unregistered class answered unknown, of those sent; known queries answered unknown.
+   */
+  private record Result(
+      int correct,
+      int total,
+      Map<String, int[]> byMethod,
+      String unregisteredClass,
+      int unregisteredUnknown,
+      int unregistered,
+      int knownUnknown) {}
 
   private Result play(FewShotConfig config, String bootstrap, PrintWriter out)
       throws InterruptedException {
@@ -173,9 +193,13 @@ final class DemoCommand implements Callable<Integer> {
     SampleImages.Split split = SampleImages.split(shots);
     List<SampleImage> supportImages = split.support();
     List<SampleImage> queryImages = new ArrayList<>(split.queries());
+    // Images of a class the task never registers, mixed in: they should come back unknown.
+    List<SampleImage> unregistered = SampleImages.loadUnregistered();
+    queryImages.addAll(unregistered);
     Collections.shuffle(queryImages, new Random(42));
     Map<String, String> truth = new HashMap<>();
     queryImages.forEach(q -> truth.put(q.name(), q.label()));
+    String unregisteredClass = unregistered.get(0).label();
 
     try (KafkaProducer<String, byte[]> producer = Clients.producer(bootstrap, Map.of());
         KafkaConsumer<String, byte[]> consumer =
@@ -211,12 +235,18 @@ final class DemoCommand implements Callable<Integer> {
           }
         }
       }
-      out.printf("model ready; publishing %d queries at %d/s%n%n", queryImages.size(), rate);
+      out.printf(
+          "model ready; publishing %d queries at %d/s, %d of them of %s, a class never"
+              + " registered%n%n",
+          queryImages.size(), rate, unregistered.size(), unregisteredClass);
       out.flush();
 
       int sent = 0;
       int correct = 0;
+      int known = 0;
       int answered = 0;
+      int unregisteredUnknown = 0;
+      int knownUnknown = 0;
       Map<String, int[]> byMethod = new LinkedHashMap<>();
       long start = System.nanoTime();
       deadline = Long.MAX_VALUE;
@@ -242,21 +272,32 @@ final class DemoCommand implements Callable<Integer> {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(20))) {
           if (r.topic().equals(config.predictionsTopic())) {
             Prediction p = codec.readPrediction(r.value());
-            boolean right = p.label().equals(truth.get(p.queryId()));
             answered++;
-            correct += right ? 1 : 0;
-            int[] counts = byMethod.computeIfAbsent(p.method(), k -> new int[2]);
-            counts[0] += right ? 1 : 0;
-            counts[1]++;
+            boolean registered = !unregisteredClass.equals(truth.get(p.queryId()));
+            String verdict;
+            if (registered) {
+              boolean right = p.label().equals(truth.get(p.queryId()));
+              known++;
+              correct += right ? 1 : 0;
+              knownUnknown += p.unknown() ? 1 : 0;
+              int[] counts = byMethod.computeIfAbsent(p.method(), k -> new int[2]);
+              counts[0] += right ? 1 : 0;
+              counts[1]++;
+              verdict = right ? "right" : "WRONG";
+            } else {
+              unregisteredUnknown += p.unknown() ? 1 : 0;
+              verdict = p.unknown() ? "right" : "WRONG";
+            }
             out.printf(
-                "[%3d/%d] %-22s -> %-11s %.2f %s  accuracy %5.1f%%  model v%d %s%n",
+                "[%3d/%d] %-22s -> %-11s %.2f %s%s  accuracy %5.1f%%  model v%d %s%n",
                 answered,
                 queryImages.size(),
                 p.queryId(),
                 p.label(),
                 p.probability(),
-                right ? "right" : "WRONG",
-                100.0 * correct / answered,
+                p.unknown() ? "unknown " : "",
+                verdict,
+                known == 0 ? 0.0 : 100.0 * correct / known,
                 p.modelVersion(),
                 p.method());
           } else if (r.topic().equals(config.modelsTopic())) {
@@ -276,7 +317,14 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
       }
       showDeadLetter(config, producer, consumer, codec, out);
-      return new Result(correct, answered, byMethod);
+      return new Result(
+          correct,
+          known,
+          byMethod,
+          unregisteredClass,
+          unregisteredUnknown,
+          unregistered.size(),
+          knownUnknown);
     }
   }
 

@@ -17,10 +17,16 @@ import java.util.Set;
  * each novel class ({@link FashionMnist#NOVEL}), written by {@code tools/samples/make_samples.py}.
  * A jar's folders cannot be listed, so the images are found through the manifest {@code index.tsv}
  * (columns {@code label}, {@code path}, {@code testIndex}, one header line).
+ *
+ * <p>Beside them, 30 test images of one base class, Bag ({@link #loadUnregistered()}): a
+ * class the demo never registers, streamed to show the answer "unknown".
  */
 public final class SampleImages {
   /** Classpath folder of the images and their manifest. */
   public static final String RESOURCE_FOLDER = "/samples/fashion-mnist-novel/";
+
+  /** Classpath folder of the images of the unregistered class and their manifest. */
+  public static final String UNREGISTERED_FOLDER = "/samples/fashion-mnist-unregistered/";
 
   private static final String MANIFEST = "index.tsv";
   private static final String HEADER = "label\tpath\ttestIndex";
@@ -33,12 +39,26 @@ public final class SampleImages {
    * @throws DatasetException if the manifest or an image it names is missing or malformed
    */
   public static List<SampleImage> load() {
+    return load(RESOURCE_FOLDER);
+  }
+
+  /**
+   * The images of the class no sample task registers (Bag, a class the bundled backbone
+   * was trained on), in manifest order.
+   *
+   * @throws DatasetException if the manifest or an image it names is missing or malformed
+   */
+  public static List<SampleImage> loadUnregistered() {
+    return load(UNREGISTERED_FOLDER);
+  }
+
+  private static List<SampleImage> load(String folder) {
     List<SampleImage> images = new ArrayList<>();
     Set<String> names = new HashSet<>();
-    List<String> lines = readManifest();
+    List<String> lines = readManifest(folder);
     if (lines.isEmpty() || !lines.get(0).equals(HEADER)) {
       throw new DatasetException(
-          "sample manifest " + RESOURCE_FOLDER + MANIFEST + " should start with the header '"
+          "sample manifest " + folder + MANIFEST + " should start with the header '"
               + HEADER.replace("\t", "\\t") + "', found '"
               + (lines.isEmpty() ? "" : lines.get(0).replace("\t", "\\t")) + "'");
     }
@@ -49,21 +69,21 @@ public final class SampleImages {
       }
       String[] fields = line.split("\t", -1);
       if (fields.length != 3) {
-        throw malformed(i + 1, "3 tab-separated fields, found " + fields.length);
+        throw malformed(folder, i + 1, "3 tab-separated fields, found " + fields.length);
       }
       int testIndex;
       try {
         testIndex = Integer.parseInt(fields[2]);
       } catch (NumberFormatException e) {
-        throw malformed(i + 1, "a test index, found '" + fields[2] + "'");
+        throw malformed(folder, i + 1, "a test index, found '" + fields[2] + "'");
       }
       if (!names.add(fields[1])) {
-        throw malformed(i + 1, "a path not listed before, found '" + fields[1] + "' again");
+        throw malformed(folder, i + 1, "a path not listed before, found '" + fields[1] + "' again");
       }
-      images.add(new SampleImage(fields[0], fields[1], testIndex, readImage(fields[1])));
+      images.add(new SampleImage(fields[0], fields[1], testIndex, readImage(folder, fields[1])));
     }
     if (images.isEmpty()) {
-      throw new DatasetException("sample manifest " + RESOURCE_FOLDER + MANIFEST + " lists no images");
+      throw new DatasetException("sample manifest " + folder + MANIFEST + " lists no images");
     }
     return List.copyOf(images);
   }
@@ -101,37 +121,37 @@ public final class SampleImages {
     }
   }
 
-  private static List<String> readManifest() {
-    try (InputStream in = open(MANIFEST);
+  private static List<String> readManifest(String folder) {
+    try (InputStream in = open(folder, MANIFEST);
         BufferedReader reader =
             new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       return reader.lines().toList();
     } catch (IOException e) {
-      throw new DatasetException("cannot read " + RESOURCE_FOLDER + MANIFEST + ": " + e, e);
+      throw new DatasetException("cannot read " + folder + MANIFEST + ": " + e, e);
     }
   }
 
-  private static byte[] readImage(String path) {
-    try (InputStream in = open(path)) {
+  private static byte[] readImage(String folder, String path) {
+    try (InputStream in = open(folder, path)) {
       return in.readAllBytes();
     } catch (IOException e) {
-      throw new DatasetException("cannot read sample image " + RESOURCE_FOLDER + path + ": " + e, e);
+      throw new DatasetException("cannot read sample image " + folder + path + ": " + e, e);
     }
   }
 
-  private static InputStream open(String path) {
-    InputStream in = SampleImages.class.getResourceAsStream(RESOURCE_FOLDER + path);
+  private static InputStream open(String folder, String path) {
+    InputStream in = SampleImages.class.getResourceAsStream(folder + path);
     if (in == null) {
       throw new DatasetException(
-          "sample resource " + RESOURCE_FOLDER + path + " not found on the classpath"
+          "sample resource " + folder + path + " not found on the classpath"
               + " (written by tools/samples/make_samples.py)");
     }
     return in;
   }
 
-  private static DatasetException malformed(int lineNumber, String expected) {
+  private static DatasetException malformed(String folder, int lineNumber, String expected) {
     return new DatasetException(
-        "sample manifest " + RESOURCE_FOLDER + MANIFEST + " line " + lineNumber + ": expected "
+        "sample manifest " + folder + MANIFEST + " line " + lineNumber + ": expected "
             + expected);
   }
 }

@@ -33,8 +33,6 @@ public final class Methods {
   /** Fewest unlabelled queries per class for which {@code auto} goes transductive. */
   public static final int AUTO_MIN_QUERIES_PER_CLASS = 4;
 
-  private static final List<String> NAMES =
-      List.of(PROTOTYPES, INDUCTIVE, TRANSDUCTIVE, AUTO, ROBUST);
 
   private static final float[][] NO_QUERIES = new float[0][];
 
@@ -118,29 +116,30 @@ public final class Methods {
    * @throws InvalidInputException naming the valid names if {@code name} is not one of them
    */
   public static FewShotMethod byName(String name) {
-    if (name != null) {
-      switch (name) {
-        case PROTOTYPES:
-          return prototypes();
-        case INDUCTIVE:
-          return inductive();
-        case TRANSDUCTIVE:
-          return transductive();
-        case AUTO:
-          return auto();
-        case ROBUST:
-          return new RobustTransduction();
-        default:
-          break;
-      }
-    }
-    throw new InvalidInputException(
-        "expected a few-shot method among " + NAMES + ", found '" + name + "'");
+    return of(MethodName.of(name));
   }
 
-  /** The valid method names. */
+  /** The method with its default settings. */
+  public static FewShotMethod of(MethodName name) {
+    switch (name) {
+      case PROTOTYPES:
+        return prototypes();
+      case INDUCTIVE:
+        return inductive();
+      case TRANSDUCTIVE:
+        return transductive();
+      case AUTO:
+        return auto();
+      case ROBUST:
+        return new RobustTransduction();
+      default:
+        throw new IllegalStateException("no method for " + name);
+    }
+  }
+
+  /** The valid method names ({@link MethodName#ids()}). */
   public static List<String> names() {
-    return NAMES;
+    return MethodName.ids();
   }
 
   /** The prototype classifier of a support set. */

@@ -254,6 +254,8 @@ final class JsonViews {
     m.put("queryId", p.queryId());
     m.put("label", p.label());
     m.put("probability", p.probability());
+    m.put("openSetScore", p.openSetScore());
+    m.put("accepted", p.accepted());
     m.put("method", p.method());
     m.put("modelVersion", p.modelVersion());
     m.put("latencyMs", p.latencyMs());

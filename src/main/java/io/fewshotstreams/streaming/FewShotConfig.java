@@ -42,6 +42,7 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String FINETUNE_INTERVAL_MS_CONFIG = "fewshot.finetune.interval.ms";
   public static final String FINETUNE_METHOD_CONFIG = "fewshot.finetune.method";
   public static final String FINETUNE_THREADS_CONFIG = "fewshot.finetune.threads";
+  public static final String OPENSET_ACCEPT_SHARE_CONFIG = "fewshot.openset.accept.share";
   public static final String MAX_EXAMPLES_PER_CLASS_CONFIG = "fewshot.max.examples.per.class";
   public static final String MAX_CLASSES_PER_TASK_CONFIG = "fewshot.max.classes.per.task";
   public static final String MAX_TASKS_CONFIG = "fewshot.max.tasks";
@@ -137,12 +138,22 @@ public final class FewShotConfig extends AbstractConfig {
           .define(
               FINETUNE_METHOD_CONFIG,
               Type.STRING,
-              Methods.AUTO,
+              Methods.ROBUST,
               ValidString.in(Methods.names().toArray(String[]::new)),
               Importance.MEDIUM,
-              "Fine-tuning method: auto (transductive when the task has enough pooled queries,"
-                  + " else inductive, else none at one shot), transductive, inductive, or"
-                  + " prototypes (no fine-tuning).")
+              "Fine-tuning method: robust (transductive, safe on imbalanced pools and pools"
+                  + " holding images of unregistered classes, calibrated), auto (transductive"
+                  + " when the task has enough pooled queries, else inductive, else none at one"
+                  + " shot), transductive, inductive, or prototypes (no fine-tuning).")
+          .define(
+              OPENSET_ACCEPT_SHARE_CONFIG,
+              Type.DOUBLE,
+              0.95,
+              Range.between(0.5, 1.0),
+              Importance.MEDIUM,
+              "Share of images of a task's registered classes that its open-set threshold"
+                  + " accepts; the threshold comes from the task's support examples alone, and"
+                  + " a query scoring below it is answered as unknown (accepted=false).")
           .define(
               FINETUNE_THREADS_CONFIG,
               Type.INT,
@@ -614,6 +625,10 @@ public final class FewShotConfig extends AbstractConfig {
 
   public String fineTuneMethod() {
     return getString(FINETUNE_METHOD_CONFIG);
+  }
+
+  public double openSetAcceptShare() {
+    return getDouble(OPENSET_ACCEPT_SHARE_CONFIG);
   }
 
   public int fineTuneThreads() {

@@ -65,7 +65,8 @@ public final class FewShotTopology {
             config.fineTuneIntervalMs(),
             config.fineTuneMaxExamplesPerClass(),
             config.fineTuneMaxBytes(),
-            config.maxSnapshotBytes(features.size()));
+            config.maxSnapshotBytes(features.size()),
+            (float) config.openSetAcceptShare());
 
     TaskCount taskCount = new TaskCount(config.maxTasks());
     StreamsBuilder builder = new StreamsBuilder();

@@ -94,7 +94,8 @@ final class InternalSerdes {
    * Snapshots in the global store: decoded on every query, so binary rather than JSON. The
    * optional training loss and fine-tuning time are appended last, each as a presence flag and a
    * double, so a store written before they existed still reads (as unknown) under the same format
-   * byte.
+   * byte. The optional open-set threshold (a presence flag and a float) and the class centres (a
+   * presence flag, then one optional vector per class in class order) follow the same way.
    */
   static Serde<ModelSnapshot> snapshot() {
     return serde(
@@ -119,6 +120,21 @@ final class InternalSerdes {
           out.writeLong(s.createdAt());
           writeNullableDouble(out, s.trainingLoss());
           writeNullableDouble(out, s.fineTuneMillis());
+          out.writeBoolean(s.openSetThreshold() != null);
+          if (s.openSetThreshold() != null) {
+            out.writeFloat(s.openSetThreshold());
+          }
+          boolean centres = s.classes().stream().anyMatch(c -> c.centre() != null);
+          out.writeBoolean(centres);
+          if (centres) {
+            for (ModelSnapshot.ClassWeights c : s.classes()) {
+              float[] centre = c.centre();
+              out.writeBoolean(centre != null);
+              if (centre != null) {
+                writeFloats(out, centre);
+              }
+            }
+          }
         },
         in -> {
           int schemaVersion = in.readInt();
@@ -142,6 +158,22 @@ final class InternalSerdes {
           // Snapshots stored before the training fields existed end here; they read as unknown.
           Double trainingLoss = in.available() > 0 ? readNullableDouble(in) : null;
           Double fineTuneMillis = in.available() > 0 ? readNullableDouble(in) : null;
+          // ... and so do those stored before the open-set fields existed.
+          Float openSetThreshold = null;
+          if (in.available() > 0 && in.readBoolean()) {
+            openSetThreshold = in.readFloat();
+          }
+          if (in.available() > 0 && in.readBoolean()) {
+            for (int i = 0; i < n; i++) {
+              if (in.readBoolean()) {
+                ModelSnapshot.ClassWeights c = classes.get(i);
+                classes.set(
+                    i,
+                    new ModelSnapshot.ClassWeights(
+                        c.label(), c.examples(), c.weights(), c.bias(), readFloats(in)));
+              }
+            }
+          }
           return new ModelSnapshot(
               schemaVersion,
               task,
@@ -156,7 +188,8 @@ final class InternalSerdes {
               poolQueries,
               createdAt,
               trainingLoss,
-              fineTuneMillis);
+              fineTuneMillis,
+              openSetThreshold);
         });
   }
 

@@ -39,12 +39,19 @@ class CommandsIT {
     int status = cli.execute("demo", "--exit-when-done", "--rate", "200");
     String text = out.toString();
     assertThat(status).as(text).isZero();
-    assertThat(text).contains("[275/275]");
+    // 275 queries of the five registered classes and 30 of Bag, a class never registered
+    assertThat(text).contains("[305/305]");
     assertThat(text).contains("dead letter on fewshot-dead-letters: INVALID_JSON");
     Matcher accuracy = Pattern.compile("accuracy (\\d+\\.\\d)% \\(\\d+ of 275\\)").matcher(text);
     assertThat(accuracy.find()).as(text).isTrue();
     // Prototypes alone get 65% on these 275 images (StreamingAccuracyIT); far below means broken.
     assertThat(Double.parseDouble(accuracy.group(1))).isGreaterThan(50.0);
+    Matcher unknown =
+        Pattern.compile("unknown: (\\d+) of 30 images of Bag \\(a class never registered\\)")
+            .matcher(text);
+    assertThat(unknown.find()).as(text).isTrue();
+    // OpenSetStreamTest measures 90% of these images rejected; fewer than half means no threshold.
+    assertThat(Integer.parseInt(unknown.group(1))).isGreaterThanOrEqualTo(15);
   }
 
   @Test

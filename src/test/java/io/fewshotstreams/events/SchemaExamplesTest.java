@@ -143,9 +143,13 @@ class SchemaExamplesTest {
     assertThat(prediction.probabilities().keySet())
         .containsExactly("sneaker", "ankle-boot", "sandal");
     assertThat(prediction.topK()).hasSize(2);
+    assertThat(prediction.openSetScore()).isEqualTo(0.82);
+    assertThat(prediction.accepted()).isTrue();
 
     ModelSnapshot model = CODEC.readSnapshot(example("model.json"));
-    assertThat(model.fineTuning()).isEqualTo("transductive");
+    assertThat(model.fineTuning()).isEqualTo("robust");
+    assertThat(model.openSetThreshold()).isEqualTo(0.625f);
+    assertThat(model.classes().get(1).centre()).containsExactly(0.25f, -0.5f, 0.0f, 0.8125f);
     assertThat(model.trainingLoss()).isEqualTo(0.1875);
     assertThat(model.fineTuneMillis()).isEqualTo(42.5);
     assertThat(model.classes()).extracting(ModelSnapshot.ClassWeights::label)

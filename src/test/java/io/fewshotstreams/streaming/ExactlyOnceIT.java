@@ -127,7 +127,7 @@ class ExactlyOnceIT {
               live.await(live.config.predictionsTopic(), v -> true, 1, WAIT).get(0));
       assertThat(afterDelete.probabilities()).containsOnlyKeys("coat", "sneaker");
 
-      // Queries fill the task's pool; the punctuator fine-tunes transductively in the background.
+      // Queries fill the task's pool; the punctuator fine-tunes on it (robust) in the background.
       List<SampleImage> queries =
           samples.stream()
               .filter(s -> s.label().equals("Coat") || s.label().equals("Sneaker"))
@@ -142,13 +142,17 @@ class ExactlyOnceIT {
           live.codec.readSnapshot(
               live.await(
                       live.config.modelsTopic(),
-                      v -> "transductive".equals(live.codec.readSnapshot(v).fineTuning()),
+                      v -> {
+                        ModelSnapshot s = live.codec.readSnapshot(v);
+                        // robust also tunes on the support alone first; wait for the pooled one.
+                        return "robust".equals(s.fineTuning()) && s.poolQueries() >= 10;
+                      },
                       1,
                       WAIT)
                   .get(0));
       assertThat(tuned.method()).isEqualTo(ModelSnapshot.FINE_TUNED);
-      // auto goes transductive from max(4, 5 shots) = 5 pooled queries per class, 2 classes.
-      assertThat(tuned.poolQueries()).isGreaterThanOrEqualTo(10);
+      assertThat(tuned.openSetThreshold()).as("a fine-tuned snapshot carries its threshold")
+          .isNotNull();
       assertThat(tuned.version()).isGreaterThan(registered.version());
       live.send(live.config.queriesTopic(), TASK, example("query.json"));
       Prediction fineTuned =

@@ -132,13 +132,15 @@ class FewShotTopologyTest {
   @Test
   void shouldFineTuneOnTheWallClockAndAdvanceTheVersion() throws InterruptedException {
     start(Map.of());
-    // Two shots per class and no pool: auto chooses inductive fine-tuning.
+    // Two shots per class and no pool: the default, robust, fine-tunes on the support alone.
     add("A", "a1", axis(0, 0.3f, 1));
     add("A", "a2", axis(0, 0.3f, 2));
     add("B", "b1", axis(1, 0.3f, 3));
     add("B", "b2", axis(1, 0.3f, 4));
     List<ModelSnapshot> before = snapshots();
     assertThat(before).extracting(ModelSnapshot::version).containsExactly(1L, 2L, 3L, 4L);
+    // Every prototype snapshot carries the threshold of its own support set.
+    assertThat(before).allSatisfy(s -> assertThat(s.openSetThreshold()).isNotNull());
 
     driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
     assertThat(scheduler.awaitIdle(10_000)).isTrue();
@@ -148,7 +150,8 @@ class FewShotTopologyTest {
     assertThat(tuned).hasSize(1);
     assertThat(tuned.get(0).version()).isEqualTo(5);
     assertThat(tuned.get(0).method()).isEqualTo(ModelSnapshot.FINE_TUNED);
-    assertThat(tuned.get(0).fineTuning()).isEqualTo("inductive");
+    assertThat(tuned.get(0).fineTuning()).isEqualTo("robust");
+    assertThat(tuned.get(0).openSetThreshold()).isNotNull();
     assertThat(tuned.get(0).supportExamples()).isEqualTo(4);
 
     query("q1", axis(1, 0.2f, 5));
@@ -156,6 +159,12 @@ class FewShotTopologyTest {
     assertThat(p.modelVersion()).isEqualTo(5);
     assertThat(p.method()).isEqualTo(ModelSnapshot.FINE_TUNED);
     assertThat(p.label()).isEqualTo("B");
+
+    // The query joined the task's pool, which robust learns from: one more fine-tune uses it.
+    driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
+    assertThat(scheduler.awaitIdle(10_000)).isTrue();
+    driver.advanceWallClockTime(Duration.ofMillis(200));
+    assertThat(snapshots()).extracting(ModelSnapshot::poolQueries).containsExactly(1);
 
     driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
     assertThat(scheduler.awaitIdle(10_000)).isTrue();

@@ -105,10 +105,54 @@ class InternalSerdesTest {
             null,
             null);
     byte[] bytes = InternalSerdes.snapshot().serializer().serialize("t", snapshot);
-    // The older layout ended at createdAt: without the two absent-flags (one byte each).
-    byte[] older = java.util.Arrays.copyOf(bytes, bytes.length - 2);
+    // The older layout ended at createdAt: without the four absent-flags (one byte each).
+    byte[] older = java.util.Arrays.copyOf(bytes, bytes.length - 4);
     assertThat(InternalSerdes.snapshot().deserializer().deserialize("t", older))
         .isEqualTo(snapshot);
+  }
+
+  /**
+   * The open-set threshold and a class's centre survive the global store, and a snapshot stored
+   * before they existed reads with neither. Catches a serde that drops them (every query would be
+   * accepted, or scored against the fine-tuned weights) or that cannot read older stores.
+   */
+  @Test
+  void shouldStoreTheOpenSetThresholdAndCentres() {
+    ModelSnapshot snapshot =
+        new ModelSnapshot(
+            1,
+            "t",
+            8,
+            ModelSnapshot.FINE_TUNED,
+            "robust",
+            "b",
+            2,
+            15f,
+            List.of(
+                new ModelSnapshot.ClassWeights("A", 3, new float[] {1, 0}, 0.25f,
+                    new float[] {0.6f, 0.8f}),
+                new ModelSnapshot.ClassWeights("B", 3, new float[] {0, 1}, -0.25f)),
+            6,
+            40,
+            123L,
+            0.25,
+            12.5,
+            0.625f);
+    ModelSnapshot back = roundTrip(InternalSerdes.snapshot(), snapshot);
+    assertThat(back).isEqualTo(snapshot);
+    assertThat(back.openSetThreshold()).isEqualTo(0.625f);
+    assertThat(back.classes().get(0).centre()).containsExactly(0.6f, 0.8f);
+    assertThat(back.classes().get(1).centre()).isNull();
+
+    ModelSnapshot without =
+        new ModelSnapshot(1, "t", 3, ModelSnapshot.PROTOTYPES, null, "b", 2, 15f,
+            List.of(new ModelSnapshot.ClassWeights("A", 1, new float[] {1, 0}, 0f)), 1, 0, 123L,
+            null, null);
+    byte[] bytes = InternalSerdes.snapshot().serializer().serialize("t", without);
+    // The layout before the open-set fields ended at the two training flags.
+    byte[] older = java.util.Arrays.copyOf(bytes, bytes.length - 2);
+    assertThat(InternalSerdes.snapshot().deserializer().deserialize("t", older))
+        .isEqualTo(without);
   }
 
   @Test

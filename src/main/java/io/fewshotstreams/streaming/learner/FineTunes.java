@@ -1,6 +1,13 @@
 package io.fewshotstreams.streaming.learner;
 
+import io.fewshotstreams.fewshot.FewShotMethod;
 import io.fewshotstreams.fewshot.FineTuneResult;
+import io.fewshotstreams.fewshot.MethodName;
+import io.fewshotstreams.fewshot.OpenSetClassifier;
+import io.fewshotstreams.fewshot.OpenSetMethod;
+import io.fewshotstreams.fewshot.OpenSetThreshold;
+import io.fewshotstreams.fewshot.RobustConfig;
+import io.fewshotstreams.fewshot.RobustTransduction;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.streaming.telemetry.FineTuneOutcome;
@@ -35,6 +42,11 @@ import org.slf4j.LoggerFactory;
  * the {@link FineTuneBudget}, or the fine-tuning throws, even an {@code Error}) is logged, counted
  * as a failed fine-tune, and marked tuned at its current data: it is tried again only once its data
  * changes, never in a loop, and the stream thread carries on.
+ *
+ * <p>An {@link OpenSetMethod} (the default, {@code robust}) is fitted through {@link
+ * OpenSetMethod#fitOpenSet} and gives its own centres and threshold; the other fine-tuning methods
+ * keep the support prototypes as centres and the support-only threshold of {@link
+ * OpenSetThreshold}, the same the prototype snapshot carries.
  */
 final class FineTunes {
   private static final Logger log = LoggerFactory.getLogger(FineTunes.class);
@@ -45,7 +57,8 @@ final class FineTunes {
     FineTuneResult tune(String method, SupportSet support, float[][] unlabelled);
   }
 
-  private final String configuredMethod;
+  private final MethodName configuredMethod;
+  private final float acceptShare;
   private final FineTuneBudget budget;
   private final Tuner tuner;
   private final FineTuneScheduler scheduler;
@@ -58,13 +71,18 @@ final class FineTunes {
   private final Set<String> inFlight = new HashSet<>();
   private volatile boolean closed;
 
-  /** A fine-tuning result, null when it failed, on its way back to the stream thread. */
+  /**
+   * A fine-tuning result, on its way back to the stream thread: the model is null when it failed,
+   * a loss null when not known.
+   */
   private record Tuned(
       String task,
       long atSupportChanges,
       long atPoolAdds,
       String method,
-      FineTuneResult result,
+      OpenSetClassifier model,
+      Double initialLoss,
+      Double finalLoss,
       double millis,
       int[] counts,
       int supportExamples,
@@ -72,19 +90,22 @@ final class FineTunes {
 
   /**
    * @param method the configured {@code fewshot.finetune.method}
+   * @param acceptShare the share of registered-class images the open-set threshold accepts
    * @param clock the stream time of the processor, epoch milliseconds
    */
   FineTunes(
       String method,
       FineTuneBudget budget,
       Tuner tuner,
+      float acceptShare,
       FineTuneScheduler scheduler,
       LearnerStores stores,
       QueryPool pool,
       SnapshotPublisher publisher,
       Telemetry telemetry,
       LongSupplier clock) {
-    this.configuredMethod = method;
+    this.configuredMethod = MethodName.of(method);
+    this.acceptShare = acceptShare;
     this.budget = budget;
     this.tuner = tuner;
     this.scheduler = scheduler;
@@ -143,8 +164,8 @@ final class FineTunes {
     for (String label : labels) {
       index.put(label, index.size());
     }
-    String method = configuredMethod;
-    if (labels.size() < 2 || Methods.PROTOTYPES.equals(method)) {
+    MethodName method = configuredMethod;
+    if (labels.size() < 2 || method == MethodName.PROTOTYPES) {
       // One class has nothing to separate; the prototype snapshot stands.
       stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
       return;
@@ -157,18 +178,18 @@ final class FineTunes {
     }
     SupportSet support = sampled.support();
     queries = sampled.queries();
-    if (Methods.AUTO.equals(method)) {
-      method = Methods.autoChoice(support, queries.length);
+    if (method == MethodName.AUTO) {
+      method = MethodName.of(Methods.autoChoice(support, queries.length));
     }
     boolean supportChanged = state.supportChanges() != state.tunedSupportChanges();
-    if (Methods.PROTOTYPES.equals(method)
-        || (!supportChanged && !Methods.TRANSDUCTIVE.equals(method))) {
+    boolean usesPool = method.usesPool();
+    if (method == MethodName.PROTOTYPES || (!supportChanged && !usesPool)) {
       // Nothing to fit, or only the pool changed and the method ignores it: same result as before.
       stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
       return;
     }
-    float[][] unlabelled = Methods.TRANSDUCTIVE.equals(method) ? queries : new float[0][];
-    String chosen = method;
+    float[][] unlabelled = usesPool ? queries : new float[0][];
+    MethodName chosen = method;
     long atSupport = state.supportChanges();
     long atPool = state.poolAdds();
     inFlight.add(task);
@@ -180,16 +201,31 @@ final class FineTunes {
       String task,
       long atSupport,
       long atPool,
-      String method,
+      MethodName method,
       SupportSet support,
       float[][] unlabelled) {
     if (closed) {
       return;
     }
     long start = System.nanoTime();
-    FineTuneResult result = null;
+    OpenSetClassifier model = null;
+    Double initialLoss = null;
+    Double finalLoss = null;
     try {
-      result = tuner.tune(method, support, unlabelled);
+      FewShotMethod fitted = method(method);
+      if (fitted instanceof OpenSetMethod openSet) {
+        model = openSet.fitOpenSet(support, unlabelled);
+      } else {
+        FineTuneResult result = tuner.tune(method.id(), support, unlabelled);
+        model =
+            new OpenSetClassifier(
+                result.classifier(),
+                support.prototypes(),
+                OpenSetThreshold.of(support, acceptShare),
+                acceptShare);
+        initialLoss = finiteOrNull(result.initialLoss());
+        finalLoss = finiteOrNull(result.finalLoss());
+      }
     } catch (Throwable e) {
       // An Error too (out of memory, a stack overflow): the task must leave the in-flight set,
       // and the fine-tuning thread must live on for the other tasks.
@@ -203,8 +239,10 @@ final class FineTunes {
             task,
             atSupport,
             atPool,
-            method,
-            result,
+            method.id(),
+            model,
+            initialLoss,
+            finalLoss,
             (System.nanoTime() - start) / 1e6,
             support.counts(),
             support.size(),
@@ -308,7 +346,7 @@ final class FineTunes {
         new RecentActivity.FineTuneEvent(
             task,
             state == null ? 0 : state.version(),
-            configuredMethod,
+            configuredMethod.id(),
             0,
             null,
             null,
@@ -342,7 +380,7 @@ final class FineTunes {
       report(tuned, state == null ? 0 : state.version(), FineTuneOutcome.STALE);
       return;
     }
-    if (tuned.result() == null) {
+    if (tuned.model() == null) {
       stores.putTask(
           tuned.task(),
           state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
@@ -355,11 +393,11 @@ final class FineTunes {
             tuned.task(),
             version,
             tuned.method(),
-            tuned.result().classifier(),
+            tuned.model(),
             tuned.counts(),
             tuned.supportExamples(),
             tuned.poolQueries(),
-            finiteOrNull(tuned.result().finalLoss()),
+            tuned.finalLoss(),
         tuned.millis());
     if (withheld != null) {
       // Too big for the models topic: the prototype snapshot stays until the data changes.
@@ -376,19 +414,29 @@ final class FineTunes {
   }
 
   private void report(Tuned tuned, long version, FineTuneOutcome outcome) {
-    FineTuneResult result = tuned.result();
     telemetry.fineTuned(
         new RecentActivity.FineTuneEvent(
             tuned.task(),
             version,
             tuned.method(),
             tuned.millis(),
-            result == null ? null : finiteOrNull(result.initialLoss()),
-            result == null ? null : finiteOrNull(result.finalLoss()),
+            tuned.initialLoss(),
+            tuned.finalLoss(),
             tuned.supportExamples(),
             tuned.poolQueries(),
             clock.getAsLong(),
             outcome));
+  }
+
+  /**
+   * The method a fine-tune runs: {@code robust} with this learner's accept share, else the method
+   * of that name.
+   */
+  private FewShotMethod method(MethodName name) {
+    if (name == MethodName.ROBUST) {
+      return new RobustTransduction(RobustConfig.defaults().with("acceptShare", acceptShare));
+    }
+    return Methods.of(name);
   }
 
   /** A loss as JSON can carry it: a diverged (non-finite) loss is unknown. */

@@ -59,7 +59,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       long fineTuneIntervalMs,
       int fineTuneMaxExamplesPerClass,
       long fineTuneMaxBytes,
-      long maxSnapshotBytes) {}
+      long maxSnapshotBytes,
+      float acceptShare) {}
 
   /**
    * A learner; the codec, scheduler, telemetry and task count are shared by every learner of an
@@ -110,6 +111,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             settings.backboneId(),
             settings.featureSize(),
             settings.maxSnapshotBytes(),
+            settings.acceptShare(),
             codec,
             telemetry,
             context);
@@ -119,6 +121,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             new FineTuneBudget(
                 settings.fineTuneMaxExamplesPerClass(), settings.fineTuneMaxBytes()),
             tuner,
+            settings.acceptShare(),
             scheduler,
             stores,
             pool,
@@ -274,7 +277,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     TaskState state = stores.taskOrNew(task);
     state = state.supportChanged(state.version() + 1);
     stores.putTask(task, state);
-    String withheld = publisher.prototypes(record, task, state.version(), stores.classSums(task));
+    String withheld = publisher.prototypes(
+            record, task, state.version(), stores.classSums(task), stores.examples(task));
     if (withheld != null) {
       // Only a task that grew under a larger limit gets here (adds are checked before): the change
       // stands, and the user learns why the model did not follow.

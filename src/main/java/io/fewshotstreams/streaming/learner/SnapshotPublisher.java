@@ -4,10 +4,15 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.CosineClassifier;
 import io.fewshotstreams.fewshot.FineTuneConfig;
+import io.fewshotstreams.fewshot.OpenSetClassifier;
+import io.fewshotstreams.fewshot.OpenSetThreshold;
+import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.streaming.Routed;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -16,7 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes the learner's model snapshots and forwards them to the models topic: the prototypes of a
- * task's class sums after each support change, and a fine-tuned classifier once installed.
+ * task's class sums after each support change, and a fine-tuned classifier once installed. Every
+ * snapshot with classes carries its open-set threshold: the prototype snapshot's from its own
+ * support examples ({@link OpenSetThreshold}), a fine-tuned one's from its method.
  *
  * <p>A snapshot goes out only when it fits in the models topic's record limit: a record the
  * producer refused would fail the transaction and be replayed for ever. {@link SupportLimits} keeps
@@ -30,6 +37,7 @@ final class SnapshotPublisher {
   private final String backboneId;
   private final int featureSize;
   private final long maxSnapshotBytes;
+  private final float acceptShare;
   private final EventCodec codec;
   private final Telemetry telemetry;
   private final ProcessorContext<String, Routed> context;
@@ -42,12 +50,14 @@ final class SnapshotPublisher {
       String backboneId,
       int featureSize,
       long maxSnapshotBytes,
+      float acceptShare,
       EventCodec codec,
       Telemetry telemetry,
       ProcessorContext<String, Routed> context) {
     this.backboneId = backboneId;
     this.featureSize = featureSize;
     this.maxSnapshotBytes = maxSnapshotBytes;
+    this.acceptShare = acceptShare;
     this.codec = codec;
     this.telemetry = telemetry;
     this.context = context;
@@ -90,11 +100,17 @@ final class SnapshotPublisher {
    * Publishes the prototype snapshot {@code version} of {@code task}, keyed by the task and stamped
    * like {@code cause}, the record that changed it.
    *
+   * @param examples the task's support examples, for the open-set threshold
    * @return null when published, else why it was withheld (it does not fit in the models topic)
    */
   String prototypes(
-      Record<String, ?> cause, String task, long version, List<LearnerStores.LabelledSum> sums) {
+      Record<String, ?> cause,
+      String task,
+      long version,
+      List<LearnerStores.LabelledSum> sums,
+      List<StoredExample> examples) {
     List<ModelSnapshot.ClassWeights> weights = new ArrayList<>();
+    Map<String, Integer> index = new HashMap<>();
     int total = 0;
     for (LearnerStores.LabelledSum entry : sums) {
       if (!entry.sum().hasDirection()) {
@@ -105,6 +121,7 @@ final class SnapshotPublisher {
       weights.add(
           new ModelSnapshot.ClassWeights(
               entry.label(), entry.sum().count(), entry.sum().prototype(), 0f));
+      index.put(entry.label(), index.size());
       total += entry.sum().count();
     }
     ModelSnapshot snapshot =
@@ -122,7 +139,8 @@ final class SnapshotPublisher {
             0,
             context.currentSystemTimeMs(),
             null,
-            null);
+            null,
+            threshold(weights, index, examples));
     long oversize = oversize(snapshot);
     if (oversize >= 0) {
       String why = withheld(snapshot, oversize);
@@ -139,6 +157,43 @@ final class SnapshotPublisher {
   }
 
   /**
+   * Most examples of a class the prototype snapshot's threshold is measured on: the threshold is a
+   * quantile of leave-one-out cosines, which a few dozen examples per class already estimate, and
+   * it is computed on the stream thread at every support change.
+   */
+  private static final int THRESHOLD_EXAMPLES_PER_CLASS = 32;
+
+  /** The open-set threshold of the classes' examples; null when there are no classes. */
+  private Float threshold(
+      List<ModelSnapshot.ClassWeights> classes,
+      Map<String, Integer> index,
+      List<StoredExample> examples) {
+    if (classes.isEmpty()) {
+      return null;
+    }
+    List<String> labels = new ArrayList<>(index.size());
+    for (ModelSnapshot.ClassWeights c : classes) {
+      labels.add(c.label());
+    }
+    int[] taken = new int[labels.size()];
+    List<float[]> features = new ArrayList<>();
+    List<Integer> classIndex = new ArrayList<>();
+    for (StoredExample example : examples) {
+      Integer c = index.get(example.label());
+      if (c != null && taken[c]++ < THRESHOLD_EXAMPLES_PER_CLASS) {
+        features.add(example.feature());
+        classIndex.add(c);
+      }
+    }
+    SupportSet support =
+        new SupportSet(
+            labels,
+            features.toArray(float[][]::new),
+            classIndex.stream().mapToInt(Integer::intValue).toArray());
+    return OpenSetThreshold.of(support, acceptShare);
+  }
+
+  /**
    * Publishes a fine-tuned classifier as snapshot {@code version} of {@code task}.
    *
    * @param counts examples per class, in the classifier's class order
@@ -149,18 +204,23 @@ final class SnapshotPublisher {
       String task,
       long version,
       String method,
-      CosineClassifier classifier,
+      OpenSetClassifier openSet,
       int[] counts,
       int supportExamples,
       int poolQueries,
       Double trainingLoss,
       double millis) {
+    CosineClassifier classifier = openSet.classifier();
     float[][] w = classifier.weights();
     float[] b = classifier.bias();
+    float[][] centres = openSet.centres();
     List<ModelSnapshot.ClassWeights> weights = new ArrayList<>();
     for (int k = 0; k < classifier.numClasses(); k++) {
+      // The centre travels only when the score is not measured against the weights themselves.
+      float[] centre = java.util.Arrays.equals(centres[k], w[k]) ? null : centres[k];
       weights.add(
-          new ModelSnapshot.ClassWeights(classifier.labels().get(k), counts[k], w[k], b[k]));
+          new ModelSnapshot.ClassWeights(
+              classifier.labels().get(k), counts[k], w[k], b[k], centre));
     }
     ModelSnapshot snapshot =
         new ModelSnapshot(
@@ -177,7 +237,8 @@ final class SnapshotPublisher {
             poolQueries,
             context.currentSystemTimeMs(),
             trainingLoss,
-            millis);
+            millis,
+            openSet.threshold());
     long oversize = oversize(snapshot);
     if (oversize >= 0) {
       return withheld(snapshot, oversize);

@@ -136,8 +136,45 @@ public final class Classification {
   }
 
   /**
+   * The open-set score of a feature against a snapshot: the highest cosine of {@code feature} to a
+   * class centre ({@code centre}, else the weights), in [-1, 1].
+   */
+  public static double openSetScore(ModelSnapshot snapshot, float[] feature) {
+    double featureNorm = norm(feature);
+    double best = Double.NEGATIVE_INFINITY;
+    for (ModelSnapshot.ClassWeights c : snapshot.classes()) {
+      float[] centre = c.scoreCentre();
+      double dot = 0;
+      for (int k = 0; k < centre.length; k++) {
+        dot += centre[k] * (double) feature[k];
+      }
+      double denominator = norm(centre) * featureNorm;
+      best = Math.max(best, denominator > 0 ? dot / denominator : 0);
+    }
+    return Math.max(-1, Math.min(1, best));
+  }
+
+  /**
+   * Whether a feature of this open-set score is accepted as one of the snapshot's classes: at or
+   * above its threshold; a snapshot without one (written before thresholds existed) accepts all.
+   */
+  public static boolean accepted(ModelSnapshot snapshot, double openSetScore) {
+    Float threshold = snapshot.openSetThreshold();
+    return threshold == null || openSetScore >= threshold;
+  }
+
+  private static double norm(float[] v) {
+    double squares = 0;
+    for (float x : v) {
+      squares += x * (double) x;
+    }
+    return Math.sqrt(squares);
+  }
+
+  /**
    * The prediction of {@code classifier} (built from {@code snapshot}) for a unit feature: the most
-   * probable class first, ties to the earlier class, and the {@code topK} best when asked.
+   * probable class first, ties to the earlier class, the {@code topK} best when asked, and the
+   * open-set score and whether the feature is accepted as one of the classes.
    */
   static Prediction predict(
       ModelSnapshot snapshot,
@@ -172,6 +209,7 @@ public final class Classification {
         ranked.add(new Prediction.Ranked(labels.get(c), p[c]));
       }
     }
+    double score = openSetScore(snapshot, feature);
     return new Prediction(
         1,
         snapshot.task(),
@@ -185,6 +223,8 @@ public final class Classification {
         backboneId,
         latencyMs,
         queryTimestamp,
-        predictedAt);
+        predictedAt,
+        score,
+        accepted(snapshot, score));
   }
 }

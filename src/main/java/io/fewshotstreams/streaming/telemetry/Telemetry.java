@@ -26,9 +26,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * fewshot.query.latency}, {@code fewshot.end.to.end.latency}, {@code fewshot.predictions{method}},
  * {@code fewshot.prediction.confidence}, {@code fewshot.finetune{method}}, {@code
  * fewshot.finetunes{method,outcome}}, {@code fewshot.snapshots{method}}, {@code
- * fewshot.snapshot.version.max}, {@code fewshot.tasks}, {@code fewshot.classes}.
+ * fewshot.snapshot.version.max}, {@code fewshot.tasks}, {@code fewshot.classes}, {@code
+ * fewshot.predictions.unknown{task}}.
+ *
+ * <p>Unknown answers are counted per task for the first {@value #MAX_UNKNOWN_TASKS} tasks that
+ * give one on this instance; later tasks share the tag value {@value #OTHER_TASKS}, so a service
+ * with many tasks cannot grow the number of series without bound.
  */
 public final class Telemetry {
+  /** Most distinct {@code task} tags of {@code fewshot.predictions.unknown}. */
+  public static final int MAX_UNKNOWN_TASKS = 100;
+
+  /** The {@code task} tag of the unknown answers of every task beyond the first ones. */
+  public static final String OTHER_TASKS = "(other)";
+
   /** The input an event was read from: the {@code topic} tag of {@code fewshot.events}. */
   public enum Input {
     SUPPORT("support"),
@@ -73,6 +84,7 @@ public final class Telemetry {
   private final Map<String, Map<String, Counter>> fineTunes = new ConcurrentHashMap<>();
   private final Map<DeadLetterReason, Map<String, Counter>> deadLetters =
       new ConcurrentHashMap<>();
+  private final Map<String, Counter> unknownByTask = new ConcurrentHashMap<>();
   private final Map<String, Integer> classesByTask = new ConcurrentHashMap<>();
   private final AtomicLong maxVersion = new AtomicLong();
 
@@ -207,12 +219,40 @@ public final class Telemetry {
     counter(predictions, prediction.method(), "fewshot.predictions", "Predictions by model method")
         .increment();
     confidence.record(prediction.probability());
+    if (prediction.unknown()) {
+      unknownCounter(prediction.task()).increment();
+    }
     if (activity.keepsPredictions()) {
       boolean keep = image != null && image.dataUnsafe().length <= RecentActivity.MAX_IMAGE_BYTES;
       activity.prediction(
           new RecentActivity.RecentPrediction(
               prediction, keep ? image.contentType() : null, keep ? image.dataUnsafe() : null));
     }
+  }
+
+  /** Unknown answers this instance has given since it started, all tasks together. */
+  public long unknownTotal() {
+    long total = 0;
+    for (Counter c : unknownByTask.values()) {
+      total += (long) c.count();
+    }
+    return total;
+  }
+
+  private Counter unknownCounter(String task) {
+    Counter counter = unknownByTask.get(task);
+    if (counter != null) {
+      return counter;
+    }
+    // Racing threads may both pass the size check; the bound is then exceeded by at most a few.
+    String tag = unknownByTask.size() < MAX_UNKNOWN_TASKS ? task : OTHER_TASKS;
+    Counter shared =
+        Counter.builder("fewshot.predictions.unknown")
+            .description(
+                "Predictions answered unknown (open-set score below the task's threshold), by task")
+            .tag("task", tag)
+            .register(registry);
+    return unknownByTask.computeIfAbsent(tag, t -> shared);
   }
 
   /** Counts a dead letter by its reason and source topic. */

@@ -49,7 +49,7 @@ final class LearnerRig implements AutoCloseable {
   /** Settings of a small learner: {@value #D} features, inductive fine-tuning. */
   static Learner.Settings settings() {
     return new Learner.Settings(
-        BACKBONE, D, 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100, 256L << 20, 1L << 20);
+        BACKBONE, D, 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100, 256L << 20, 1L << 20, 0.95f);
   }
 
   Learner learner(Learner.Settings settings, FineTunes.Tuner tuner) {

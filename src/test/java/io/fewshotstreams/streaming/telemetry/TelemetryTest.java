@@ -74,7 +74,11 @@ class TelemetryTest {
   private void start(MeterRegistry registry, int recentPredictions) {
     harness =
         new TopologyHarness(
-            TopologyHarness.settings("telemetry-test", stateDir, Map.of()),
+            // auto (inductive here) reports its losses, which these tests read; robust reports none.
+            TopologyHarness.settings(
+                "telemetry-test",
+                stateDir,
+                Map.of(io.fewshotstreams.streaming.FewShotConfig.FINETUNE_METHOD_CONFIG, "auto")),
             embedder,
             new Telemetry(registry, recentPredictions),
             NOW_MS);
