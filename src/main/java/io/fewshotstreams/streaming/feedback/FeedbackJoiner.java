@@ -153,11 +153,14 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
           record,
           truth,
           DeadLetterReason.PREDICTION_EXPIRED,
-          "expected feedback within "
+          "expected feedback while its prediction is kept ("
               + settings.retentionMs()
-              + " ms of the prediction, found it "
+              + " ms, at most "
+              + settings.maxRetainedPerTask()
+              + " per task), found it "
               + (now - kept.retainedAt())
-              + " ms later");
+              + " ms later"
+              + (kept.expired() ? ", already expired" : ""));
       return;
     }
     Prediction p = kept.prediction();
