@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.TaskQueries;
+import io.fewshotstreams.streaming.feedback.FeedbackQueries;
 import io.fewshotstreams.streaming.query.Classification;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -62,7 +63,17 @@ public final class HttpApi implements AutoCloseable {
     JsonViews views = new JsonViews(queries, activity, new Forwarder(), instance);
     ClassifyHandler classify =
         new ClassifyHandler(config.httpClassifyEnabled() ? classification : null, body);
-    this.router = new Router(routes(views, classify, prometheus, files));
+    List<Router.Route> routes = routes(views, classify, prometheus, files);
+    if (config.feedbackEnabled()) {
+      AccuracyView accuracy =
+          new AccuracyView(new FeedbackQueries(queries, config), new Forwarder(), instance);
+      routes.add(
+          Router.Route.get("/api/tasks/{task}/accuracy", r -> accuracy.accuracy(r.variable("task"))));
+      routes.add(
+          Router.Route.get(
+              "/api/tasks/{task}/accuracy/local", r -> accuracy.localAccuracy(r.variable("task"))));
+    }
+    this.router = new Router(routes);
   }
 
   /** Every path of the API with its method and handler; nothing is served that is not here. */
