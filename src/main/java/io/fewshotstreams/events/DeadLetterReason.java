@@ -31,7 +31,7 @@ public enum DeadLetterReason {
   MODEL_MISMATCH,
   /** Feedback for a query id whose prediction the service never kept (or forgot long ago). */
   UNKNOWN_QUERY,
-  /** Feedback that arrived after its prediction's retention ({@code fewshot.feedback.retention.ms}). */
+  /** Feedback after its prediction's retention ({@code fewshot.feedback.retention.ms}). */
   PREDICTION_EXPIRED,
   /** A second feedback for the same query; the first one counted. */
   DUPLICATE_FEEDBACK,

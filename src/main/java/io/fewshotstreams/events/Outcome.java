@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param method how that snapshot was made: {@code prototypes} or {@code fine-tuned}
  * @param predictedAt when the prediction was made, epoch milliseconds
  * @param feedbackAt the feedback record's timestamp, epoch milliseconds
- * @param truthDelayMs how long the truth took to arrive: {@code feedbackAt - predictedAt}, at least 0
+ * @param truthDelayMs how long the truth took: {@code feedbackAt - predictedAt}, at least 0
  * @param promoted whether the query was sent to the learner as a support example of {@code
  *     trueLabel}
  */

@@ -183,7 +183,9 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
           "expected one feedback for query '"
               + event.queryId()
               + "', found another; the first one counted"
-              + (event.promoted() ? " (the promotion is sent again, with the same example id)" : ""));
+              + (event.promoted()
+                  ? " (its promotion is sent again, with the same example id)"
+                  : ""));
       return;
     }
     if (!known && !OpenSet.openSet(p) && !promote) {
@@ -231,7 +233,8 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
     }
   }
 
-  private void promote(Record<String, FeedbackInput> record, FeedbackInput.Truth truth, Retained kept) {
+  private void promote(
+      Record<String, FeedbackInput> record, FeedbackInput.Truth truth, Retained kept) {
     FeedbackEvent event = truth.event();
     context.forward(
         record

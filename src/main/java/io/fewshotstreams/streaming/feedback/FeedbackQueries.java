@@ -67,7 +67,8 @@ public final class FeedbackQueries {
     try {
       metadata = streams.queryMetadataForKey(FeedbackStores.ACCURACY, task, new StringSerializer());
     } catch (InvalidStateStoreException e) {
-      throw new Unavailable("expected stream metadata, found the application " + streams.state(), e);
+      throw new Unavailable(
+          "expected stream metadata, found the application " + streams.state(), e);
     }
     if (metadata == null || metadata.equals(KeyQueryMetadata.NOT_AVAILABLE)) {
       return Optional.empty();

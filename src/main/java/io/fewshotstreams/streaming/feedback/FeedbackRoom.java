@@ -20,9 +20,9 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * query path ─► ToFeedback ─┐
- *                           ├─► feedback-input (repartition by task) ─► FeedbackJoiner ─┬─► outcomes
- * feedback ─► FeedbackIntake┘                                                          ├─► review
- *                 └─► dead letters                          support adds, dead letters ◄┘
+ *                           ├─► feedback-input ─► FeedbackJoiner ─┬─► outcomes, review
+ * feedback ─► FeedbackIntake┘   (by task)                         └─► support adds, dead letters
+ *                 └─► dead letters
  * </pre>
  */
 public final class FeedbackRoom {

@@ -70,10 +70,16 @@ final class FeedbackSerdes {
             throw new IOException("expected a feedback input kind 1 or 2, found " + kind);
           }
           FeedbackEvent e =
-              new FeedbackEvent(in.readInt(), in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean());
+              new FeedbackEvent(
+                  in.readInt(), in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean());
           Origin o =
               new Origin(
-                  in.readUTF(), in.readInt(), in.readLong(), in.readLong(), readNullable(in), in.readInt());
+                  in.readUTF(),
+                  in.readInt(),
+                  in.readLong(),
+                  in.readLong(),
+                  readNullable(in),
+                  in.readInt());
           return new FeedbackInput.Truth(e, o);
         });
   }

@@ -92,7 +92,8 @@ final class LiveAccuracy {
       e.addTo(windowVersions.computeIfAbsent(e.version(), k -> new Tally()));
       windowVersionMethod.put(e.version(), e.method());
     }
-    Map<String, Object> w = breakdown(windowAll, windowMethods, windowVersions, windowVersionMethod);
+    Map<String, Object> w =
+        breakdown(windowAll, windowMethods, windowVersions, windowVersionMethod);
     w.put("size", windowSize);
     m.put("window", w);
     return m;

@@ -94,7 +94,7 @@ final class Tally {
     m.put("results", new LinkedHashMap<>(results));
     m.put("unknownAnswers", unknownAnswers);
     m.put("unknownRight", unknownRight);
-    m.put("unknownRightShare", number(unknownAnswers == 0 ? Double.NaN : (double) unknownRight / unknownAnswers));
+    m.put("unknownRightShare", ratio(unknownRight, unknownAnswers));
     m.put("ece", number(ece()));
     List<Map<String, Object>> bins = new ArrayList<>();
     for (int b = 0; b < BINS; b++) {
@@ -103,11 +103,8 @@ final class Tally {
       bin.put("upper", (b + 1) / (double) BINS);
       bin.put("outcomes", binOutcomes[b]);
       bin.put("correct", binCorrect[b]);
-      bin.put(
-          "accuracy", number(binOutcomes[b] == 0 ? Double.NaN : (double) binCorrect[b] / binOutcomes[b]));
-      bin.put(
-          "meanConfidence",
-          number(binOutcomes[b] == 0 ? Double.NaN : binConfidence[b] / binOutcomes[b]));
+      bin.put("accuracy", ratio(binCorrect[b], binOutcomes[b]));
+      bin.put("meanConfidence", ratio(binConfidence[b], binOutcomes[b]));
       bins.add(bin);
     }
     m.put("reliability", bins);
@@ -115,6 +112,11 @@ final class Tally {
     confusion.forEach((row, cols) -> table.put(row, new LinkedHashMap<>(cols)));
     m.put("confusion", table);
     return m;
+  }
+
+  /** {@code part / whole}, or null when {@code whole} is 0. */
+  private static Double ratio(double part, long whole) {
+    return whole == 0 ? null : part / whole;
   }
 
   private static Double number(double value) {
