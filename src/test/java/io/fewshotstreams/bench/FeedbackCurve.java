@@ -38,19 +38,26 @@ import java.util.Set;
  * (each query answered before its own label is known) in windows of {@value #WINDOW} queries,
  * against the same stream without feedback, pooled over seeds, with 95% Wilson intervals.
  *
- * <p>Run: {@code java -cp <test classpath> io.fewshotstreams.bench.FeedbackCurve [seeds] [svg]}.
+ * <p>With {@code method} {@code prototypes} the learner answers with class means only; with {@code
+ * auto} the driver's wall clock moves on every {@value #TUNE_EVERY} queries, so the learner
+ * fine-tunes (in the background, as in the service) whatever task changed.
+ *
+ * <p>Run: {@code java -cp <test classpath> io.fewshotstreams.bench.FeedbackCurve [seeds] [svg]
+ * [method]}.
  */
 public final class FeedbackCurve {
   static final int WINDOW = 200;
   static final int DELAY = 50;
   static final double FEEDBACK_SHARE = 0.10;
+  static final int TUNE_EVERY = 50;
   private static final String TASK = "fashion-novel";
 
   private FeedbackCurve() {}
 
-  public static void main(String[] args) throws IOException {
+  public static void main(String[] args) throws IOException, InterruptedException {
     int seeds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     Path svg = Path.of(args.length > 1 ? args[1] : "target/feedback-curve.svg");
+    String method = args.length > 2 ? args[2] : "prototypes";
     IdxDataset data =
         FashionMnist.open(FashionMnist.DEFAULT_DIR, "test", new HashSet<>(FashionMnist.NOVEL));
     List<Sample> samples = data.samples();
@@ -67,7 +74,7 @@ public final class FeedbackCurve {
       long[][] right = new long[2][windows];
       for (int seed = 0; seed < seeds; seed++) {
         for (int fed = 0; fed < 2; fed++) {
-          long[] run = run(embedder, samples, features, seed, fed == 1);
+          long[] run = run(embedder, samples, features, seed, fed == 1, method);
           for (int w = 0; w < windows; w++) {
             right[fed][w] += run[w];
           }
@@ -103,8 +110,13 @@ public final class FeedbackCurve {
 
   /** Right answers per window of one run. */
   private static long[] run(
-      Embedder embedder, List<Sample> samples, float[][] features, int seed, boolean feedback)
-      throws IOException {
+      Embedder embedder,
+      List<Sample> samples,
+      float[][] features,
+      int seed,
+      boolean feedback,
+      String method)
+      throws IOException, InterruptedException {
     Random random = new Random(seed);
     List<Integer> order = new ArrayList<>();
     for (int i = 0; i < samples.size(); i++) {
@@ -130,11 +142,12 @@ public final class FeedbackCurve {
             "feedback-curve",
             state,
             Map.of(
-                FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes",
+                FewShotConfig.FINETUNE_METHOD_CONFIG, method,
                 FewShotConfig.QUERY_POOL_SIZE_CONFIG, 0,
                 FewShotConfig.FEEDBACK_ENABLED_CONFIG, true));
     int windows = (samples.size() - support.size()) / WINDOW;
     long[] right = new long[windows];
+    long tuned = 0;
     try (TopologyHarness h =
         new TopologyHarness(settings, embedder, new Telemetry(new SimpleMeterRegistry(), 0), 0)) {
       var feedbackTopic = h.input(h.config.feedbackTopic());
@@ -152,12 +165,20 @@ public final class FeedbackCurve {
         String id = "q" + i;
         h.queries.pipeInput(TASK, codec.write(new QueryEvent(1, TASK, id, null, features[i], null)));
         Prediction p = codec.readPrediction(h.predictions.readValue());
+        tuned += p.method().equals("fine-tuned") ? 1 : 0;
         if (q / WINDOW < windows && p.label().equals(samples.get(i).label())) {
           right[q / WINDOW]++;
         }
         if (feedbackDraw.nextDouble() < FEEDBACK_SHARE) {
           due.addLast(new FeedbackEvent(1, TASK, id, samples.get(i).label(), true));
           dueAt.addLast(q + DELAY);
+        }
+        if (!method.equals("prototypes") && q % TUNE_EVERY == TUNE_EVERY - 1) {
+          h.driver.advanceWallClockTime(java.time.Duration.ofMillis(TopologyHarness.INTERVAL_MS));
+          if (!h.scheduler.awaitIdle(60_000)) {
+            throw new IllegalStateException("expected the fine-tunes to finish within 60 s");
+          }
+          h.driver.advanceWallClockTime(java.time.Duration.ofMillis(200));
         }
         while (!dueAt.isEmpty() && dueAt.peekFirst() <= q) {
           dueAt.removeFirst();
@@ -168,6 +189,13 @@ public final class FeedbackCurve {
         }
       }
     }
+    System.err.printf(
+        Locale.ROOT,
+        "seed %d, %s: %d of %d answers by fine-tuned snapshots%n",
+        seed,
+        feedback ? "feedback" : "no feedback",
+        tuned,
+        stream.size());
     return right;
   }
 
