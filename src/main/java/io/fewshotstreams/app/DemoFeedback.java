@@ -20,6 +20,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * prints the live accuracy per snapshot version and method as the outcomes come back.
  */
 final class DemoFeedback {
+  /** Versions a line shows, the latest ones. */
+  private static final int SHOWN_VERSIONS = 4;
+
   private record Due(long atMs, FeedbackEvent event) {}
 
   private final double share;
@@ -78,11 +81,16 @@ final class DemoFeedback {
             .append(o.trueLabel())
             .append(o.promoted() ? " (promoted)" : "")
             .append("; live accuracy by version:");
-    byVersion.forEach(
-        (version, c) ->
-            line.append(
-                String.format(
-                    Locale.ROOT, "  v%s %.0f%% of %d", version, 100.0 * c[0] / c[1], c[1])));
+    int skip = Math.max(0, byVersion.size() - SHOWN_VERSIONS);
+    for (Map.Entry<String, long[]> e : byVersion.entrySet()) {
+      if (skip-- > 0) {
+        continue;
+      }
+      long[] c = e.getValue();
+      line.append(
+          String.format(
+              Locale.ROOT, "  v%s %.0f%% of %d", e.getKey(), 100.0 * c[0] / c[1], c[1]));
+    }
     out.println(line);
   }
 
