@@ -68,6 +68,7 @@ class FeedbackIT {
   private static EmbeddedKafkaBroker broker;
   private static Embedder embedder;
   @TempDir Path state;
+  @TempDir Path stateB;
   private final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
@@ -164,6 +165,53 @@ class FeedbackIT {
     try (KafkaConsumer<String, byte[]> dead = consumer(config.deadLettersTopic())) {
       DeadLetter letter = readN(dead, 1, r -> CODEC.readDeadLetter(r.value())).get(0);
       assertThat(letter.reason()).isEqualTo(DeadLetterReason.UNKNOWN_QUERY);
+    }
+  }
+
+  @Test
+  void shouldAnswerEveryTaskAccuracyOnBothInstances() throws Exception {
+    String app = "feedback-it-two-" + UUID.randomUUID();
+    int portA = freePort();
+    int portB = freePort();
+    FewShotConfig configA = config(app, portA);
+    FewShotConfig configB =
+        config(app, portB).with(StreamsConfig.STATE_DIR_CONFIG, stateB.toString());
+    // Spread over 2 partitions, some of 6 tasks land on each instance.
+    List<String> tasks = List.of("t0", "t1", "t2", "t3", "t4", "t5");
+    try (ServiceInstance a = ServiceInstance.start(configA, embedder, true, WAIT);
+        ServiceInstance b = ServiceInstance.start(configB, embedder, true, WAIT);
+        KafkaProducer<String, byte[]> producer = TestClients.producer(broker.bootstrapServers());
+        KafkaConsumer<String, byte[]> predictions = consumer(configA.predictionsTopic());
+        KafkaConsumer<String, byte[]> outcomes = consumer(configA.outcomesTopic())) {
+      assertThat(a.http()).isPresent();
+      assertThat(b.http()).isPresent();
+      for (String task : tasks) {
+        producer.send(new ProducerRecord<>(configA.supportTopic(), task, CODEC.write(
+            new SupportEvent.AddExample(1, task, "A", "a", null, axis(0, 0.1, 1)))));
+        producer.send(new ProducerRecord<>(configA.supportTopic(), task, CODEC.write(
+            new SupportEvent.AddExample(1, task, "B", "b", null, axis(1, 0.1, 2)))));
+      }
+      producer.flush();
+      Thread.sleep(3_000);
+      for (String task : tasks) {
+        producer.send(new ProducerRecord<>(configA.queriesTopic(), task, CODEC.write(
+            new QueryEvent(1, task, "q", null, axis(0, 0.1, 3), null))));
+      }
+      readN(predictions, tasks.size(), r -> r.key());
+      for (String task : tasks) {
+        producer.send(new ProducerRecord<>(configA.feedbackTopic(), task, CODEC.write(
+            new FeedbackEvent(1, task, "q", "A", null))));
+      }
+      producer.flush();
+      readN(outcomes, tasks.size(), r -> r.key());
+      for (String task : tasks) {
+        JsonNode fromA = JSON.readTree(get(portA, "/api/tasks/" + task + "/accuracy"));
+        JsonNode fromB = JSON.readTree(get(portB, "/api/tasks/" + task + "/accuracy"));
+        assertThat(fromA.at("/sinceStart/overall/outcomes").asLong()).as(task).isEqualTo(1);
+        // One instance owns the task; the other forwarded the question, so both name the owner.
+        assertThat(fromA.path("host").asText()).isIn("localhost:" + portA, "localhost:" + portB);
+        assertThat(fromB).as("the same answer, from the owner, on both").isEqualTo(fromA);
+      }
     }
   }
 
