@@ -192,7 +192,18 @@
     const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
     let data;
     try {
-      const response = await fetch("api/dashboard", { cache: "no-store", signal: abort.signal });
+      const token = sessionStorage.getItem("fewshot-token");
+      const headers = token ? { Authorization: "Bearer " + token } : {};
+      const response = await fetch("api/dashboard", {
+        cache: "no-store",
+        signal: abort.signal,
+        headers: headers,
+      });
+      if (response.status === 401) {
+        // The API wants the bearer token (fewshot.http.auth.token); kept for this tab only.
+        const entered = window.prompt("This dashboard wants the API's bearer token:");
+        if (entered) sessionStorage.setItem("fewshot-token", entered.trim());
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       data = await response.json();
     } catch (e) {

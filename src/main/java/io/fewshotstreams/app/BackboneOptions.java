@@ -8,6 +8,7 @@ import io.fewshotstreams.embedding.ImageLimits;
 import io.fewshotstreams.embedding.ModelCard;
 import io.fewshotstreams.embedding.OnnxEmbedder;
 import java.nio.file.Path;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /** Which backbone embeds images, and on what. */
@@ -21,18 +22,37 @@ final class BackboneOptions {
 
   @Option(
       names = "--device",
-      description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}); auto uses CUDA when available.")
+      converter = DeviceConverter.class,
+      description =
+          "auto, cpu or cuda, any case (default: ${DEFAULT-VALUE}); auto uses CUDA when"
+              + " available.")
   Device device = Device.AUTO;
 
   @Option(
       names = "--threads",
-      description = "ONNX Runtime intra-op threads; 0 lets it choose (default: ${DEFAULT-VALUE}).")
+      description =
+          "ONNX Runtime intra-op threads; 0 uses the processors available to the JVM, which"
+              + " respects a container's CPU limit (default: ${DEFAULT-VALUE}).")
   int threads = 0;
 
   @Option(
       names = "--batch-size",
       description = "Images per ONNX Runtime call (default: ${DEFAULT-VALUE}).")
   int batchSize = 64;
+
+  /** {@code --device} in any case: {@code cuda}, {@code CUDA} and {@code Cuda} alike. */
+  static final class DeviceConverter implements CommandLine.ITypeConverter<Device> {
+    @Override
+    public Device convert(String value) {
+      for (Device d : Device.values()) {
+        if (d.name().equalsIgnoreCase(value.strip())) {
+          return d;
+        }
+      }
+      throw new CommandLine.TypeConversionException(
+          "expected auto, cpu or cuda (any case), found '" + value + "'");
+    }
+  }
 
   /** The model card alone, without loading the network. */
   ModelCard card() {

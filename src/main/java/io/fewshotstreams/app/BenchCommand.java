@@ -38,8 +38,10 @@ import picocli.CommandLine.Option;
           + " feature size and steps varied one at a time around 5-way 5-shot, d = 256), onnx"
           + " (ONNX Runtime alone on prepared tensors), pipeline (decode, preprocess and ONNX"
           + " Runtime from PNG files, and its ratio to ONNX Runtime alone), memory (heap per task"
-          + " and class, snapshot sizes), end-to-end (the service on an in-process broker:"
-          + " sustained queries per second and latency at fixed rates), all."
+          + " and class, snapshot sizes), kafka (the Kafka ceiling: the end-to-end harness and"
+          + " broker with a topology that does no model work), end-to-end (the service on an"
+          + " in-process broker: steady-state queries per second, its ratios to the pipeline, the"
+          + " Kafka ceiling and both combined, and latency at fixed rates), all."
     })
 final class BenchCommand implements Callable<Integer> {
 
@@ -50,6 +52,7 @@ final class BenchCommand implements Callable<Integer> {
     ONNX("onnx"),
     PIPELINE("pipeline"),
     MEMORY("memory"),
+    KAFKA("kafka"),
     END_TO_END("end-to-end"),
     ALL("all");
 
@@ -79,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
       names = "--suite",
       split = ",",
       description =
-          "finetune, finetune-grid, onnx, pipeline, memory, end-to-end or all"
+          "finetune, finetune-grid, onnx, pipeline, memory, kafka, end-to-end or all"
               + " (default: ${DEFAULT-VALUE}).")
   List<String> suites = new ArrayList<>(List.of("finetune"));
 
@@ -138,6 +141,23 @@ final class BenchCommand implements Callable<Integer> {
       description = "onnx, pipeline: images embedded per repeat, at least (default: ${DEFAULT-VALUE}).")
   int imagesPerRepeat = 512;
 
+  @Option(
+      names = "--photos",
+      paramLabel = "DIR",
+      description =
+          "onnx, pipeline: the PNG and JPEG files of this folder instead of the bundled sample"
+              + " PNGs (for a backbone with colour photographs as input).")
+  Path photos;
+
+  @Option(
+      names = "--megapixels",
+      split = ",",
+      description =
+          "pipeline: sizes of synthetic JPEG photos whose decode and preprocess time is set"
+              + " against ONNX Runtime's time per image at batch 32; none to skip (default:"
+              + " ${DEFAULT-VALUE}).")
+  List<Double> megapixels = new ArrayList<>(List.of(1.0, 3.0, 12.0));
+
   @Option(names = "--tasks", description = "memory: tasks (default: ${DEFAULT-VALUE}).")
   int tasks = 10_000;
 
@@ -151,8 +171,47 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--e2e-queries",
-      description = "end-to-end: queries for the sustained rate (default: ${DEFAULT-VALUE}).")
-  int e2eQueries = 2_000;
+      description =
+          "end-to-end, kafka: queries timed in steady state, after the warm-up (default:"
+              + " ${DEFAULT-VALUE}).")
+  int e2eQueries = 5_000;
+
+  @Option(
+      names = "--kafka-queries",
+      description =
+          "kafka: queries timed in steady state (default: 10 times --e2e-queries; the ceiling is"
+              + " about 10 times faster).")
+  Integer kafkaQueries;
+
+  @Option(
+      names = "--kafka-variants",
+      split = ",",
+      description = "kafka: pass-through, store, store+hop (default: ${DEFAULT-VALUE}).")
+  List<String> kafkaVariants = new ArrayList<>(List.of("pass-through", "store", "store+hop"));
+
+  @Option(
+      names = "--window-seconds",
+      description = "end-to-end, kafka: length of a warm-up window (default: ${DEFAULT-VALUE}).")
+  double windowSeconds = 2;
+
+  @Option(
+      names = "--steady-tolerance",
+      description =
+          "end-to-end, kafka: warm-up ends when the last --steady-windows window rates lie within"
+              + " this fraction of each other (default: ${DEFAULT-VALUE}).")
+  double steadyTolerance = 0.05;
+
+  @Option(
+      names = "--steady-windows",
+      description = "end-to-end, kafka: windows that must agree (default: ${DEFAULT-VALUE}).")
+  int steadyWindows = 3;
+
+  @Option(
+      names = "--max-warm-up-seconds",
+      description =
+          "end-to-end, kafka: longest warm-up; the run then measures and says it did not settle"
+              + " (default: ${DEFAULT-VALUE}).")
+  double maxWarmUpSeconds = 90;
 
   @Option(
       names = "--guarantees",
@@ -186,7 +245,8 @@ final class BenchCommand implements Callable<Integer> {
       Suite suite = Suite.of(s);
       if (suite == Suite.ALL) {
         selected.addAll(
-            EnumSet.of(Suite.PIPELINE, Suite.FINETUNE_GRID, Suite.MEMORY, Suite.END_TO_END));
+            EnumSet.of(
+                Suite.PIPELINE, Suite.FINETUNE_GRID, Suite.MEMORY, Suite.KAFKA, Suite.END_TO_END));
       } else {
         selected.add(suite);
       }
@@ -209,6 +269,10 @@ final class BenchCommand implements Callable<Integer> {
     boolean onnx = selected.contains(Suite.ONNX);
     boolean pipeline = selected.contains(Suite.PIPELINE);
     boolean endToEnd = selected.contains(Suite.END_TO_END);
+    boolean kafka = selected.contains(Suite.KAFKA);
+    if (kafka && !endToEnd && !onnx && !pipeline) {
+      streaming(out, null, Double.NaN, true, false);
+    }
     if (onnx || pipeline || endToEnd) {
       try (Embedder embedder = backbone.open()) {
         out.println();
@@ -217,8 +281,8 @@ final class BenchCommand implements Callable<Integer> {
         if (onnx || pipeline) {
           pipelineAt32 = embedding(out, embedder, pipeline);
         }
-        if (endToEnd) {
-          endToEnd(out, embedder, pipelineAt32);
+        if (endToEnd || kafka) {
+          streaming(out, embedder, pipelineAt32, kafka, endToEnd);
         }
       }
     }
@@ -326,16 +390,24 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** Prints the embedding table; returns the pipeline's images per second at batch 32, if run. */
-  private double embedding(PrintWriter out, Embedder embedder, boolean withPipeline) {
+  private double embedding(PrintWriter out, Embedder embedder, boolean withPipeline)
+      throws IOException {
     List<byte[]> images = new ArrayList<>();
-    for (SampleImage s : SampleImages.load()) {
-      images.add(s.png());
+    String imagesLabel;
+    if (photos == null) {
+      for (SampleImage s : SampleImages.load()) {
+        images.add(s.png());
+      }
+      imagesLabel = images.size() + " bundled sample PNGs";
+    } else {
+      images = readPhotos(photos);
+      imagesLabel = images.size() + " files of " + photos;
     }
     out.println();
     out.println(
         "== " + (withPipeline ? "pipeline" : "onnx") + ": images per second, median of "
             + embedRepeats + " repeats (after 2 warm-up) of at least " + imagesPerRepeat
-            + " images; " + images.size() + " bundled sample PNGs");
+            + " images; " + imagesLabel);
     if (withPipeline) {
       out.printf("%6s %14s %18s %8s%n", "batch", "onnx images/s", "pipeline images/s", "ratio");
     } else {
@@ -346,60 +418,205 @@ final class BenchCommand implements Callable<Integer> {
       EmbeddingBench.Row r = EmbeddingBench.run(embedder, images, b, embedRepeats, 2, imagesPerRepeat);
       if (withPipeline) {
         out.printf(
-            "%6d %14.0f %18.0f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
+            "%6d %14.1f %18.1f %8.2f%n", b, r.onnxImagesPerSecond(), r.pipelineImagesPerSecond(),
             r.ratio());
       } else {
-        out.printf("%6d %14.0f%n", b, r.onnxImagesPerSecond());
+        out.printf("%6d %14.1f%n", b, r.onnxImagesPerSecond());
       }
       if (b == 32) {
         at32 = r.pipelineImagesPerSecond();
       }
       out.flush();
     }
+    if (withPipeline && !megapixels.isEmpty()) {
+      photoShare(out, embedder);
+    }
     return at32;
   }
 
-  private void endToEnd(PrintWriter out, Embedder embedder, double pipelineAt32)
+  /** Decode and preprocess time of camera-size photos against ONNX Runtime's time per image. */
+  private void photoShare(PrintWriter out, Embedder embedder) {
+    out.println();
+    out.println(
+        "== pipeline, photo sizes: one synthetic 4:3 JPEG (quality 0.9) per size, median of "
+            + embedRepeats + " repeats after 2 warm-up; onnx = time per image at batch 32;"
+            + " share = (decode + preprocess) / (decode + preprocess + onnx)");
+    out.printf(
+        "%6s %11s %9s %10s %14s %9s %7s%n", "MP", "size", "KiB", "decode ms", "preprocess ms",
+        "onnx ms", "share");
+    for (double mp : megapixels) {
+      EmbeddingBench.PhotoRow r = EmbeddingBench.photo(embedder, mp, 32, embedRepeats, 2);
+      out.printf(
+          Locale.ROOT, "%6.1f %11s %9d %10.1f %14.1f %9.2f %6.0f%%%n", mp,
+          r.width() + "x" + r.height(), r.encodedBytes() / 1024, r.decodeMillis(),
+          r.preprocessMillis(), r.onnxMillisPerImage(), 100 * r.share());
+      out.flush();
+    }
+  }
+
+  private static List<byte[]> readPhotos(Path dir) throws IOException {
+    List<byte[]> images = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path f : files.sorted().toList()) {
+        String name = f.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".png") || name.endsWith(".jpg") || name.endsWith(".jpeg")) {
+          images.add(Files.readAllBytes(f));
+        }
+      }
+    }
+    if (images.isEmpty()) {
+      throw new FewShotException("expected PNG or JPEG files in --photos " + dir + ", found none");
+    }
+    return images;
+  }
+
+  /**
+   * The Kafka ceiling and the service end to end, on one in-process broker; the end-to-end table
+   * gives its ratios to the pipeline and to the ceilings measured in this run.
+   */
+  private void streaming(
+      PrintWriter out, Embedder embedder, double pipelineAt32, boolean kafka, boolean endToEnd)
       throws IOException {
     for (double load : loads) {
       if (!(load > 0 && load <= 1)) {
         throw new FewShotException("expected --loads in (0, 1], found " + load);
       }
     }
-    if (e2eQueries < 1) {
-      throw new FewShotException("expected --e2e-queries >= 1, found " + e2eQueries);
+    List<KafkaCeilingBench.Variant> variants = new ArrayList<>();
+    for (String v : kafkaVariants) {
+      variants.add(KafkaCeilingBench.Variant.of(v));
     }
+    SteadyLoad.Settings e2eSteady = steady(e2eQueries);
+    SteadyLoad.Settings kafkaSteady =
+        steady(kafkaQueries != null ? kafkaQueries : 10 * e2eQueries);
     quietKafkaLogs();
-    out.println();
-    out.println(
-        "== end-to-end: in-process KRaft broker, 1 partition, 1 stream thread, commit.interval.ms"
-            + " 100, the 25 bundled support images of 5 classes registered first; predictions"
-            + " read with read_committed"
-            + (serviceSettings.isEmpty() ? "" : "; service settings " + serviceSettings));
     Path stateDir = Files.createTempDirectory("fewshot-bench-state");
+    List<KafkaCeilingBench.Report> ceilings = new ArrayList<>();
     List<EndToEndBench.Report> reports = new ArrayList<>();
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults())) {
-      EndToEndBench bench =
-          new EndToEndBench(broker.bootstrapServers(), embedder, stateDir, serviceSettings);
-      double[] fractions = loads.stream().mapToDouble(Double::doubleValue).toArray();
-      for (String guarantee : guarantees) {
-        out.println("running " + guarantee + " ...");
+      if (kafka) {
+        out.println();
+        out.println(
+            "== kafka: the Kafka ceiling, no model work; in-process KRaft broker, 1 partition, 1"
+                + " stream thread, commit.interval.ms 100, the end-to-end harness and query events"
+                + " (answers read with read_committed); " + kafkaSteady.describe()
+                + (serviceSettings.isEmpty() ? "" : "; service settings " + serviceSettings));
         out.flush();
-        reports.add(bench.run(guarantee, e2eQueries, fractions, latencySeconds, 200));
+        KafkaCeilingBench ceiling =
+            new KafkaCeilingBench(
+                broker.bootstrapServers(), stateDir, serviceSettings,
+                embedder == null ? features : embedder.featureSize());
+        for (String guarantee : guarantees) {
+          for (KafkaCeilingBench.Variant v : variants) {
+            ceilings.add(ceiling.run(guarantee, v, kafkaSteady, out));
+          }
+        }
+        out.printf(
+            "%-16s %-13s %12s %8s %9s %12s %14s%n", "guarantee", "variant", "records/query",
+            "queries", "seconds", "queries/s", "warm-up s");
+        for (KafkaCeilingBench.Report c : ceilings) {
+          SteadyLoad.Result r = c.result();
+          out.printf(
+              Locale.ROOT, "%-16s %-13s %12d %8d %9.2f %12.1f %9.1f%s%n", c.guarantee(),
+              c.variant().flag, c.variant().recordsPerQuery, r.queries(), r.seconds(),
+              r.queriesPerSecond(), r.warmUpSeconds(), r.settled() ? "" : " (not settled)");
+        }
+        out.flush();
+      }
+      if (endToEnd) {
+        out.println();
+        out.println(
+            "== end-to-end: in-process KRaft broker, 1 partition, 1 stream thread, commit.interval.ms"
+                + " 100, the 25 bundled support images of 5 classes registered first; predictions"
+                + " read with read_committed; " + e2eSteady.describe()
+                + (serviceSettings.isEmpty() ? "" : "; service settings " + serviceSettings));
+        out.flush();
+        EndToEndBench bench =
+            new EndToEndBench(broker.bootstrapServers(), embedder, stateDir, serviceSettings);
+        double[] fractions = loads.stream().mapToDouble(Double::doubleValue).toArray();
+        for (String guarantee : guarantees) {
+          out.println("running " + guarantee + " ...");
+          out.flush();
+          reports.add(bench.run(guarantee, e2eSteady, fractions, latencySeconds, 200, out));
+        }
       }
     } finally {
       deleteQuietly(stateDir);
     }
-    out.printf("%-16s %8s %9s %12s %s%n", "guarantee", "queries", "seconds", "queries/s",
-        "ratio to pipeline at batch 32");
+    if (endToEnd) {
+      endToEndTables(out, reports, ceilings, pipelineAt32);
+    }
+  }
+
+  private SteadyLoad.Settings steady(int measured) {
+    return new SteadyLoad.Settings(
+        windowSeconds, steadyTolerance, steadyWindows, maxWarmUpSeconds, measured, 2_000);
+  }
+
+  private void endToEndTables(
+      PrintWriter out,
+      List<EndToEndBench.Report> reports,
+      List<KafkaCeilingBench.Report> ceilings,
+      double pipelineAt32) {
+    out.printf(
+        "%-16s %8s %9s %12s %9s %s%n", "guarantee", "queries", "seconds", "queries/s",
+        "warm-up s", "ratio to pipeline at batch 32");
     for (EndToEndBench.Report r : reports) {
       out.printf(
-          Locale.ROOT, "%-16s %8d %9.2f %12.1f %s%n", r.guarantee(), r.throughput().queries(),
-          r.throughput().seconds(), r.throughput().queriesPerSecond(),
+          Locale.ROOT, "%-16s %8d %9.2f %12.1f %9.1f %s%s%n", r.guarantee(),
+          r.throughput().queries(), r.throughput().seconds(), r.throughput().queriesPerSecond(),
+          r.throughput().warmUpSeconds(),
           Double.isNaN(pipelineAt32)
               ? "(pipeline not run)"
               : String.format(Locale.ROOT, "%.2f (pipeline %.0f images/s)",
-                  r.throughput().queriesPerSecond() / pipelineAt32, pipelineAt32));
+                  r.throughput().queriesPerSecond() / pipelineAt32, pipelineAt32),
+          r.throughput().settled() ? "" : "  (warm-up did not settle)");
+    }
+    out.println();
+    out.println(
+        "ratios: end to end / limit; combined = 1 / (1/pipeline + 1/kafka), both limits from this"
+            + " run");
+    out.printf(
+        "%-16s %-13s %11s %10s %11s %10s %11s %10s%n", "guarantee", "kafka variant", "pipeline/s",
+        "ratio", "kafka/s", "ratio", "combined/s", "ratio");
+    for (EndToEndBench.Report r : reports) {
+      double e2e = r.throughput().queriesPerSecond();
+      for (KafkaCeilingBench.Report c : ceilings) {
+        if (!c.guarantee().equals(r.guarantee())) {
+          continue;
+        }
+        double k = c.result().queriesPerSecond();
+        double combined = 1 / (1 / pipelineAt32 + 1 / k);
+        out.printf(
+            Locale.ROOT, "%-16s %-13s %11.0f %10.2f %11.0f %10.2f %11.0f %10.2f%n", r.guarantee(),
+            c.variant().flag, pipelineAt32, e2e / pipelineAt32, k, e2e / k, combined,
+            e2e / combined);
+      }
+    }
+    if (ceilings.isEmpty()) {
+      out.println("(kafka not run: add --suite kafka for the ceiling and the combined ratios)");
+    }
+    out.println();
+    out.println(
+        "Kafka offsets written per measured query, by topic, over the measured span; under"
+            + " exactly-once each commit also writes a marker to every partition its transaction"
+            + " wrote to, so records = offsets - commits for a topic written in every transaction"
+            + " (the input topic is written by the bench, without transactions); the learner"
+            + " reads the repartition topic behind the query path, so its topics can lag or catch"
+            + " up within the span");
+    for (EndToEndBench.Report r : reports) {
+      int n = r.throughput().queries();
+      double commits = r.writes().commits() / n;
+      out.printf(
+          Locale.ROOT, "%s: %.0f commits, %.4f per query%n", r.guarantee(), r.writes().commits(),
+          commits);
+      out.printf("  %-70s %10s %10s%n", "topic", "offsets/q", "- commits");
+      for (EndToEndBench.TopicWrites w : r.writes().topics()) {
+        double offsets = (double) w.offsets() / n;
+        out.printf(
+            Locale.ROOT, "  %-70s %10.3f %10.3f%n", w.topic(), offsets,
+            Math.max(0, offsets - commits));
+      }
     }
     out.println();
     out.println(

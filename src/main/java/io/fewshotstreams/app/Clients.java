@@ -1,7 +1,14 @@
 package io.fewshotstreams.app;
 
+import io.fewshotstreams.FewShotException;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -14,6 +21,34 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /** The plain Kafka clients the commands use to publish events and to read the service's output. */
 final class Clients {
   private Clients() {}
+
+  /**
+   * A Kafka client properties file, as Kafka's own tools read with {@code --command-config} or
+   * {@code --producer.config}: security settings and passwords, kept off the command line (where
+   * {@code ps} and the shell history would show them).
+   *
+   * @throws FewShotException if the file cannot be read, or holds a {@code fewshot.*} key, which
+   *     belongs in the service's settings, not in a client file
+   */
+  static Map<String, String> readClientConfig(Path file) {
+    Properties properties = new Properties();
+    try (Reader reader = Files.newBufferedReader(file)) {
+      properties.load(reader);
+    } catch (IOException e) {
+      throw new FewShotException(
+          "cannot read the client config file " + file + ": " + e.getMessage(), e);
+    }
+    Map<String, String> config = new LinkedHashMap<>();
+    for (String key : properties.stringPropertyNames()) {
+      if (key.startsWith("fewshot.")) {
+        throw new FewShotException(
+            "client config file " + file + ": expected Kafka client properties only, found the"
+                + " service setting " + key + " (put it in --config or -p)");
+      }
+      config.put(key, properties.getProperty(key));
+    }
+    return config;
+  }
 
   /** A producer of JSON events keyed by task, waiting for every replica; {@code more} wins. */
   static KafkaProducer<String, byte[]> producer(String bootstrap, Map<String, Object> more) {

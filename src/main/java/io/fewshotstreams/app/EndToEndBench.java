@@ -13,17 +13,29 @@ import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
 import io.fewshotstreams.serving.ServiceInstance;
 import io.fewshotstreams.streaming.FewShotConfig;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
@@ -31,17 +43,21 @@ import org.apache.kafka.streams.StreamsConfig;
  * registered as support, then query images through the query topic, predictions read back with
  * {@code read_committed}, as a user's consumer sees them.
  *
- * <p>Sustained throughput: after 200 untimed queries, {@code n} queries published as fast as the producer goes, timed from
- * the first send to the last prediction received. Latency: queries paced at a fixed rate; per
- * query, {@code visible} is from the send to the prediction reaching the consumer (it includes
- * the commit under exactly-once), {@code service} is the prediction's {@code predictedAt} minus
- * the query record's timestamp (set by the producer at send).
+ * <p>Sustained throughput in steady state ({@link SteadyLoad}): queries published as fast as the
+ * service takes them, counted in windows until the rate stops rising, then a fixed number timed.
+ * Over exactly that span the offsets written to every topic of the run (changelogs and the
+ * repartition topic included) and the stream thread's commits are counted, so each query's Kafka
+ * records can be named. Latency: queries paced at a fixed rate; per query, {@code visible} is from
+ * the send to the prediction reaching the consumer (it includes the commit under exactly-once),
+ * {@code service} is the prediction's {@code predictedAt} minus the query record's timestamp (set
+ * by the producer at send).
  */
 final class EndToEndBench {
   private static final String TASK = "bench";
   private static final int SHOTS = 5;
-  private static final int WARM_UP_QUERIES = 200;
   private static final Duration WAIT = Duration.ofSeconds(120);
+  private static final byte[] QUERY_ID_FIELD =
+      "\"queryId\":\"".getBytes(StandardCharsets.UTF_8);
 
   private final String bootstrap;
   private final Embedder embedder;
@@ -58,8 +74,14 @@ final class EndToEndBench {
     this.serviceSettings = Map.copyOf(serviceSettings);
   }
 
-  /** Sustained throughput: {@code queries} in {@code seconds} from the first send. */
-  record Throughput(int queries, double seconds, double queriesPerSecond) {}
+  /**
+   * Offsets written per measured query to one topic of the run. Under exactly-once each
+   * transaction also writes one marker per partition it wrote to; {@code commits} counts them.
+   */
+  record TopicWrites(String topic, long offsets) {}
+
+  /** What the measured span wrote: per topic, and the stream thread's commits. */
+  record Writes(List<TopicWrites> topics, double commits) {}
 
   /**
    * Latency at one offered rate; milliseconds.
@@ -76,20 +98,22 @@ final class EndToEndBench {
       double serviceP99) {}
 
   /** One processing guarantee's figures. */
-  record Report(String guarantee, Throughput throughput, List<Latency> latencies) {}
+  record Report(
+      String guarantee, SteadyLoad.Result throughput, Writes writes, List<Latency> latencies) {}
 
   /**
    * Starts a service instance with {@code guarantee} on fresh topics, registers the classes,
-   * measures the sustained rate with {@code saturationQueries}, then the latency at each fraction
-   * of it for about {@code latencySeconds} (at least {@code minLatencyQueries} queries).
+   * measures the sustained rate in steady state, then the latency at each fraction of it for about
+   * {@code latencySeconds} (at least {@code minLatencyQueries} queries).
    */
   @SuppressWarnings("try") // the service runs while the block measures it; closed on the way out
   Report run(
       String guarantee,
-      int saturationQueries,
+      SteadyLoad.Settings steady,
       double[] loadFractions,
       double latencySeconds,
-      int minLatencyQueries) {
+      int minLatencyQueries,
+      PrintWriter out) {
     String prefix = "bench-" + guarantee.replace('_', '-') + "-";
     Map<String, Object> settings = new HashMap<>();
     settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -114,16 +138,26 @@ final class EndToEndBench {
             Clients.readCommittedConsumer(bootstrap, prefix + "reader")) {
       consumer.subscribe(List.of(config.predictionsTopic(), config.modelsTopic()));
       register(config, producer, consumer);
-      // Untimed: the first queries also pay for class loading and compilation.
-      saturate(config, producer, consumer, WARM_UP_QUERIES, "w");
-      Throughput throughput = saturate(config, producer, consumer, saturationQueries, "s");
+      QueryValues values = new QueryValues(codec, TASK, "s", split.queries());
+      String predictions = config.predictionsTopic();
+      WriteCounter writes = new WriteCounter(prefix, service.service().streams());
+      SteadyLoad.Result throughput =
+          SteadyLoad.run(
+              producer,
+              consumer,
+              i -> new ProducerRecord<>(config.queriesTopic(), TASK, values.value(i)),
+              r -> r.topic().equals(predictions) ? values.index(queryIdOf(r.value())) : -1,
+              steady,
+              writes,
+              out,
+              "end-to-end " + guarantee);
       List<Latency> latencies = new ArrayList<>();
       for (double fraction : loadFractions) {
         double rate = fraction * throughput.queriesPerSecond();
         int n = Math.max(minLatencyQueries, (int) Math.round(rate * latencySeconds));
         latencies.add(paced(config, producer, consumer, rate, n, "r" + latencies.size()));
       }
-      return new Report(guarantee, throughput, latencies);
+      return new Report(guarantee, throughput, writes.result(throughput.queries()), latencies);
     }
   }
 
@@ -155,25 +189,6 @@ final class EndToEndBench {
     throw new FewShotException(
         "expected a model of all " + split.support().size() + " support images within "
             + WAIT.toSeconds() + " s, found none");
-  }
-
-  private Throughput saturate(
-      FewShotConfig config,
-      KafkaProducer<String, byte[]> producer,
-      KafkaConsumer<String, byte[]> consumer,
-      int n,
-      String run) {
-    List<byte[]> values = queries(n, run);
-    long start = System.nanoTime();
-    for (byte[] value : values) {
-      producer.send(new ProducerRecord<>(config.queriesTopic(), TASK, value));
-    }
-    producer.flush();
-    Map<String, Long> received = new HashMap<>();
-    await(config, consumer, run + "-", n, received, null);
-    long last = received.values().stream().mapToLong(Long::longValue).max().orElseThrow();
-    double seconds = (last - start) / 1e9;
-    return new Throughput(n, seconds, n / seconds);
   }
 
   private Latency paced(
@@ -229,6 +244,97 @@ final class EndToEndBench {
               new QueryEvent(1, TASK, run + "-" + i, new Image(Image.PNG, q.png()), null, null)));
     }
     return values;
+  }
+
+  /**
+   * The query id of a prediction, read from the JSON text without parsing all of it (the reader
+   * shares the CPU with the service it measures); the codec's reading when the text is unusual.
+   */
+  String queryIdOf(byte[] prediction) {
+    int at = QueryValues.indexOf(prediction, QUERY_ID_FIELD, 0);
+    if (at >= 0) {
+      int from = at + QUERY_ID_FIELD.length;
+      for (int i = from; i < prediction.length; i++) {
+        if (prediction[i] == '"') {
+          return new String(prediction, from, i - from, StandardCharsets.UTF_8);
+        }
+        if (prediction[i] == '\\') {
+          break;
+        }
+      }
+    }
+    return codec.readPrediction(prediction).queryId();
+  }
+
+  /** Counts the offsets of every topic of one run, and the commits, over the measured span. */
+  private final class WriteCounter implements SteadyLoad.Span {
+    private final String prefix;
+    private final KafkaStreams streams;
+    private Map<String, Long> before = Map.of();
+    private Map<String, Long> after = Map.of();
+    private double commitsBefore;
+    private double commitsAfter;
+
+    WriteCounter(String prefix, KafkaStreams streams) {
+      this.prefix = prefix;
+      this.streams = streams;
+    }
+
+    @Override
+    public void started() {
+      before = endOffsets();
+      commitsBefore = commits();
+    }
+
+    @Override
+    public void ended() {
+      after = endOffsets();
+      commitsAfter = commits();
+    }
+
+    Writes result(int queries) {
+      List<TopicWrites> topics = new ArrayList<>();
+      for (Map.Entry<String, Long> e : new TreeMap<>(after).entrySet()) {
+        long written = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+        if (written > 0) {
+          topics.add(new TopicWrites(e.getKey(), written));
+        }
+      }
+      return new Writes(topics, commitsAfter - commitsBefore);
+    }
+
+    private double commits() {
+      for (Map.Entry<MetricName, ? extends Metric> m : streams.metrics().entrySet()) {
+        if (m.getKey().name().equals("commit-total")
+            && m.getKey().group().equals("stream-thread-metrics")) {
+          return ((Number) m.getValue().metricValue()).doubleValue();
+        }
+      }
+      return Double.NaN;
+    }
+
+    private Map<String, Long> endOffsets() {
+      try (Admin admin =
+          Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        for (String topic : admin.listTopics(new ListTopicsOptions().listInternal(false)).names().get()) {
+          if (topic.startsWith(prefix)) {
+            for (var p : admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()) {
+              request.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest());
+            }
+          }
+        }
+        Map<String, Long> offsets = new HashMap<>();
+        admin.listOffsets(request).all().get()
+            .forEach((tp, info) -> offsets.merge(tp.topic(), info.offset(), Long::sum));
+        return offsets;
+      } catch (ExecutionException e) {
+        throw new FewShotException("cannot read the end offsets of the run's topics: " + e.getCause(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new FewShotException("interrupted while reading end offsets", e);
+      }
+    }
   }
 
   private void await(

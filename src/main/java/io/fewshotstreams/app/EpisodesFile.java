@@ -8,26 +8,36 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Drawn episodes as {@code {"episodes":[{"support":[path,..],"query":[path,..]}]}}, so that other
- * tools can be compared on exactly the same episodes and runs can be replayed.
+ * Drawn episodes as {@code {"episodes":[{"support":[path,..],"query":[path,..],"open":[path,..]}]}},
+ * so that other tools can be compared on exactly the same episodes and runs can be replayed. {@code
+ * open}, the images of classes absent from the support set, is optional and written only when an
+ * episode has some.
  */
 final class EpisodesFile {
-  record EpisodeJson(List<String> support, List<String> query) {}
+  record EpisodeJson(List<String> support, List<String> query, List<String> open) {}
 
   record FileJson(List<EpisodeJson> episodes) {}
 
   private EpisodesFile() {}
 
   static void write(Path file, List<Episode> episodes) throws IOException {
-    List<EpisodeJson> out = new ArrayList<>(episodes.size());
+    // Maps rather than EpisodeJson, so that closed-set episodes are written without "open".
+    List<Map<String, List<String>>> out = new ArrayList<>(episodes.size());
     for (Episode e : episodes) {
-      out.add(new EpisodeJson(paths(e.support()), paths(e.query())));
+      Map<String, List<String>> episode = new LinkedHashMap<>();
+      episode.put("support", paths(e.support()));
+      episode.put("query", paths(e.query()));
+      if (!e.open().isEmpty()) {
+        episode.put("open", paths(e.open()));
+      }
+      out.add(episode);
     }
-    Json.MAPPER.writeValue(file.toFile(), new FileJson(out));
+    Json.MAPPER.writeValue(file.toFile(), Map.of("episodes", out));
   }
 
   /** Reads episodes and resolves their paths against the dataset. */
@@ -51,7 +61,10 @@ final class EpisodesFile {
       }
       try {
         episodes.add(
-            new Episode(resolve(e.support(), byPath, dataset), resolve(e.query(), byPath, dataset)));
+            new Episode(
+                resolve(e.support(), byPath, dataset),
+                resolve(e.query(), byPath, dataset),
+                e.open() == null ? List.of() : resolve(e.open(), byPath, dataset)));
       } catch (IllegalArgumentException bad) {
         throw new DatasetException(file + " episode " + i + ": " + bad.getMessage(), bad);
       }

@@ -6,10 +6,14 @@ import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.ModelCard;
 import io.fewshotstreams.evaluation.Episode;
 import io.fewshotstreams.evaluation.EpisodeSampler;
+import io.fewshotstreams.dataset.FashionMnist;
 import io.fewshotstreams.evaluation.Evaluator;
 import io.fewshotstreams.evaluation.FeatureTable;
+import io.fewshotstreams.evaluation.Interval;
+import io.fewshotstreams.evaluation.MethodCatalog;
+import io.fewshotstreams.evaluation.PoolReport;
+import io.fewshotstreams.evaluation.PoolShape;
 import io.fewshotstreams.evaluation.Progress;
-import io.fewshotstreams.evaluation.Summary;
 import io.fewshotstreams.fewshot.FeatureTransform;
 import io.fewshotstreams.fewshot.FewShotMethod;
 import io.fewshotstreams.fewshot.Methods;
@@ -32,9 +36,16 @@ import picocli.CommandLine.Spec;
     name = "evaluate",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs N-way K-shot Q-query episodes offline (no Kafka) and prints, per method, the mean "
-          + "accuracy with its 95%% confidence interval and the time per episode.",
-      "All methods run on the same episodes."
+      "Runs N-way K-shot episodes offline (no Kafka) and prints, per method, with 95%% "
+          + "intervals: the closed-set accuracy on the known-class queries, the AUROC of the "
+          + "open-set score (known = positive), the shares of open-set and known-class images "
+          + "rejected at the task's threshold, the expected calibration error (15 bins) and the "
+          + "time per episode; then each method's accuracy minus that of prototypes, inductive "
+          + "and auto, paired over the episodes.",
+      "All methods run on the same episodes. The query pool is balanced, or Dirichlet-imbalanced "
+          + "with --imbalance, and can hold images of classes absent from the support set "
+          + "(--open-ways). Methods without an open-set rule are scored by their maximum softmax "
+          + "probability."
     })
 final class EvaluateCommand implements Callable<Integer> {
 
@@ -51,8 +62,55 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "Support examples per class; a list runs each (default: ${DEFAULT-VALUE}).")
   List<Integer> shots = new ArrayList<>(List.of(5));
 
-  @Option(names = "--queries", description = "Query images per class (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--queries",
+      description =
+          "Query images per support class; with --imbalance the pool holds ways x queries in all "
+              + "(default: ${DEFAULT-VALUE}).")
   int queries = 15;
+
+  @Option(
+      names = "--imbalance",
+      paramLabel = "dirichlet:ALPHA",
+      description =
+          "Draw each episode's class proportions of the query pool from a Dirichlet(ALPHA), at "
+              + "least one query per class (Veilleux et al. 2021 use 2). Default: balanced.")
+  String imbalance;
+
+  @Option(
+      names = "--open-ways",
+      description = "Classes absent from the support set whose images join the pool (default: 0).")
+  int openWays;
+
+  @Option(
+      names = "--open-queries",
+      description = "Images of each open class (default: as --queries).")
+  Integer openQueries;
+
+  @Option(
+      names = "--known-classes",
+      split = ",",
+      paramLabel = "NAME",
+      description =
+          "Classes the support classes are drawn from (default: all); with --fashion-mnist, "
+              + "novel or base name those groups.")
+  List<String> knownClasses = new ArrayList<>();
+
+  @Option(
+      names = "--open-classes",
+      split = ",",
+      paramLabel = "NAME",
+      description =
+          "Classes the open classes are drawn from (default: all not in the support); with "
+              + "--fashion-mnist, novel or base name those groups.")
+  List<String> openClasses = new ArrayList<>();
+
+  @Option(
+      names = "--accept-share",
+      description =
+          "Share of known-class images the support-derived thresholds of the MSP and baseline "
+              + "scores accept (default: ${DEFAULT-VALUE}).")
+  float acceptShare = 0.95f;
 
   @Option(names = "--episodes", description = "Episodes per shot count (default: ${DEFAULT-VALUE}).")
   int episodes = 600;
@@ -65,7 +123,7 @@ final class EvaluateCommand implements Callable<Integer> {
       split = ",",
       description = "Methods to compare (default: all of ${COMPLETION-CANDIDATES}).",
       completionCandidates = MethodNames.class)
-  List<String> methods = new ArrayList<>(Methods.names());
+  List<String> methods = new ArrayList<>(MethodCatalog.names());
 
   @Option(
       names = "--centring",
@@ -95,7 +153,7 @@ final class EvaluateCommand implements Callable<Integer> {
     private static final long serialVersionUID = 1L;
 
     MethodNames() {
-      super(Methods.names());
+      super(MethodCatalog.names());
     }
   }
 
@@ -104,9 +162,14 @@ final class EvaluateCommand implements Callable<Integer> {
     if ((episodesIn != null || episodesOut != null) && shots.size() != 1) {
       throw new DatasetException("--episodes-in and --episodes-out take a single --shots value");
     }
-    List<FewShotMethod> chosen = methods.stream().map(Methods::byName).toList();
+    List<FewShotMethod> chosen = methods.stream().map(MethodCatalog::byName).toList();
     Dataset dataset = data.open();
     Progress progress = quiet ? Progress.NONE : new StderrProgress();
+    PoolShape shape =
+        new PoolShape(
+            ways, shots.get(0), queries, dirichletAlpha(), openWays,
+            openQueries == null ? queries : openQueries, classNames(knownClasses),
+            classNames(openClasses));
 
     List<List<Episode>> runs = new ArrayList<>();
     if (episodesIn != null) {
@@ -114,7 +177,7 @@ final class EvaluateCommand implements Callable<Integer> {
     } else {
       EpisodeSampler sampler = new EpisodeSampler(dataset);
       for (int k : shots) {
-        runs.add(sampler.sample(ways, k, queries, episodes, seed));
+        runs.add(sampler.sample(shape.withShots(k), episodes, seed));
       }
     }
     if (episodesOut != null) {
@@ -142,35 +205,89 @@ final class EvaluateCommand implements Callable<Integer> {
         "dataset %s: %d samples, %d classes; backbone %s; centring %s%n",
         dataset.description(), dataset.samples().size(), dataset.classes().size(), backboneId,
         transform.centre() != null ? "on" : "off");
-    Evaluator evaluator = new Evaluator(transform);
+    Evaluator evaluator = new Evaluator(transform, acceptShare);
     List<Map<String, Object>> json = new ArrayList<>();
     for (List<Episode> run : runs) {
       Episode first = run.get(0);
       int runWays = first.classes().size();
       int runShots = first.support().size() / runWays;
       int runQueries = first.query().size() / runWays;
-      List<Summary> results = evaluator.evaluate(run, features, chosen, progress);
+      int runOpen = first.open().size();
+      List<PoolReport> results = evaluator.evaluatePools(run, features, chosen, progress);
       out.printf(
           Locale.ROOT,
-          "%n%d-way %d-shot %d-query, %d episodes%s%n",
+          "%n%d-way %d-shot %d-query, %d episodes%s%s%n",
           runWays, runShots, runQueries, run.size(),
-          episodesIn != null ? " from " + episodesIn : ", seed " + seed);
-      out.printf(Locale.ROOT, "%-14s %18s %14s %14s%n", "method", "accuracy (95% CI)", "ms/episode", "median ms");
-      for (Summary s : results) {
+          episodesIn != null ? " from " + episodesIn : ", seed " + seed,
+          episodesIn != null
+              ? (runOpen > 0 ? ", " + runOpen + " open-set images in the first" : "")
+              : ", " + shape.describe());
+      out.printf(
+          Locale.ROOT,
+          "%-16s %17s %15s %15s %15s %21s %10s %9s%n",
+          "method", "accuracy (95% CI)", "AUROC", "unknown reject", "known reject",
+          "ECE (95% CI)", "ms/episode", "median ms");
+      for (PoolReport r : results) {
         out.printf(
             Locale.ROOT,
-            "%-14s %9.2f%% ± %5.2f %14.3f %14.3f%n",
-            s.method(), 100 * s.meanAccuracy(), 100 * s.ci95(), s.meanMillis(), s.medianMillis());
+            "%-16s %17s %15s %15s %15s %21s %10.3f %9.3f%n",
+            r.method(), percent(r.accuracy()), percent(r.auroc()), percent(r.unknownRejected()),
+            percent(r.knownRejected()), ece(r), r.meanMillis(), r.medianMillis());
+      }
+      Map<String, PoolReport> references = new LinkedHashMap<>();
+      for (PoolReport r : results) {
+        if (List.of(Methods.PROTOTYPES, Methods.INDUCTIVE, Methods.AUTO).contains(r.method())) {
+          references.put(r.method(), r);
+        }
+      }
+      if (!references.isEmpty()) {
+        out.printf(
+            Locale.ROOT, "accuracy minus that of %s, paired over the episodes:%n",
+            String.join(", ", references.keySet()));
+        for (PoolReport r : results) {
+          if (r.method().startsWith("baseline:")) {
+            continue;
+          }
+          StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-16s", r.method()));
+          for (PoolReport ref : references.values()) {
+            Interval d = r.pairedAccuracyDifference(ref);
+            line.append(
+                String.format(
+                    Locale.ROOT, " %+7.2f ± %4.2f", 100 * d.mean(), 100 * d.ci95()));
+          }
+          out.println(line);
+        }
+      }
+      for (PoolReport r : results) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("ways", runWays);
         row.put("shots", runShots);
         row.put("queries", runQueries);
+        row.put("openImages", runOpen);
+        row.put("dirichletAlpha", episodesIn != null ? null : shape.dirichletAlpha());
         row.put("episodes", run.size());
-        row.put("method", s.method());
-        row.put("meanAccuracy", s.meanAccuracy());
-        row.put("ci95", s.ci95());
-        row.put("meanMillis", s.meanMillis());
-        row.put("medianMillis", s.medianMillis());
+        row.put("method", r.method());
+        row.put("meanAccuracy", r.accuracy().mean());
+        row.put("ci95", r.accuracy().ci95());
+        row.put("auroc", finite(r.auroc().mean()));
+        row.put("aurocCi95", finite(r.auroc().ci95()));
+        row.put("unknownRejected", finite(r.unknownRejected().mean()));
+        row.put("unknownRejectedCi95", finite(r.unknownRejected().ci95()));
+        row.put("knownRejected", finite(r.knownRejected().mean()));
+        row.put("knownRejectedCi95", finite(r.knownRejected().ci95()));
+        row.put("ece", finite(r.ece()));
+        row.put("eceLow", finite(r.eceLow()));
+        row.put("eceHigh", finite(r.eceHigh()));
+        row.put("meanMillis", r.meanMillis());
+        row.put("medianMillis", r.medianMillis());
+        if (!r.method().startsWith("baseline:")) {
+          Map<String, Object> paired = new LinkedHashMap<>();
+          for (PoolReport ref : references.values()) {
+            Interval d = r.pairedAccuracyDifference(ref);
+            paired.put(ref.method(), Map.of("mean", d.mean(), "ci95", d.ci95()));
+          }
+          row.put("pairedAccuracyDifference", paired);
+        }
         json.add(row);
       }
     }
@@ -181,9 +298,62 @@ final class EvaluateCommand implements Callable<Integer> {
       doc.put("backbone", backboneId);
       doc.put("centring", transform.centre() != null);
       doc.put("seed", episodesIn != null ? null : seed);
+      doc.put("acceptShare", acceptShare);
       doc.put("results", json);
       Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(jsonOut.toFile(), doc);
     }
     return 0;
+  }
+
+  private double dirichletAlpha() {
+    if (imbalance == null) {
+      return 0;
+    }
+    String prefix = "dirichlet:";
+    if (imbalance.startsWith(prefix)) {
+      try {
+        double alpha = Double.parseDouble(imbalance.substring(prefix.length()));
+        if (alpha > 0 && Double.isFinite(alpha)) {
+          return alpha;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+    }
+    throw new DatasetException(
+        "expected --imbalance dirichlet:ALPHA with a finite ALPHA > 0, found '" + imbalance + "'");
+  }
+
+  /** Expands the Fashion-MNIST groups novel and base to their class names. */
+  private static List<String> classNames(List<String> spec) {
+    List<String> out = new ArrayList<>();
+    for (String name : spec) {
+      String n = name.trim();
+      if (n.equals("novel") || n.equals("base")) {
+        for (int label : FashionMnist.parseClasses(n)) {
+          out.add(FashionMnist.CLASS_NAMES.get(label));
+        }
+      } else {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  private static String percent(Interval i) {
+    return i.applies()
+        ? String.format(Locale.ROOT, "%6.2f%% ± %5.2f", 100 * i.mean(), 100 * i.ci95())
+        : "-";
+  }
+
+  private static String ece(PoolReport r) {
+    return Double.isFinite(r.ece())
+        ? String.format(
+            Locale.ROOT, "%.3f [%.3f, %.3f]", r.ece(), r.eceLow(), r.eceHigh())
+        : "-";
+  }
+
+  private static Double finite(double v) {
+    return Double.isFinite(v) ? v : null;
   }
 }

@@ -82,6 +82,22 @@ final class ProduceCommand implements Callable<Integer> {
   String topic;
 
   @Option(
+      names = {"--producer.config", "--command-config"},
+      paramLabel = "FILE",
+      description =
+          "Kafka producer properties file (security.protocol, sasl.jaas.config, ssl.*), so that"
+              + " passwords stay off the command line; --producer-property wins over it.")
+  Path producerConfigFile;
+
+  @Option(
+      names = "--schema-id",
+      paramLabel = "ID",
+      description =
+          "Write each value in the Schema Registry wire format with this schema id (0x00, the id"
+              + " in 4 bytes, the JSON); default: plain JSON.")
+  Integer schemaId;
+
+  @Option(
       names = "--producer-property",
       paramLabel = "KEY=VALUE",
       description =
@@ -97,6 +113,11 @@ final class ProduceCommand implements Callable<Integer> {
     if (task.isBlank()) {
       throw new DatasetException("--task must not be blank");
     }
+    if (schemaId != null && schemaId < 0) {
+      throw new DatasetException("--schema-id: expected an id >= 0, found " + schemaId);
+    }
+    // read before the folder, so that a missing client file fails before any work
+    Map<String, Object> producerConfig = producerConfig();
     String target = topic();
     PrintWriter err = spec.commandLine().getErr();
     List<FolderEvents.ImageFile> files =
@@ -106,7 +127,7 @@ final class ProduceCommand implements Callable<Integer> {
     EventCodec codec = new EventCodec();
     AtomicReference<Exception> failure = new AtomicReference<>();
     int published;
-    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerConfig())) {
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerConfig)) {
       published =
           publish(files, event -> {
             // a failed send (say, no broker within max.block.ms) stops the rest at once
@@ -116,7 +137,7 @@ final class ProduceCommand implements Callable<Integer> {
             }
             // keyed by task: a task's events land on one partition, in order
             producer.send(
-                new ProducerRecord<>(target, task, codec.write(event)),
+                new ProducerRecord<>(target, task, value(codec.write(event))),
                 (metadata, e) -> {
                   if (e != null) {
                     failure.compareAndSet(null, e);
@@ -150,6 +171,10 @@ final class ProduceCommand implements Callable<Integer> {
         : FolderEvents.queryEvents(files, task, sink::accept, warnings);
   }
 
+  private byte[] value(byte[] json) {
+    return schemaId == null ? json : EventCodec.frame(json, schemaId);
+  }
+
   private String sendFailed(String target) {
     return "cannot publish to " + target + " at " + bootstrapServers;
   }
@@ -161,16 +186,22 @@ final class ProduceCommand implements Callable<Integer> {
     return kind == Kind.SUPPORT ? DEFAULT_SUPPORT_TOPIC : DEFAULT_QUERY_TOPIC;
   }
 
-  /** This command's producer settings, then the user's {@code --producer-property} values. */
+  /**
+   * This command's producer settings, then the {@code --producer.config} file, then the user's
+   * {@code --producer-property} values; {@code --bootstrap-servers} wins over them all.
+   */
   Map<String, Object> producerConfig() {
     Map<String, Object> config = new LinkedHashMap<>();
-    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     config.put(ProducerConfig.ACKS_CONFIG, "all");
     config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) TIMEOUT.toMillis());
     config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis() / 2);
     config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+    if (producerConfigFile != null) {
+      config.putAll(Clients.readClientConfig(producerConfigFile));
+    }
     config.putAll(producerProperties);
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     return config;

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -26,10 +25,11 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the few-shot classifier against a Kafka cluster until stopped (Ctrl-C or SIGTERM).",
-      "Settings, each source overriding the one before: defaults, the --config file,"
-          + " environment variables (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS"
-          + " for bootstrap.servers), then -p and --bootstrap-servers. fewshot.* keys are the"
-          + " service's (see the README); every other key goes to Kafka Streams and its clients."
+      "Settings, each source overriding the one before: defaults, environment variables"
+          + " (FEWSHOT_HTTP_PORT for fewshot.http.port, KAFKA_BOOTSTRAP_SERVERS for"
+          + " bootstrap.servers), the --config file, the --command-config file, then -p and"
+          + " --bootstrap-servers. fewshot.* keys are the service's (see docs/configuration.md);"
+          + " every other key goes to Kafka Streams and its clients."
     })
 final class RunCommand implements Callable<Integer> {
 
@@ -48,9 +48,18 @@ final class RunCommand implements Callable<Integer> {
   Path configFile;
 
   @Option(
+      names = "--command-config",
+      paramLabel = "FILE",
+      description =
+          "Kafka client properties file (security.protocol, sasl.jaas.config, ssl.*), for example"
+              + " mounted from a Secret, so that passwords stay off the command line and out of"
+              + " --config; fewshot.* keys are refused there.")
+  Path commandConfigFile;
+
+  @Option(
       names = {"-p", "--property"},
       paramLabel = "KEY=VALUE",
-      description = "One setting, repeatable; wins over the environment and --config.")
+      description = "One setting, repeatable; wins over the files and the environment.")
   Map<String, String> properties = new LinkedHashMap<>();
 
   @Option(
@@ -73,7 +82,7 @@ final class RunCommand implements Callable<Integer> {
         Embedder embedder =
             backbone.open(new ImageLimits(config.imageMaxBytes(), config.imageMaxPixels()));
         ServiceInstance service =
-            ServiceInstance.start(config, embedder, createTopics, Duration.ofMinutes(2))) {
+            ServiceInstance.start(config, embedder, createTopics, config.startupTimeout())) {
       spec.commandLine()
           .getOut()
           .printf(
@@ -99,9 +108,13 @@ final class RunCommand implements Callable<Integer> {
     return settings(System.getenv());
   }
 
-  /** Defaults, then the file, then the environment, then the command line. */
+  /**
+   * Defaults, then the environment, then the files named on the command line, then the command
+   * line itself: what the user names explicitly wins over what the container image sets.
+   */
   Properties settings(Map<String, String> environment) {
     Properties settings = new Properties();
+    settings.putAll(FewShotConfig.fromEnvironment(environment));
     if (configFile != null) {
       try (Reader reader = Files.newBufferedReader(configFile)) {
         settings.load(reader);
@@ -110,7 +123,9 @@ final class RunCommand implements Callable<Integer> {
             "cannot read the settings file " + configFile + ": " + e.getMessage(), e);
       }
     }
-    settings.putAll(FewShotConfig.fromEnvironment(environment));
+    if (commandConfigFile != null) {
+      settings.putAll(Clients.readClientConfig(commandConfigFile));
+    }
     settings.putAll(properties);
     if (bootstrapServers != null) {
       settings.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

@@ -93,6 +93,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
    *     not ready within 60 s
    */
   public static EmbeddedKafkaBroker start(BrokerOptions options) {
+    if (!isAvailable()) {
+      throw new BrokerException(
+          "the in-process Kafka broker: expected kafka_2.13 and its dependencies on the class path,"
+              + " found none; this is the broker-free production build (target/fewshot-streams-slim),"
+              + " which runs against an existing cluster (`run --bootstrap-servers HOST:PORT`);"
+              + " `demo` and `bench end-to-end` need the full build, target/fewshot-streams.jar");
+    }
     long startNanos = System.nanoTime();
     boolean temporary = options.dataDir() == null;
     Path dir = temporary ? createTempDir() : prepareDataDir(options.dataDir());
@@ -322,6 +329,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       if (configFile != null) {
         deleteQuietly(configFile);
       }
+    }
+  }
+
+  /**
+   * Whether the broker's classes are on the class path: true for target/fewshot-streams.jar, false
+   * for the broker-free production build.
+   */
+  public static boolean isAvailable() {
+    try {
+      Class.forName(
+          "kafka.server.KafkaRaftServer", false, EmbeddedKafkaBroker.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
     }
   }
 

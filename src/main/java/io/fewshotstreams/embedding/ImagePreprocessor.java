@@ -5,8 +5,10 @@ import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -28,12 +30,18 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *
  * <p>Steps, in order: refuse empty or oversized input; recognise PNG or JPEG by signature; read
  * width and height from the header and refuse more pixels than the limit before decoding anything;
- * decode; composite transparent pixels onto the card's background; convert to the card's channels
+ * decode (CMYK and Adobe YCCK JPEGs through TwelveMonkeys ImageIO); turn the pixels upright by the
+ * EXIF orientation; composite transparent pixels onto the card's background; bring the image to
+ * the card's height x width by the card's {@link ModelCard.Resize} policy; scale to {@code [0, 1]}
+ * by {@code /255}; normalise {@code (x - mean) / std} per channel; write in the card's layout (NCHW
+ * or NHWC) without the batch axis.
+ *
+ * <p>With the {@code area} filter (the default {@code stretch}) the channels are converted first
  * (grayscale is ITU-R BT.601 luminance {@code 0.299 R + 0.587 G + 0.114 B}, grayscale to RGB
- * repeats the value); resize to the card's height x width (area average per axis when shrinking,
- * bilinear with half-pixel centres when enlarging; an axis already at the right size is copied
- * exactly); scale to {@code [0, 1]} by {@code /255}; normalise {@code (x - mean) / std} per
- * channel; write in the card's layout (NCHW or NHWC) without the batch axis.
+ * repeats the value) and each axis is resampled in floating point: area average when shrinking,
+ * bilinear with half-pixel centres when enlarging, an axis already at the right size copied
+ * exactly. With {@code bilinear} or {@code bicubic} the image is resized as PIL resizes 8-bit
+ * images ({@link PilResize}), then cropped or padded, so that the tensor equals torchvision's.
  *
  * <p>Grayscale images (including 16-bit and gray+alpha PNGs) are read from their raw samples, so a
  * gray value {@code v} becomes exactly {@code v / 255} with no colour-space conversion.
@@ -46,6 +54,12 @@ public final class ImagePreprocessor {
 
   /** Media type of JPEG images. */
   public static final String JPEG = "image/jpeg";
+
+  /**
+   * Package of the TwelveMonkeys JPEG reader: CMYK and Adobe YCCK JPEGs (which the JDK's reader
+   * refuses) and the JDK's own decoder for everything else.
+   */
+  private static final String TWELVEMONKEYS = "com.twelvemonkeys.imageio.plugins.jpeg.";
 
   private static final byte[] JPEG_SIGNATURE = {(byte) 0xff, (byte) 0xd8, (byte) 0xff};
 
@@ -103,7 +117,9 @@ public final class ImagePreprocessor {
           Reason.UNSUPPORTED_FORMAT,
           "unsupported image format: expected PNG or JPEG, first bytes are " + hexPrefix(encoded));
     }
-    return decodeWith(format, encoded);
+    BufferedImage image = decodeWith(format, encoded);
+    // Before anything else, as PIL's exif_transpose: the stored pixels may lie on their side.
+    return ExifOrientation.apply(image, ExifOrientation.read(encoded, mediaType));
   }
 
   /**
@@ -128,7 +144,7 @@ public final class ImagePreprocessor {
    */
   public void preprocess(BufferedImage image, float[] dest, int offset) {
     Objects.checkFromIndexSize(offset, tensorSize(), dest.length);
-    write(resample(image), FloatBuffer.wrap(dest), offset);
+    write(planes(image), FloatBuffer.wrap(dest), offset);
   }
 
   /**
@@ -138,7 +154,152 @@ public final class ImagePreprocessor {
    */
   public void preprocess(BufferedImage image, FloatBuffer dest, int offset) {
     Objects.checkFromIndexSize(offset, tensorSize(), dest.limit());
-    write(resample(image), dest, offset);
+    write(planes(image), dest, offset);
+  }
+
+  /** The card's planes on the 0..255 scale, by the card's resize policy. */
+  private double[][] planes(BufferedImage image) {
+    int srcW = image.getWidth();
+    int srcH = image.getHeight();
+    if ((long) srcW * srcH > limits.maxPixels()) {
+      throw tooManyPixels(srcW, srcH, limits.maxPixels());
+    }
+    ModelCard.Resize resize = card.resize();
+    return resize.interpolation() == ModelCard.Interpolation.AREA
+        ? resample(image)
+        : resizeLikePil(image, resize);
+  }
+
+  /**
+   * The PIL path: 8-bit RGB (or PIL's 8-bit "L" for one-channel cards), resized with PIL's filter,
+   * then cropped or padded as the policy says.
+   */
+  private double[][] resizeLikePil(BufferedImage image, ModelCard.Resize resize) {
+    int srcW = image.getWidth();
+    int srcH = image.getHeight();
+    int outW = card.width();
+    int outH = card.height();
+    int channels = card.channels();
+    double[][] planes = new double[channels][outH * outW];
+    PilResize.Rows rows = eightBitRows(image, channels);
+    switch (resize.policy()) {
+      case STRETCH ->
+          PilResize.resize(
+              rows, channels, srcW, srcH, outW, outH, resize.interpolation(), 0, 0, outW, outH,
+              planes, outW, 0, 0);
+      case SHORTER_SIDE -> {
+        // torchvision's Resize(size): the longer side in proportion, truncated.
+        int shorter = resize.size();
+        int resizedW;
+        int resizedH;
+        if (srcW <= srcH) {
+          resizedW = shorter;
+          resizedH = (int) ((double) ((long) shorter * srcH) / srcW);
+        } else {
+          resizedH = shorter;
+          resizedW = (int) ((double) ((long) shorter * srcW) / srcH);
+        }
+        // torchvision's CenterCrop: int(round((size - crop) / 2.0)), Python rounding half to even.
+        int top = (int) Math.rint((resizedH - outH) / 2.0);
+        int left = (int) Math.rint((resizedW - outW) / 2.0);
+        PilResize.resize(
+            rows, channels, srcW, srcH, resizedW, resizedH, resize.interpolation(), left, top,
+            outW, outH, planes, outW, 0, 0);
+      }
+      case LETTERBOX -> {
+        double scale = Math.min((double) outW / srcW, (double) outH / srcH);
+        int fittedW = Math.min(outW, Math.max(1, (int) Math.floor(srcW * scale + 0.5)));
+        int fittedH = Math.min(outH, Math.max(1, (int) Math.floor(srcH * scale + 0.5)));
+        PilResize.fill(planes, resize.padColor());
+        PilResize.resize(
+            rows, channels, srcW, srcH, fittedW, fittedH, resize.interpolation(), 0, 0, fittedW,
+            fittedH, planes, outW, (outW - fittedW) / 2, (outH - fittedH) / 2);
+      }
+      default -> throw new IllegalStateException("unknown resize policy " + resize.policy());
+    }
+    return planes;
+  }
+
+  /**
+   * Source rows as PIL holds them: 8-bit R, G, B (alpha composited onto the card's background,
+   * rounded), or for one channel PIL's {@code convert("L")}: {@code (19595 R + 38470 G + 7471 B +
+   * 0x8000) >> 16}, which keeps a gray pixel's value.
+   */
+  private PilResize.Rows eightBitRows(BufferedImage image, int channels) {
+    PilResize.Rows direct = interleavedRgbBytes(image, channels);
+    if (direct != null) {
+      return direct;
+    }
+    RowSource source = RowSource.of(image, card.background().value(), 3);
+    float[][] rgb = new float[3][image.getWidth()];
+    return (y, out) -> {
+      source.read(y, rgb);
+      int w = rgb[0].length;
+      for (int x = 0; x < w; x++) {
+        int r = eightBit(rgb[0][x]);
+        int g = eightBit(rgb[1][x]);
+        int b = eightBit(rgb[2][x]);
+        if (channels == 3) {
+          out[0][x] = r;
+          out[1][x] = g;
+          out[2][x] = b;
+        } else {
+          out[0][x] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+        }
+      }
+    };
+  }
+
+  /**
+   * Opaque 8-bit sRGB images with interleaved bytes (what the JPEG and PNG decoders return for
+   * colour photos) read straight from their byte array: the same values as the general path,
+   * without a float round trip per sample. Null for any other image.
+   */
+  private static PilResize.Rows interleavedRgbBytes(BufferedImage image, int channels) {
+    ColorModel cm = image.getColorModel();
+    Raster raster = image.getRaster();
+    if (!(cm instanceof ComponentColorModel)
+        || cm.hasAlpha()
+        || !cm.getColorSpace().isCS_sRGB()
+        || raster.getNumBands() != 3
+        || !(raster.getSampleModel() instanceof PixelInterleavedSampleModel sm)
+        || !(raster.getDataBuffer() instanceof DataBufferByte buffer)
+        || buffer.getNumBanks() != 1
+        || raster.getParent() != null
+        || raster.getSampleModelTranslateX() != 0
+        || raster.getSampleModelTranslateY() != 0) {
+      return null;
+    }
+    for (int b = 0; b < 3; b++) {
+      if (cm.getComponentSize(b) != 8) {
+        return null;
+      }
+    }
+    byte[] data = buffer.getData();
+    int base = buffer.getOffset();
+    int[] offsets = sm.getBandOffsets();
+    int pixelStride = sm.getPixelStride();
+    int scanline = sm.getScanlineStride();
+    int width = image.getWidth();
+    return (y, out) -> {
+      int row = base + y * scanline;
+      for (int x = 0, i = row; x < width; x++, i += pixelStride) {
+        int r = data[i + offsets[0]] & 0xff;
+        int g = data[i + offsets[1]] & 0xff;
+        int b = data[i + offsets[2]] & 0xff;
+        if (channels == 3) {
+          out[0][x] = r;
+          out[1][x] = g;
+          out[2][x] = b;
+        } else {
+          out[0][x] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+        }
+      }
+    };
+  }
+
+  private static int eightBit(float v) {
+    return Math.max(0, Math.min(255, Math.round(v)));
   }
 
   /** Writes the normalised planes at absolute index {@code offset}, in the card's layout. */
@@ -179,6 +340,16 @@ public final class ImagePreprocessor {
           Reason.UNSUPPORTED_FORMAT, "no " + format + " decoder available in this Java runtime");
     }
     ImageReader reader = readers.next();
+    while (!reader.getClass().getName().startsWith(TWELVEMONKEYS) && readers.hasNext()) {
+      // TwelveMonkeys registers ahead of the JDK's reader; look for it rather than rely on it.
+      ImageReader next = readers.next();
+      if (next.getClass().getName().startsWith(TWELVEMONKEYS)) {
+        reader.dispose();
+        reader = next;
+      } else {
+        next.dispose();
+      }
+    }
     List<String> warnings = new ArrayList<>();
     IIOReadWarningListener listener = (source, warning) -> warnings.add(warning);
     reader.addIIOReadWarningListener(listener);
@@ -191,6 +362,9 @@ public final class ImagePreprocessor {
         throw tooManyPixels(width, height, limits.maxPixels());
       }
       BufferedImage image = reader.read(0);
+      // Notes about colour profiles (a CMYK JPEG without one is converted naively, as PIL does)
+      // and Adobe markers describe metadata, not damage.
+      warnings.removeIf(w -> w.contains("ICC") || w.contains("App14"));
       if (!warnings.isEmpty()) {
         // libjpeg reports a truncated or damaged scan as a warning and returns grey filler pixels.
         throw new InvalidImageException(
@@ -229,9 +403,6 @@ public final class ImagePreprocessor {
   private double[][] resample(BufferedImage image) {
     int srcW = image.getWidth();
     int srcH = image.getHeight();
-    if ((long) srcW * srcH > limits.maxPixels()) {
-      throw tooManyPixels(srcW, srcH, limits.maxPixels());
-    }
     int channels = card.channels();
     int outW = card.width();
     int outH = card.height();

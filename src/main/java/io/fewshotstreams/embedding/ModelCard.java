@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  * @param baseMean mean raw feature over the base training images, or {@code null} when absent
  * @param trainingAccuracy accuracy on base-class test images, or {@code null} when absent
  * @param training free-form provenance (seed, epochs, command, ...), possibly empty
+ * @param resize how an image of any size becomes {@code height x width}; {@link Resize#STRETCH}
+ *     when the card has no {@code resize} object
  */
 public record ModelCard(
     int schemaVersion,
@@ -55,7 +57,8 @@ public record ModelCard(
     List<String> baseClasses,
     float[] baseMean,
     Double trainingAccuracy,
-    Map<String, Object> training) {
+    Map<String, Object> training,
+    Resize resize) {
 
   /** The card format version this code reads. */
   public static final int SCHEMA_VERSION = 1;
@@ -88,6 +91,173 @@ public record ModelCard(
     public float value() {
       return value;
     }
+  }
+
+  /** How the whole image is brought to the input size. */
+  public enum ResizePolicy {
+    /** Both axes scaled independently to {@code height x width}; the aspect ratio is lost. */
+    STRETCH("stretch"),
+    /**
+     * The shorter side scaled to {@link Resize#size()}, the longer one in proportion (truncated, as
+     * torchvision's {@code Resize(size)}), then the centre {@code height x width} cropped (offsets
+     * rounded half to even, as torchvision's {@code CenterCrop}).
+     */
+    SHORTER_SIDE("shorter-side"),
+    /**
+     * Scaled by {@code min(width / w, height / h)} to fit inside {@code height x width} with its
+     * aspect ratio kept (each side rounded half up, at least 1), centred (offsets rounded down) on
+     * a canvas of {@link Resize#padColor()}.
+     */
+    LETTERBOX("letterbox");
+
+    private final String label;
+
+    ResizePolicy(String label) {
+      this.label = label;
+    }
+
+    /** The name used in card JSON. */
+    public String label() {
+      return label;
+    }
+  }
+
+  /** The resampling filter. */
+  public enum Interpolation {
+    /**
+     * This project's original filter: area average when shrinking, bilinear with half-pixel
+     * centres when enlarging, in floating point. Only for {@link ResizePolicy#STRETCH}.
+     */
+    AREA("area"),
+    /** PIL's {@code Image.BILINEAR}: a triangle filter widened by the scale when shrinking. */
+    BILINEAR("bilinear"),
+    /** PIL's {@code Image.BICUBIC}: the Keys cubic ({@code a = -0.5}), widened the same way. */
+    BICUBIC("bicubic");
+
+    private final String label;
+
+    Interpolation(String label) {
+      this.label = label;
+    }
+
+    /** The name used in card JSON. */
+    public String label() {
+      return label;
+    }
+  }
+
+  /**
+   * The card's resize policy. BILINEAR and BICUBIC reproduce PIL's {@code Image.resize} on 8-bit
+   * images exactly (fixed-point coefficients, horizontal pass then vertical pass, each rounded to
+   * 8 bits), so that a card exported from torchvision's evaluation transforms sees the pixels the
+   * network was trained on.
+   *
+   * @param policy how the image is fitted to the input size
+   * @param size the shorter side's length before the crop, for {@link ResizePolicy#SHORTER_SIDE};
+   *     0 otherwise
+   * @param interpolation the resampling filter
+   * @param padColor for {@link ResizePolicy#LETTERBOX}, the canvas colour on the 0..255 scale, one
+   *     value per channel (black when the card names none); empty otherwise
+   */
+  public record Resize(ResizePolicy policy, int size, Interpolation interpolation, int[] padColor) {
+
+    /** Today's default: stretch with the original area/bilinear filter. */
+    public static final Resize STRETCH = new Resize(ResizePolicy.STRETCH, 0, Interpolation.AREA, null);
+
+    public Resize {
+      if (policy == null) {
+        throw invalid("resize.policy", "expected stretch, shorter-side or letterbox, found nothing");
+      }
+      if (interpolation == null) {
+        throw invalid("resize.interpolation", "expected area, bilinear or bicubic, found nothing");
+      }
+      if (interpolation == Interpolation.AREA && policy != ResizePolicy.STRETCH) {
+        throw invalid(
+            "resize.interpolation",
+            "expected bilinear or bicubic with policy " + policy.label() + ", found area");
+      }
+      if (policy == ResizePolicy.SHORTER_SIDE) {
+        if (size <= 0) {
+          throw invalid(
+              "resize.size", "expected a positive shorter side for shorter-side, found " + size);
+        }
+      } else if (size != 0) {
+        throw invalid(
+            "resize.size", "expected no size with policy " + policy.label() + ", found " + size);
+      }
+      if (policy == ResizePolicy.LETTERBOX) {
+        // Empty until the card fills in black for its channel count.
+        padColor = padColor == null ? new int[0] : padColor.clone();
+        for (int v : padColor) {
+          if (v < 0 || v > 255) {
+            throw invalid(
+                "resize.padColor", "expected values in 0..255, found " + Arrays.toString(padColor));
+          }
+        }
+      } else if (padColor != null && padColor.length > 0) {
+        throw invalid(
+            "resize.padColor",
+            "expected no padColor with policy " + policy.label() + ", found "
+                + Arrays.toString(padColor));
+      } else {
+        padColor = new int[0];
+      }
+    }
+
+    @Override
+    public int[] padColor() {
+      return padColor.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Resize other
+          && policy == other.policy
+          && size == other.size
+          && interpolation == other.interpolation
+          && Arrays.equals(padColor, other.padColor);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(policy, size, interpolation) * 31 + Arrays.hashCode(padColor);
+    }
+
+    @Override
+    public String toString() {
+      return policy.label()
+          + (policy == ResizePolicy.SHORTER_SIDE ? " " + size : "")
+          + " "
+          + interpolation.label()
+          + (policy == ResizePolicy.LETTERBOX ? " pad " + Arrays.toString(padColor) : "");
+    }
+  }
+
+  /** A card with the default {@link Resize#STRETCH} policy. */
+  public ModelCard(
+      int schemaVersion,
+      String id,
+      String description,
+      String onnxFile,
+      String onnxSha256,
+      String inputName,
+      Layout layout,
+      int channels,
+      int height,
+      int width,
+      float[] mean,
+      float[] std,
+      Background background,
+      String outputName,
+      int featureSize,
+      List<String> baseClasses,
+      float[] baseMean,
+      Double trainingAccuracy,
+      Map<String, Object> training) {
+    this(
+        schemaVersion, id, description, onnxFile, onnxSha256, inputName, layout, channels, height,
+        width, mean, std, background, outputName, featureSize, baseClasses, baseMean,
+        trainingAccuracy, training, Resize.STRETCH);
   }
 
   public ModelCard {
@@ -153,6 +323,30 @@ public record ModelCard(
     // LinkedHashMap rather than Map.copyOf: free-form JSON may hold nulls and its order matters.
     training =
         training == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(training));
+    resize = resize == null ? Resize.STRETCH : resize;
+    if (resize.policy() == ResizePolicy.SHORTER_SIDE && resize.size() < Math.max(height, width)) {
+      throw invalid(
+          "resize.size",
+          "expected a shorter side >= the crop's larger side "
+              + Math.max(height, width)
+              + " (input "
+              + height
+              + "x"
+              + width
+              + "), found "
+              + resize.size());
+    }
+    if (resize.policy() == ResizePolicy.LETTERBOX && resize.padColor.length == 0) {
+      resize = new Resize(ResizePolicy.LETTERBOX, 0, resize.interpolation(), new int[channels]);
+    }
+    if (resize.policy() == ResizePolicy.LETTERBOX && resize.padColor.length != channels) {
+      throw invalid(
+          "resize.padColor",
+          "expected "
+              + channels
+              + " values (one per channel), found "
+              + Arrays.toString(resize.padColor));
+    }
   }
 
   /**
@@ -223,7 +417,8 @@ public record ModelCard(
         && baseClasses.equals(other.baseClasses)
         && Arrays.equals(baseMean, other.baseMean)
         && Objects.equals(trainingAccuracy, other.trainingAccuracy)
-        && training.equals(other.training);
+        && training.equals(other.training)
+        && resize.equals(other.resize);
   }
 
   @Override
@@ -253,6 +448,8 @@ public record ModelCard(
         + Arrays.toString(std)
         + ", background="
         + background
+        + ", resize="
+        + resize
         + ", output="
         + outputName
         + " ["

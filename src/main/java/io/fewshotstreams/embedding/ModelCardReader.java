@@ -68,7 +68,8 @@ final class ModelCardReader {
           f.strings("baseClasses"),
           f.floats("baseMean", false),
           f.optionalNumber("trainingAccuracy"),
-          f.object("training"));
+          f.object("training"),
+          f.resize("resize"));
     } catch (EmbeddingException e) {
       throw new EmbeddingException(e.getMessage() + " (in " + source + ")", e);
     }
@@ -185,6 +186,84 @@ final class ModelCardReader {
         throw wrongType(name, "a number", node);
       }
       return node.doubleValue();
+    }
+
+    /** The optional {@code resize} object: policy, size, interpolation, padColor. */
+    ModelCard.Resize resize(String name) {
+      JsonNode node = present(name);
+      if (node == null) {
+        return null;
+      }
+      if (!node.isObject()) {
+        throw wrongType(name, "an object with policy, size, interpolation, padColor", node);
+      }
+      Fields inner = new Fields(node, source);
+      ModelCard.ResizePolicy policy =
+          inner.labelled(name + ".policy", "policy", ModelCard.ResizePolicy.values(), null);
+      ModelCard.Interpolation defaultInterpolation =
+          policy == ModelCard.ResizePolicy.STRETCH
+              ? ModelCard.Interpolation.AREA
+              : ModelCard.Interpolation.BILINEAR;
+      ModelCard.Interpolation interpolation =
+          inner.labelled(
+              name + ".interpolation",
+              "interpolation",
+              ModelCard.Interpolation.values(),
+              defaultInterpolation);
+      int size = inner.present("size") == null ? 0 : inner.integerAs("size", name + ".size");
+      int[] padColor = null;
+      JsonNode pad = inner.present("padColor");
+      if (pad != null) {
+        float[] values = inner.floats("padColor", true);
+        padColor = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+          if (!pad.get(i).isIntegralNumber()) {
+            throw wrongType(name + ".padColor[" + i + "]", "an integer in 0..255", pad.get(i));
+          }
+          padColor[i] = pad.get(i).intValue();
+        }
+      }
+      return new ModelCard.Resize(policy, size, interpolation, padColor);
+    }
+
+    private int integerAs(String key, String shownAs) {
+      JsonNode node = present(key);
+      if (node == null || !node.canConvertToInt() || !node.isIntegralNumber()) {
+        throw wrongType(shownAs, "an integer", node);
+      }
+      return node.intValue();
+    }
+
+    /** An enum written in JSON by its label (such as {@code shorter-side}), any case. */
+    private <E extends Enum<E>> E labelled(String shownAs, String key, E[] constants, E fallback) {
+      JsonNode node = present(key);
+      List<String> allowed = new ArrayList<>();
+      for (E constant : constants) {
+        allowed.add(label(constant));
+      }
+      if (node == null && fallback != null) {
+        return fallback;
+      }
+      if (node == null || !node.isTextual()) {
+        throw wrongType(shownAs, "one of " + allowed, node);
+      }
+      String value = node.textValue().trim().toLowerCase(Locale.ROOT);
+      for (E constant : constants) {
+        if (label(constant).equals(value)) {
+          return constant;
+        }
+      }
+      throw wrongType(shownAs, "one of " + allowed, node);
+    }
+
+    private static String label(Enum<?> constant) {
+      if (constant instanceof ModelCard.ResizePolicy p) {
+        return p.label();
+      }
+      if (constant instanceof ModelCard.Interpolation i) {
+        return i.label();
+      }
+      return constant.name().toLowerCase(Locale.ROOT);
     }
 
     Map<String, Object> object(String name) {

@@ -392,9 +392,9 @@ public final class OnnxEmbedder implements Embedder {
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     try {
       so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-      if (options.intraOpThreads() > 0) {
-        so.setIntraOpNumThreads(options.intraOpThreads());
-      }
+      // ONNX Runtime's own default is one thread per core of the machine, whatever the
+      // container's CPU quota; the JVM's count follows the quota.
+      so.setIntraOpNumThreads(options.effectiveIntraOpThreads());
       return so;
     } catch (OrtException e) {
       so.close();

@@ -8,8 +8,10 @@
  *       io.fewshotstreams.embedding.Backbone} loads both (from files or the classpath, default
  *       {@code /backbone/model-card.json}) and refuses a model whose sha-256 differs from the card.
  *   <li>The card alone drives preprocessing ({@link
- *       io.fewshotstreams.embedding.ImagePreprocessor}): channels, size, mean/std, layout and
- *       background colour. Only PNG and JPEG are accepted; {@link
+ *       io.fewshotstreams.embedding.ImagePreprocessor}): channels, size, mean/std, layout,
+ *       background colour and resize policy (stretch, shorter-side then centre crop, letterbox,
+ *       with PIL's filters). The EXIF orientation is applied first. Only PNG and JPEG (CMYK and
+ *       YCCK included) are accepted; {@link
  *       io.fewshotstreams.embedding.ImageLimits} bound the encoded size and the declared pixel
  *       count, both checked before decoding.
  *   <li>Every refused image raises {@link io.fewshotstreams.embedding.InvalidImageException} with a

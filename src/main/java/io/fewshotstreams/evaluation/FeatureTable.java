@@ -29,6 +29,7 @@ public final class FeatureTable {
     for (Episode e : episodes) {
       needed.addAll(e.support());
       needed.addAll(e.query());
+      needed.addAll(e.open());
     }
     return compute(dataset, embedder, needed, progress);
   }

@@ -11,11 +11,13 @@ import com.networknt.schema.resource.SchemaLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.DeserializationFeature;
@@ -29,11 +31,22 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Every read checks the size first, parses the value once into a tree, validates the tree
  * against the topic's schema and binds it to the record. The schemas come from the classpath; the
  * codec never fetches anything over the network.
+ *
+ * <p>Values in the Schema Registry wire format are read too: a {@link #MAGIC_BYTE 0x00} byte, a
+ * 4-byte big-endian schema id, then the JSON. A JSON value never starts with 0x00, so the first byte
+ * tells the two apart; the schema id is not looked up (the schema is the codec's own), so reading
+ * needs no registry. {@link #frame} writes such values.
  */
 public final class EventCodec {
 
   /** Largest record accepted by default: a 10 MiB image in base64 plus the envelope. */
   public static final int DEFAULT_MAX_RECORD_BYTES = 14 * 1024 * 1024;
+
+  /** The first byte of a value in the Schema Registry wire format. */
+  public static final byte MAGIC_BYTE = 0;
+
+  /** The bytes before the JSON in the Schema Registry wire format: magic byte and schema id. */
+  public static final int FRAME_HEADER_BYTES = 1 + Integer.BYTES;
 
   /** Schema violations named in an exception message; the rest are counted. */
   private static final int MAX_REPORTED_VIOLATIONS = 5;
@@ -151,10 +164,43 @@ public final class EventCodec {
   }
 
   /**
+   * {@code json} in the Schema Registry wire format: {@link #MAGIC_BYTE}, {@code schemaId} as 4
+   * bytes big-endian, then {@code json} unchanged.
+   *
+   * @throws IllegalArgumentException if {@code schemaId} is negative or {@code json} is empty
+   */
+  public static byte[] frame(byte[] json, int schemaId) {
+    if (schemaId < 0) {
+      throw new IllegalArgumentException("expected a schema id >= 0, found " + schemaId);
+    }
+    if (json == null || json.length == 0) {
+      throw new IllegalArgumentException(
+          "expected JSON to frame, found " + (json == null ? "null" : "an empty value"));
+    }
+    return ByteBuffer.allocate(FRAME_HEADER_BYTES + json.length)
+        .put(MAGIC_BYTE)
+        .putInt(schemaId)
+        .put(json)
+        .array();
+  }
+
+  /**
+   * The schema id of a value in the Schema Registry wire format; empty for a plain JSON value (or
+   * no value, or a frame too short to hold an id).
+   */
+  public static OptionalInt schemaId(byte[] value) {
+    if (value == null || value.length < FRAME_HEADER_BYTES || value[0] != MAGIC_BYTE) {
+      return OptionalInt.empty();
+    }
+    return OptionalInt.of(ByteBuffer.wrap(value, 1, Integer.BYTES).getInt());
+  }
+
+  /**
    * What is wrong with {@code json} as a record of {@code type}: one entry per schema violation,
    * each naming the JSON path, or one entry saying why it is not JSON; empty when it is valid.
    * Does not bind the record, so checks made by the records' constructors (such as a model's
-   * weights having {@code featureSize} numbers) are not included.
+   * weights having {@code featureSize} numbers) are not included. A framed value is checked as the
+   * JSON after its frame.
    */
   public List<String> violations(EventType type, byte[] json) {
     JsonNode tree;
@@ -202,20 +248,47 @@ public final class EventCodec {
           DeadLetterReason.INVALID_JSON,
           "expected a JSON object, found " + (value == null ? "no value" : "an empty value"));
     }
+    int offset = 0;
+    String framing = "";
+    if (value[0] == MAGIC_BYTE) {
+      if (value.length < FRAME_HEADER_BYTES) {
+        throw new InvalidEventException(
+            DeadLetterReason.INVALID_JSON,
+            "expected a JSON object, or a Schema Registry frame of at least "
+                + FRAME_HEADER_BYTES
+                + " bytes (magic byte 0x00, 4-byte schema id, JSON), found a value of "
+                + value.length
+                + (value.length == 1 ? " byte" : " bytes")
+                + " starting with 0x00");
+      }
+      int schemaId = ByteBuffer.wrap(value, 1, Integer.BYTES).getInt();
+      if (value.length == FRAME_HEADER_BYTES) {
+        throw new InvalidEventException(
+            DeadLetterReason.INVALID_JSON,
+            "expected a JSON object after the Schema Registry frame (schema id "
+                + schemaId
+                + "), found nothing after it");
+      }
+      offset = FRAME_HEADER_BYTES;
+      framing = " after the Schema Registry frame (schema id " + schemaId + ")";
+    }
     JsonNode tree;
     try {
-      tree = mapper.readTree(value);
+      tree = mapper.readTree(value, offset, value.length - offset);
     } catch (JacksonException e) {
       throw new InvalidEventException(
           DeadLetterReason.INVALID_JSON,
-          "expected a JSON object in UTF-8, found invalid JSON: "
+          "expected a JSON object in UTF-8"
+              + framing
+              + ", found invalid JSON: "
               + brief(e.getOriginalMessage())
               + where(e),
           e);
     }
     if (tree == null || tree.isMissingNode()) {
       throw new InvalidEventException(
-          DeadLetterReason.INVALID_JSON, "expected a JSON object, found only white space");
+          DeadLetterReason.INVALID_JSON,
+          "expected a JSON object" + framing + ", found only white space");
     }
     return tree;
   }

@@ -27,6 +27,25 @@ public final class FineTuner {
    */
   public static FineTuneResult fineTune(
       CosineClassifier init, SupportSet support, float[][] queries, FineTuneConfig cfg) {
+    return fineTune(init, support, queries, null, null, cfg);
+  }
+
+  /**
+   * As {@link #fineTune(CosineClassifier, SupportSet, float[][], FineTuneConfig)}, with a weight
+   * per query in the query terms and a target marginal: the marginal term becomes {@code
+   * marginalEntropyWeight KL(pbar || prior)}, which is TIM's {@code -H(pbar)} up to a constant when
+   * the prior is uniform.
+   *
+   * @param queryWeights one weight >= 0 per query (null: all equal)
+   * @param prior one probability > 0 per class, summing to 1 (null: uniform)
+   */
+  public static FineTuneResult fineTune(
+      CosineClassifier init,
+      SupportSet support,
+      float[][] queries,
+      float[] queryWeights,
+      float[] prior,
+      FineTuneConfig cfg) {
     if (init == null || support == null || cfg == null) {
       throw new InvalidInputException("expected a classifier, a support set and a config, found null");
     }
@@ -45,6 +64,8 @@ public final class FineTuner {
               + init.dimension());
     }
     float[][] query = checkQueries(queries, support.dimension());
+    checkWeights(queryWeights, query.length);
+    checkPrior(prior, support.numClasses());
     float[][] w0 = init.weightsView();
     Objective objective =
         new Objective(
@@ -55,7 +76,9 @@ public final class FineTuner {
             cfg.scale(),
             cfg.entropyWeight(),
             cfg.marginalEntropyWeight(),
-            cfg.anchorWeight());
+            cfg.anchorWeight(),
+            queryWeights,
+            prior);
     int classes = objective.classes;
     int d = objective.dimension;
     float[][] w = new float[classes][];
@@ -118,6 +141,43 @@ public final class FineTuner {
       m[k] = mk;
       v[k] = vk;
       p[k] -= stepSize * mk / ((float) Math.sqrt(vk) + eps);
+    }
+  }
+
+  private static void checkWeights(float[] weights, int queries) {
+    if (weights == null) {
+      return;
+    }
+    if (weights.length != queries) {
+      throw new InvalidInputException(
+          "expected one weight per query (" + queries + "), found " + weights.length);
+    }
+    for (int j = 0; j < weights.length; j++) {
+      if (!(weights[j] >= 0) || !Float.isFinite(weights[j])) {
+        throw new InvalidInputException(
+            "expected finite query weights >= 0, found " + weights[j] + " at query " + j);
+      }
+    }
+  }
+
+  private static void checkPrior(float[] prior, int classes) {
+    if (prior == null) {
+      return;
+    }
+    if (prior.length != classes) {
+      throw new InvalidInputException(
+          "expected one prior probability per class (" + classes + "), found " + prior.length);
+    }
+    double sum = 0;
+    for (int c = 0; c < classes; c++) {
+      if (!(prior[c] > 0) || !Float.isFinite(prior[c])) {
+        throw new InvalidInputException(
+            "expected prior probabilities > 0, found " + prior[c] + " for class " + c);
+      }
+      sum += prior[c];
+    }
+    if (Math.abs(sum - 1) > 1e-3) {
+      throw new InvalidInputException("expected prior probabilities summing to 1, found " + sum);
     }
   }
 

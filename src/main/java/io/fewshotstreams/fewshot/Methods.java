@@ -12,6 +12,9 @@ import java.util.List;
  *   <li>{@code auto}: the default. Transductive when there are enough unlabelled queries (at least
  *       {@value #AUTO_MIN_QUERIES_PER_CLASS} per class, and at least as many per class as shots);
  *       otherwise inductive, or the prototypes themselves at one shot.
+ *   <li>{@code robust}: transductive fine-tuning made safe for stream pools (imbalanced, with
+ *       images of unregistered classes), with an open-set score and a threshold from the support
+ *       set: {@link RobustTransduction}.
  * </ul>
  *
  * The auto rule comes from measurement on real novel-class features: with fewer than two
@@ -25,11 +28,13 @@ public final class Methods {
   public static final String INDUCTIVE = "inductive";
   public static final String TRANSDUCTIVE = "transductive";
   public static final String AUTO = "auto";
+  public static final String ROBUST = RobustTransduction.NAME;
 
   /** Fewest unlabelled queries per class for which {@code auto} goes transductive. */
   public static final int AUTO_MIN_QUERIES_PER_CLASS = 4;
 
-  private static final List<String> NAMES = List.of(PROTOTYPES, INDUCTIVE, TRANSDUCTIVE, AUTO);
+  private static final List<String> NAMES =
+      List.of(PROTOTYPES, INDUCTIVE, TRANSDUCTIVE, AUTO, ROBUST);
 
   private static final float[][] NO_QUERIES = new float[0][];
 
@@ -123,6 +128,8 @@ public final class Methods {
           return transductive();
         case AUTO:
           return auto();
+        case ROBUST:
+          return new RobustTransduction();
         default:
           break;
       }

@@ -11,19 +11,24 @@ import java.util.Arrays;
  *
  * <pre>
  * L = (1/Ns) sum_{i<Ns} -log p_{i,y_i}                       (cross-entropy on the support)
- *   + lambda_H (1/Nq) sum_{j query} H(p_j)                   (query entropy, Dhillon et al.)
- *   - lambda_M H(pbar),  pbar = (1/Nq) sum_j p_j             (marginal entropy, TIM: anti-collapse)
+ *   + lambda_H sum_{j query} a_j H(p_j)                      (query entropy, Dhillon et al.)
+ *   + lambda_M KL(pbar || pi),  pbar = sum_j a_j p_j         (marginal, TIM: anti-collapse)
  *   + lambda_A sum_c |u_c - u0_c|^2                          (pull of each direction to its prototype)
  * </pre>
  *
- * Gradient with respect to the logits, {@code G_ic = dL/dz_ic}:
+ * where {@code a_j = theta_j / sum theta} are the normalised query weights ({@code 1/Nq} unless
+ * weights are given: latent inlier scores that keep outliers out of the query terms) and {@code
+ * pi} is the target marginal (uniform unless given, where the term is TIM's {@code -H(pbar)} up to
+ * the constant {@code log K}).
+ *
+ * <p>Gradient with respect to the logits, {@code G_ic = dL/dz_ic}:
  *
  * <ul>
  *   <li>cross-entropy: {@code (p_ic - [c = y_i]) / Ns};
  *   <li>entropy: with {@code H_j = -sum_c p_jc log p_jc}, {@code dH_j/dz_jc = -p_jc (log p_jc + H_j)},
- *       scaled by {@code lambda_H / Nq};
- *   <li>marginal entropy: with {@code g_c = dH(pbar)/dpbar_c = -(log pbar_c + 1)} and the softmax
- *       Jacobian {@code dp_jc/dz_jk = p_jc ([c = k] - p_jk)}, {@code dH(pbar)/dz_jk = (1/Nq) p_jk (g_k -
+ *       scaled by {@code lambda_H a_j};
+ *   <li>marginal: with {@code g_c = -dKL/dpbar_c = -(log pbar_c + 1) + log pi_c} and the softmax
+ *       Jacobian {@code dp_jc/dz_jk = p_jc ([c = k] - p_jk)}, {@code -dKL/dz_jk = a_j p_jk (g_k -
  *       sum_c g_c p_jc)}, scaled by {@code -lambda_M}.
  * </ul>
  *
@@ -64,6 +69,8 @@ final class Objective {
   private final float[][] gradUnit; // classes x dimension
   private final float[] marginal; // classes
   private final float[] marginalGrad; // classes
+  private final float[] queryWeight; // queryCount, theta_j / sum theta
+  private final float[] logPrior; // classes, log pi_c of the marginal's target
   private final float[][] scaledGrad; // classes x count, s * dL/dz
 
   Objective(
@@ -75,6 +82,25 @@ final class Objective {
       float entropyWeight,
       float marginalWeight,
       float anchorWeight) {
+    this(support, supportClass, queries, anchorRows, scale, entropyWeight, marginalWeight,
+        anchorWeight, null, null);
+  }
+
+  /**
+   * @param weights per query, its weight {@code theta_j >= 0} in the query terms (null: all 1)
+   * @param prior the target marginal {@code pi} of the marginal term (null: uniform)
+   */
+  Objective(
+      float[][] support,
+      int[] supportClass,
+      float[][] queries,
+      float[][] anchorRows,
+      float scale,
+      float entropyWeight,
+      float marginalWeight,
+      float anchorWeight,
+      float[] weights,
+      float[] prior) {
     this.classes = anchorRows.length;
     this.dimension = anchorRows[0].length;
     this.supportCount = support.length;
@@ -107,6 +133,18 @@ final class Objective {
     marginal = new float[classes];
     marginalGrad = new float[classes];
     scaledGrad = new float[classes][count];
+    queryWeight = new float[queryCount];
+    double total = 0;
+    for (int j = 0; j < queryCount; j++) {
+      total += weights == null ? 1 : weights[j];
+    }
+    for (int j = 0; j < queryCount; j++) {
+      queryWeight[j] = total > 0 ? (float) ((weights == null ? 1 : weights[j]) / total) : 0f;
+    }
+    logPrior = new float[classes];
+    for (int c = 0; c < classes; c++) {
+      logPrior[c] = prior == null ? 0f : (float) Math.log(Math.max(prior[c], TINY));
+    }
   }
 
   /**
@@ -184,27 +222,28 @@ final class Objective {
     }
     loss *= invSupport;
     if (queryCount > 0) {
-      float invQuery = 1f / queryCount;
       // Marginal distribution of the query predictions.
       for (int c = 0; c < classes; c++) {
         float[] pc = probs[c];
         float m = 0;
         for (int j = supportCount; j < n; j++) {
-          m += pc[j];
+          m += queryWeight[j - supportCount] * pc[j];
         }
-        marginal[c] = m * invQuery;
+        marginal[c] = m;
       }
+      // -KL(pbar || pi) = H(pbar) + sum_c pbar_c log pi_c; with a uniform pi, H(pbar) - log K.
       double marginalEntropy = 0;
       for (int c = 0; c < classes; c++) {
         float m = Math.max(marginal[c], TINY);
         float logM = (float) Math.log(m);
-        marginalEntropy -= m * logM;
-        marginalGrad[c] = -(logM + 1f);
+        marginalEntropy -= m * (logM - logPrior[c]);
+        marginalGrad[c] = -(logM + 1f) + logPrior[c];
       }
       double entropySum = 0;
-      float entropyScale = entropyWeight * invQuery;
-      float marginalScale = -marginalWeight * invQuery;
       for (int j = supportCount; j < n; j++) {
+        float weight = queryWeight[j - supportCount];
+        float entropyScale = entropyWeight * weight;
+        float marginalScale = -marginalWeight * weight;
         float h = 0;
         float gp = 0;
         for (int c = 0; c < classes; c++) {
@@ -212,14 +251,14 @@ final class Objective {
           h -= p * logProbs[c][j];
           gp += marginalGrad[c] * p;
         }
-        entropySum += h;
+        entropySum += weight * h;
         for (int c = 0; c < classes; c++) {
           float p = probs[c][j];
           grad[c][j] =
               entropyScale * (-p * (logProbs[c][j] + h)) + marginalScale * p * (marginalGrad[c] - gp);
         }
       }
-      loss += entropyWeight * entropySum * invQuery - marginalWeight * marginalEntropy;
+      loss += entropyWeight * entropySum - marginalWeight * marginalEntropy;
     }
     if (anchorWeight != 0) {
       double anchorLoss = 0;

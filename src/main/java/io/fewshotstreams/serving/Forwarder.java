@@ -17,11 +17,18 @@ final class Forwarder {
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
   private final ObjectMapper mapper = new ObjectMapper();
+  /** The bearer token the instances share, sent along; null when the API wants none. */
+  private final String token;
   private final HttpClient client =
       HttpClient.newBuilder()
           .connectTimeout(TIMEOUT)
           .followRedirects(HttpClient.Redirect.NEVER)
           .build();
+
+  /** Forwards with {@code token} as the bearer token; null sends none. */
+  Forwarder(String token) {
+    this.token = token;
+  }
 
   /**
    * The learner state of {@code task} as {@code owner} ({@code host:port}) answers {@code GET
@@ -45,10 +52,11 @@ final class Forwarder {
     URI target = URI.create("http://" + owner + path);
     HttpResponse<byte[]> answer;
     try {
-      answer =
-          client.send(
-              HttpRequest.newBuilder(target).timeout(TIMEOUT).GET().build(),
-              HttpResponse.BodyHandlers.ofByteArray());
+      HttpRequest.Builder request = HttpRequest.newBuilder(target).timeout(TIMEOUT).GET();
+      if (token != null) {
+        request.header("Authorization", "Bearer " + token);
+      }
+      answer = client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
     } catch (IOException e) {
       throw new ApiError(
           502,

@@ -17,14 +17,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP API of one instance (see the README's "HTTP API"): JSON everywhere, errors as {@code
+ * The HTTP API of one instance (see docs/http-api.md): JSON everywhere, errors as {@code
  * {"error": "..."}} with a 4xx or 5xx status and never a stack trace. Only GET is served, besides
  * POST to classify an image when {@code fewshot.http.classify.enabled}.
  *
@@ -35,14 +37,33 @@ import org.slf4j.LoggerFactory;
  */
 public final class HttpApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
-  /** Requests served at once; the API is light and must not starve the stream threads. */
-  private static final int THREADS = 4;
+  /** Requests worked on at once; the API is light and must not starve the stream threads. */
+  static final int WORKERS = 4;
+  /**
+   * Connections read at once. The JDK server reads a request's line and headers on an executor
+   * thread, so a client that trickles its request holds a thread for as long as it trickles; with
+   * room for many more readers than workers, a few slow clients cannot keep the probes out. A
+   * connection beyond this is closed at once.
+   */
+  static final int READERS = 64;
+  /** Longest wait of a request for one of the {@link #WORKERS} before it gets a 503. */
+  private static final long WORKER_WAIT_MS = 10_000;
+
+  static {
+    // Read once per JVM, when the JDK server's classes load, so set before the first server starts
+    // (and only where the user set nothing). A request whose line, headers and body have not come
+    // within maxReqTime seconds is closed, which also frees the reader thread of a slow client.
+    setIfAbsent("sun.net.httpserver.maxReqTime", "30");
+    setIfAbsent("sun.net.httpserver.maxRspTime", "60");
+  }
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
   private final HttpServer server;
   private final ExecutorService executor;
   private final RequestBody body;
   private final Router router;
+  private final Access access;
+  private final Semaphore workers = new Semaphore(WORKERS, true);
   private final String instance;
   private final URI uri;
 
@@ -54,19 +75,23 @@ public final class HttpApi implements AutoCloseable {
       PrometheusMeterRegistry prometheus,
       ActivitySource activity,
       Classification classification,
-      StaticFiles files) {
+      StaticFiles files,
+      Access access) {
     this.server = server;
+    this.access = access;
     this.executor = executor;
     this.instance = config.httpAdvertisedHost() + ":" + server.getAddress().getPort();
     this.uri = URI.create("http://" + instance + "/");
     this.body = new RequestBody(config.httpMaxRequestBytes());
-    JsonViews views = new JsonViews(queries, activity, new Forwarder(), instance);
+    Forwarder forwarder = new Forwarder(access.guarded() ? config.httpAuthToken() : null);
+    JsonViews views =
+        new JsonViews(queries, activity, forwarder, instance, config.dashboardThumbnails());
     ClassifyHandler classify =
         new ClassifyHandler(config.httpClassifyEnabled() ? classification : null, body);
     List<Router.Route> routes = routes(views, classify, prometheus, files);
     if (config.feedbackEnabled()) {
       AccuracyView accuracy =
-          new AccuracyView(new FeedbackQueries(queries, config), new Forwarder(), instance);
+          new AccuracyView(new FeedbackQueries(queries, config), forwarder, instance);
       routes.add(
           Router.Route.get("/api/tasks/{task}/accuracy", r -> accuracy.accuracy(r.variable("task"))));
       routes.add(
@@ -147,6 +172,7 @@ public final class HttpApi implements AutoCloseable {
               + FewShotConfig.HTTP_CLASSIFY_ENABLED_CONFIG
               + "=true, found none");
     }
+    Access access = Access.of(config);
     HttpServer server;
     try {
       server =
@@ -163,8 +189,12 @@ public final class HttpApi implements AutoCloseable {
     }
     AtomicInteger threads = new AtomicInteger();
     ExecutorService executor =
-        Executors.newFixedThreadPool(
-            THREADS,
+        new ThreadPoolExecutor(
+            0,
+            READERS,
+            30,
+            TimeUnit.SECONDS,
+            new SynchronousQueue<>(),
             r -> {
               Thread t = new Thread(r, "fewshot-http-" + threads.incrementAndGet());
               t.setDaemon(true);
@@ -172,11 +202,23 @@ public final class HttpApi implements AutoCloseable {
             });
     HttpApi api =
         new HttpApi(
-            server, executor, config, queries, prometheus, activity, classification, files);
+            server,
+            executor,
+            config,
+            queries,
+            prometheus,
+            activity,
+            classification,
+            files,
+            access);
     server.createContext("/", api::handle);
     server.setExecutor(executor);
     server.start();
-    log.info("HTTP API at {} (bound to {})", api.uri, server.getAddress());
+    log.info(
+        "HTTP API at {} (bound to {}; /api/ {})",
+        api.uri,
+        server.getAddress(),
+        access.guarded() ? "wants the bearer token" : "open to every reader of the port");
     return api;
   }
 
@@ -203,9 +245,39 @@ public final class HttpApi implements AutoCloseable {
 
   private void handle(HttpExchange exchange) {
     Response response;
+    String path = exchange.getRequestURI().getRawPath();
+    boolean probe = path.equals("/health") || path.equals("/ready");
+    boolean working = false;
     try {
-      body.checkDeclaredLength(exchange);
-      response = router.dispatch(exchange);
+      if (Access.isGuardedPath(path)
+          && !access.admits(exchange.getRequestHeaders().getFirst("Authorization"))) {
+        response =
+            Response.error(
+                    401,
+                    "expected 'Authorization: Bearer <token>' with the token of "
+                        + FewShotConfig.HTTP_AUTH_TOKEN_CONFIG
+                        + ", found "
+                        + (exchange.getRequestHeaders().containsKey("Authorization")
+                            ? "another token"
+                            : "no Authorization header"))
+                .withHeader("WWW-Authenticate", "Bearer realm=\"fewshot-streams\"");
+      } else {
+        // The probes are cheap and must answer while the workers are busy.
+        working = !probe && acquireWorker();
+        if (!probe && !working) {
+          response =
+              Response.error(
+                  503,
+                  "expected a free worker within "
+                      + WORKER_WAIT_MS
+                      + " ms, found all "
+                      + WORKERS
+                      + " busy; retry");
+        } else {
+          body.checkDeclaredLength(exchange);
+          response = router.dispatch(exchange);
+        }
+      }
     } catch (ApiError e) {
       response = Response.error(e.status(), e.getMessage());
     } catch (TaskQueries.Unavailable e) {
@@ -230,7 +302,25 @@ public final class HttpApi implements AutoCloseable {
     } catch (IOException e) {
       log.debug("cannot send the answer to {}: {}", exchange.getRemoteAddress(), e.getMessage());
     } finally {
+      if (working) {
+        workers.release();
+      }
       exchange.close();
+    }
+  }
+
+  private boolean acquireWorker() {
+    try {
+      return workers.tryAcquire(WORKER_WAIT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static void setIfAbsent(String property, String value) {
+    if (System.getProperty(property) == null) {
+      System.setProperty(property, value);
     }
   }
 }

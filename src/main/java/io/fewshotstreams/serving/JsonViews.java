@@ -41,25 +41,52 @@ final class JsonViews {
   private final ActivitySource activity;
   private final Forwarder forwarder;
   private final String instance;
+  private final boolean thumbnails;
+  /** Set once the application ran; from then on a rebalance keeps it ready (see {@link #ready}). */
+  private volatile boolean hasRun;
 
   /**
    * @param instance this instance as {@code host:port}, as {@code learner.host} names it
+   * @param thumbnails whether the dashboard's recent predictions carry their query images
    */
-  JsonViews(TaskQueries queries, ActivitySource activity, Forwarder forwarder, String instance) {
+  JsonViews(
+      TaskQueries queries,
+      ActivitySource activity,
+      Forwarder forwarder,
+      String instance,
+      boolean thumbnails) {
     this.queries = queries;
     this.activity = activity;
     this.forwarder = forwarder;
     this.instance = instance;
+    this.thumbnails = thumbnails;
   }
 
   /** {@code GET /health}: 200 while the application is alive, else 503. */
   Response health() {
+    if (queries.state().equals("RUNNING")) {
+      hasRun = true;
+    }
     return queries.alive() ? status(200, "UP") : status(503, "DOWN");
   }
 
-  /** {@code GET /ready}: 200 while the application runs, else 503. */
+  /**
+   * {@code GET /ready}: 200 while the application runs, and through a rebalance once it has run;
+   * else 503. Every instance of the group rebalances together (a pod starts, stops or moves), so
+   * readiness that dropped at each rebalance would take every pod out of the Service at once, and
+   * the API (which mostly reads the global store of snapshots) would vanish for the rebalance.
+   * Before the first RUNNING the instance is still restoring and is kept out.
+   */
   Response ready() {
-    return queries.running() ? status(200, "READY") : status(503, "NOT_READY");
+    String state = queries.state();
+    if (state.equals("RUNNING")) {
+      hasRun = true;
+      return status(200, "READY");
+    }
+    if (state.equals("REBALANCING") && hasRun) {
+      return status(200, "READY");
+    }
+    return status(503, "NOT_READY");
   }
 
   private Response status(int code, String status) {
@@ -211,7 +238,7 @@ final class JsonViews {
       m.put("method", f.method());
       m.put("millis", f.millis());
       m.put("finalLoss", f.finalLoss());
-      m.put("outcome", f.outcome());
+      m.put("outcome", f.outcome().tag());
       m.put("at", f.at());
       fineTunes.add(m);
     }
@@ -220,7 +247,7 @@ final class JsonViews {
     return Response.json(200, d);
   }
 
-  private static Map<String, Object> recentPrediction(RecentActivity.RecentPrediction r) {
+  private Map<String, Object> recentPrediction(RecentActivity.RecentPrediction r) {
     Prediction p = r.prediction();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("task", p.task());
@@ -235,7 +262,7 @@ final class JsonViews {
     String type = r.imageContentType();
     m.put(
         "thumbnail",
-        image == null || type == null
+        !thumbnails || image == null || type == null
             ? null
             : "data:" + type + ";base64," + Base64.getEncoder().encodeToString(image));
     return m;

@@ -1,7 +1,7 @@
 package io.fewshotstreams.serving;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -25,7 +25,7 @@ record Response(int status, String contentType, byte[] body, Map<String, String>
   static Response json(int status, Object value) {
     try {
       return new Response(status, JSON, MAPPER.writeValueAsBytes(value));
-    } catch (JsonProcessingException e) {
+    } catch (IOException e) {
       throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
     }
   }

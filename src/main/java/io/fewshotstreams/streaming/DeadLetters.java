@@ -3,6 +3,7 @@ package io.fewshotstreams.streaming;
 import io.fewshotstreams.embedding.InvalidImageException;
 import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.DeadLetterReason;
+import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.InvalidEventException;
 import io.fewshotstreams.fewshot.InvalidInputException;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
@@ -11,6 +12,11 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,5 +124,71 @@ public final class DeadLetters {
     } catch (CharacterCodingException e) {
       return null;
     }
+  }
+
+  /** Header prefix of the reason and origin of a raw dead letter. */
+  public static final String HEADER_PREFIX = "fewshot.dlt.";
+
+  /**
+   * Writes dead letters to their topic: as the JSON {@link DeadLetter} envelope, or raw, as the
+   * original key and value (with the original headers), with the reason and origin in {@value
+   * #HEADER_PREFIX}{@code *} headers ({@code reason}, {@code message}, {@code topic}, {@code
+   * partition}, {@code offset}, {@code timestamp}, {@code task}, {@code id}, {@code failed.at}, and
+   * {@code value.omitted} when the value was not kept), so that standard tools can replay them.
+   */
+  static final class Writer implements Processor<String, Routed, String, byte[]> {
+    private final EventCodec codec;
+    private final boolean raw;
+    private ProcessorContext<String, byte[]> context;
+
+    Writer(EventCodec codec, boolean raw) {
+      this.codec = codec;
+      this.raw = raw;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(Record<String, Routed> record) {
+      DeadLetter letter = ((Routed.ToDeadLetters) record.value()).deadLetter();
+      if (!raw) {
+        context.forward(record.withValue(codec.write(letter)));
+        return;
+      }
+      Headers headers = new RecordHeaders(record.headers().toArray());
+      header(headers, "reason", letter.reason().name());
+      header(headers, "message", letter.message());
+      header(headers, "topic", letter.sourceTopic());
+      header(headers, "partition", String.valueOf(letter.partition()));
+      header(headers, "offset", String.valueOf(letter.offset()));
+      header(headers, "timestamp", String.valueOf(letter.timestamp()));
+      header(headers, "task", letter.task());
+      header(headers, "id", letter.id());
+      header(headers, "failed.at", String.valueOf(letter.failedAt()));
+      if (letter.valueOmitted()) {
+        header(headers, "value.omitted", String.valueOf(letter.valueBytes()));
+      }
+      long timestamp = letter.timestamp() >= 0 ? letter.timestamp() : record.timestamp();
+      context.forward(new Record<>(letter.key(), originalValue(letter), timestamp, headers));
+    }
+
+    private static void header(Headers headers, String name, String value) {
+      if (value != null) {
+        headers.add(HEADER_PREFIX + name, value.getBytes(StandardCharsets.UTF_8));
+      }
+    }
+  }
+
+  /** The original value of a dead letter, or null when it was not kept. */
+  static byte[] originalValue(DeadLetter letter) {
+    if (letter.value() == null) {
+      return null;
+    }
+    return DeadLetter.BASE64.equals(letter.valueEncoding())
+        ? Base64.getDecoder().decode(letter.value())
+        : letter.value().getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -23,7 +23,7 @@ import org.apache.kafka.streams.StreamsConfig;
  * start with {@value #PREFIX} belong to the service; every other key is passed through to Kafka
  * Streams and its clients (bootstrap servers, security, {@code processing.guarantee}, ...). An
  * unknown {@value #PREFIX} key fails at start-up, so a typo does not silently fall back to a default.
- * The README's configuration table is {@link #markdownTable()}.
+ * The configuration table of docs/configuration.md is {@link #markdownTable()}.
  */
 public final class FewShotConfig extends AbstractConfig {
   public static final String PREFIX = "fewshot.";
@@ -56,6 +56,18 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String RECENT_PREDICTIONS_CONFIG = "fewshot.recent.predictions";
   public static final String TOPIC_PARTITIONS_CONFIG = "fewshot.topic.partitions";
   public static final String TOPIC_REPLICATION_FACTOR_CONFIG = "fewshot.topic.replication.factor";
+
+  // Service-level reliability and access (issue "Reliability, round 2" and "Fit the Kafka shop").
+  public static final String HTTP_AUTH_MODE_CONFIG = "fewshot.http.auth.mode";
+  public static final String HTTP_AUTH_TOKEN_CONFIG = "fewshot.http.auth.token";
+  public static final String DASHBOARD_THUMBNAILS_CONFIG = "fewshot.dashboard.thumbnails";
+  public static final String THREAD_REPLACEMENTS_MAX_CONFIG =
+      "fewshot.stream.thread.replacements.max";
+  public static final String THREAD_REPLACEMENTS_WINDOW_MS_CONFIG =
+      "fewshot.stream.thread.replacements.window.ms";
+  public static final String STARTUP_TIMEOUT_MS_CONFIG = "fewshot.startup.timeout.ms";
+  public static final String ROCKSDB_MEMORY_BYTES_CONFIG = "fewshot.rocksdb.memory.bytes";
+  public static final String DEAD_LETTER_FORMAT_CONFIG = "fewshot.dead.letter.format";
 
   // Feedback, outcomes, live accuracy and review (docs/feedback.md).
   public static final String FEEDBACK_ENABLED_CONFIG = "fewshot.feedback.enabled";
@@ -278,7 +290,76 @@ public final class FewShotConfig extends AbstractConfig {
               Range.between(-1, 32),
               Importance.MEDIUM,
               "Replication factor of the topics the service creates; -1 takes the broker's"
-                  + " default.");
+                  + " default.")
+          .define(
+              HTTP_AUTH_MODE_CONFIG,
+              Type.STRING,
+              "auto",
+              ValidString.in("auto", "token", "none"),
+              Importance.HIGH,
+              "Who may read /api/: auto wants the bearer token when one is set and refuses to start"
+                  + " without one on a non-loopback bind address; token always wants it; none"
+                  + " serves every reader of the port. /health, /ready, /metrics and the"
+                  + " dashboard's static files are always open.")
+          .define(
+              HTTP_AUTH_TOKEN_CONFIG,
+              Type.PASSWORD,
+              "",
+              Importance.HIGH,
+              "Bearer token of the HTTP API (Authorization: Bearer <token>); also sent by one"
+                  + " instance to another when it forwards. Best set from a secret through the"
+                  + " FEWSHOT_HTTP_AUTH_TOKEN variable.")
+          .define(
+              DASHBOARD_THUMBNAILS_CONFIG,
+              Type.BOOLEAN,
+              true,
+              Importance.MEDIUM,
+              "Whether the dashboard's recent predictions show the users' query images; false"
+                  + " leaves the thumbnails out of /api/dashboard.")
+          .define(
+              THREAD_REPLACEMENTS_MAX_CONFIG,
+              Type.INT,
+              3,
+              Range.between(0, 1000),
+              Importance.MEDIUM,
+              "Most stream threads replaced after a failure within the window; the next failure"
+                  + " shuts the Kafka Streams client down instead, so /health answers 503 and the"
+                  + " orchestrator restarts the instance rather than letting it loop on a poison.")
+          .define(
+              THREAD_REPLACEMENTS_WINDOW_MS_CONFIG,
+              Type.LONG,
+              600_000L,
+              Range.atLeast(1),
+              Importance.LOW,
+              "Window over which stream thread replacements are counted.")
+          .define(
+              STARTUP_TIMEOUT_MS_CONFIG,
+              Type.LONG,
+              300_000L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Longest run waits for Kafka Streams to reach RUNNING (restoring state included)"
+                  + " before it exits with status 2; keep it within the startup probe's"
+                  + " periodSeconds x failureThreshold (300 s in deploy/k8s).")
+          .define(
+              ROCKSDB_MEMORY_BYTES_CONFIG,
+              Type.LONG,
+              128L * 1024 * 1024,
+              Range.atLeast(0),
+              Importance.MEDIUM,
+              "Off-heap memory all RocksDB stores of the process share: one block cache of this"
+                  + " size that also holds their memtables (a quarter of it) and index and filter"
+                  + " blocks. 0 leaves RocksDB unbounded (Kafka Streams' defaults).")
+          .define(
+              DEAD_LETTER_FORMAT_CONFIG,
+              Type.STRING,
+              "json",
+              ValidString.in("json", "raw"),
+              Importance.LOW,
+              "How dead letters are written: json (the DeadLetter envelope of"
+                  + " schemas/dead-letter.schema.json) or raw (the original key, value and headers,"
+                  + " with the reason and origin in fewshot.dlt.* headers, for replay with standard"
+                  + " tools).");
 
   static {
     CONFIG
@@ -385,7 +466,20 @@ public final class FewShotConfig extends AbstractConfig {
     rest.putIfAbsent(
         StreamsConfig.POLL_MS_CONFIG,
         String.valueOf(Math.max(1, Math.min(100, parsedLinger(settings)))));
+    installRocksDbBound(rest, settings);
     passThrough = Map.copyOf(rest);
+  }
+
+  /**
+   * Installs {@link BoundedRocksDbMemory} unless the user set a config setter or turned the bound
+   * off; the setter reads its size from the Kafka Streams settings it is handed.
+   */
+  private static void installRocksDbBound(Map<String, Object> rest, Map<String, ?> settings) {
+    long bytes = (Long) CONFIG.parse(settings).get(ROCKSDB_MEMORY_BYTES_CONFIG);
+    if (bytes > 0 && !rest.containsKey(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG)) {
+      rest.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbMemory.class);
+      rest.put(BoundedRocksDbMemory.BYTES_CONFIG, bytes);
+    }
   }
 
   private static long parsedLinger(Map<String, ?> settings) {
@@ -655,7 +749,41 @@ public final class FewShotConfig extends AbstractConfig {
         getInt(FEEDBACK_METRICS_MAX_TASKS_CONFIG));
   }
 
-  /** The settings as a Markdown table (key, default, description), for the README. */
+  public String httpAuthMode() {
+    return getString(HTTP_AUTH_MODE_CONFIG);
+  }
+
+  /** The bearer token of the HTTP API; empty when none is set. */
+  public String httpAuthToken() {
+    return getPassword(HTTP_AUTH_TOKEN_CONFIG).value();
+  }
+
+  public boolean dashboardThumbnails() {
+    return getBoolean(DASHBOARD_THUMBNAILS_CONFIG);
+  }
+
+  public int threadReplacementsMax() {
+    return getInt(THREAD_REPLACEMENTS_MAX_CONFIG);
+  }
+
+  public long threadReplacementsWindowMs() {
+    return getLong(THREAD_REPLACEMENTS_WINDOW_MS_CONFIG);
+  }
+
+  public java.time.Duration startupTimeout() {
+    return java.time.Duration.ofMillis(getLong(STARTUP_TIMEOUT_MS_CONFIG));
+  }
+
+  public long rocksDbMemoryBytes() {
+    return getLong(ROCKSDB_MEMORY_BYTES_CONFIG);
+  }
+
+  /** Whether dead letters are written raw (original record, reason in headers), not as JSON. */
+  public boolean rawDeadLetters() {
+    return getString(DEAD_LETTER_FORMAT_CONFIG).equals("raw");
+  }
+
+  /** The settings as a Markdown table (key, default, description), for docs/configuration.md. */
   public static String markdownTable() {
     StringBuilder out = new StringBuilder();
     out.append("| key | default | description |\n");

@@ -23,7 +23,6 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,11 +91,7 @@ public final class FewShotStreams implements AutoCloseable {
       scheduler.close();
       throw new FewShotException("cannot create the Kafka Streams application: " + e.getMessage(), e);
     }
-    streams.setUncaughtExceptionHandler(
-        e -> {
-          log.error("stream thread failed; replacing it", e);
-          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
+    streams.setUncaughtExceptionHandler(threadFailures(config));
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(telemetry.registry());
     FewShotStreams service = new FewShotStreams(streams, scheduler, telemetry, streamsMetrics);
@@ -158,15 +153,7 @@ public final class FewShotStreams implements AutoCloseable {
    * snapshot of every task.
    */
   static void ensureTopics(FewShotConfig config, boolean create) {
-    Properties props = new Properties();
-    Properties streamsProps = config.streamsProperties();
-    for (String key : streamsProps.stringPropertyNames()) {
-      if (AdminClientConfig.configNames().contains(key)) {
-        props.put(key, streamsProps.getProperty(key));
-      }
-    }
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis());
-    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+    Properties props = adminProperties(config);
     if (!props.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
       throw new FewShotException("expected bootstrap.servers to be set, found it missing");
     }
@@ -232,6 +219,41 @@ public final class FewShotStreams implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new FewShotException("interrupted while checking the topics", e);
     }
+  }
+
+  /**
+   * The settings of the admin client that checks and creates the topics, as Kafka Streams builds its
+   * own: every admin client setting of the configuration, then the {@code admin.}-prefixed ones
+   * over them (so {@code admin.sasl.jaas.config} gives topic creation its own principal), and this
+   * client's timeouts where none is set.
+   */
+  static Properties adminProperties(FewShotConfig config) {
+    Properties streamsProps = config.streamsProperties();
+    Properties props = new Properties();
+    for (String key : streamsProps.stringPropertyNames()) {
+      if (AdminClientConfig.configNames().contains(key)) {
+        props.put(key, streamsProps.get(key));
+      }
+    }
+    for (String key : streamsProps.stringPropertyNames()) {
+      String name = key.substring(Math.min(key.length(), StreamsConfig.ADMIN_CLIENT_PREFIX.length()));
+      if (key.startsWith(StreamsConfig.ADMIN_CLIENT_PREFIX)
+          && AdminClientConfig.configNames().contains(name)) {
+        props.put(name, streamsProps.get(key));
+      }
+    }
+    props.putIfAbsent(
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis());
+    props.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+    return props;
+  }
+
+  /** What becomes of a failed stream thread: replaced, up to the configured limit in the window. */
+  static StreamThreadFailures threadFailures(FewShotConfig config) {
+    return new StreamThreadFailures(
+        config.threadReplacementsMax(),
+        Duration.ofMillis(config.threadReplacementsWindowMs()),
+        System::nanoTime);
   }
 
   private static void sleep(long ms) {

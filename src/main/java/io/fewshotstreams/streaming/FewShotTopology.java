@@ -147,9 +147,9 @@ public final class FewShotTopology {
     intakes
         .merge(learned, Named.as("all-outputs"))
         .filter((key, routed) -> routed instanceof Routed.ToDeadLetters, Named.as("dead-letters"))
-        .mapValues(
-            routed -> codec.write(((Routed.ToDeadLetters) routed).deadLetter()),
-            Named.as("dead-letter-json"))
+        .process(
+            () -> new DeadLetters.Writer(codec, config.rawDeadLetters()),
+            Named.as("dead-letter-writer"))
         .to(config.deadLettersTopic(), json.withName("dead-letters-sink"));
     return builder.build(config.streamsProperties());
   }

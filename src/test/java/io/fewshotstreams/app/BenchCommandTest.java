@@ -40,6 +40,21 @@ class BenchCommandTest {
   }
 
   @Test
+  void shouldRejectASteadyStateRuleThatCannotSettleBeforeStartingABroker() {
+    // A tolerance of 0 would never settle; the user gets the rule's message, not a stack trace.
+    Run r = run("bench", "--suite", "kafka", "--steady-tolerance", "0");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("expected a tolerance in (0, 1), found 0.0");
+  }
+
+  @Test
+  void shouldNameTheCeilingVariantsWhenGivenAnUnknownOne() {
+    Run r = run("bench", "--suite", "kafka", "--kafka-variants", "hop");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("[pass-through, store, store+hop]").contains("found 'hop'");
+  }
+
+  @Test
   void shouldNameTheSuitesWhenGivenAnUnknownOne() {
     Run r = run("bench", "--suite", "speed");
     assertThat(r.status()).isEqualTo(2);

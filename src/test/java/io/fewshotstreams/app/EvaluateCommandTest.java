@@ -69,7 +69,7 @@ class EvaluateCommandTest {
     assertThat(printed).contains("5-way 1-shot 5-query, 20 episodes");
     JsonNode a = Json.MAPPER.readTree(first.toFile()).get("results");
     JsonNode b = Json.MAPPER.readTree(replay.toFile()).get("results");
-    assertThat(a).hasSize(4);
+    assertThat(a).as("five methods, then two open-set baselines").hasSize(7);
     List<String> methods = new ArrayList<>();
     for (int i = 0; i < a.size(); i++) {
       methods.add(a.get(i).get("method").asText());
@@ -80,11 +80,51 @@ class EvaluateCommandTest {
           .as("replayed episodes give the same accuracy")
           .isEqualTo(a.get(i).get("meanAccuracy").asDouble());
     }
-    assertThat(methods).containsExactly("prototypes", "inductive", "transductive", "auto");
+    assertThat(methods)
+        .containsExactly(
+            "prototypes", "inductive", "transductive", "auto", "robust", "baseline:max-cosine",
+            "baseline:nearest-support");
     JsonNode drawn = Json.MAPPER.readTree(episodes.toFile()).get("episodes");
     assertThat(drawn).hasSize(20);
     assertThat(drawn.get(0).get("support")).hasSize(5);
     assertThat(drawn.get(0).get("query")).hasSize(25);
+    assertThat(drawn.get(0).has("open"))
+        .as("closed-set episodes are written as before, without an open list")
+        .isFalse();
+  }
+
+  @Test
+  void shouldReplayOpenSetEpisodesExactlyAndScoreTheirUnknownImages() throws IOException {
+    Path episodes = dir.resolve("open-episodes.json");
+    Path first = dir.resolve("open-first.json");
+    Path replay = dir.resolve("open-replay.json");
+
+    String printed =
+        run("evaluate", "--embeddings", embeddings.toString(), "--shots", "2", "--ways", "3",
+            "--queries", "5", "--open-ways", "2", "--open-queries", "4", "--episodes", "10",
+            "--methods", "prototypes,robust", "--quiet", "--episodes-out", episodes.toString(),
+            "--json", first.toString());
+    run("evaluate", "--embeddings", embeddings.toString(), "--quiet", "--methods",
+        "prototypes,robust", "--episodes-in", episodes.toString(), "--json", replay.toString());
+
+    assertThat(printed).contains("2 open classes x 4");
+    JsonNode drawn = Json.MAPPER.readTree(episodes.toFile()).get("episodes").get(0);
+    assertThat(drawn.get("open")).as("2 open classes x 4 images").hasSize(8);
+    JsonNode a = Json.MAPPER.readTree(first.toFile()).get("results");
+    JsonNode b = Json.MAPPER.readTree(replay.toFile()).get("results");
+    for (int i = 0; i < a.size(); i++) {
+      String method = a.get(i).get("method").asText();
+      assertThat(a.get(i).get("openImages").asInt()).isEqualTo(8);
+      assertThat(b.get(i).get("auroc").asDouble())
+          .as("replayed open-set episodes give the same AUROC for " + method)
+          .isEqualTo(a.get(i).get("auroc").asDouble());
+    }
+    JsonNode robust = a.get(1);
+    assertThat(robust.get("method").asText()).isEqualTo("robust");
+    // The open classes are other unit directions of the synthetic clusters: cosine near 0 to
+    // every prototype against near 1 for their own class, so the score separates them fully.
+    assertThat(robust.get("auroc").asDouble()).isGreaterThan(0.99);
+    assertThat(robust.get("unknownRejected").asDouble()).isGreaterThan(0.99);
   }
 
   @Test

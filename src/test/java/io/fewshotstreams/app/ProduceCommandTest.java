@@ -71,6 +71,62 @@ class ProduceCommandTest {
   }
 
   @Test
+  void shouldReadTheProducerConfigFileUnderTheFlags() throws IOException {
+    // catches: the file ignored, a file value beating --producer-property, or the file's
+    // bootstrap.servers beating the required flag
+    Path file = dir.resolve("producer.properties");
+    Files.writeString(
+        file,
+        "security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nmax.block.ms=5000\n"
+            + "bootstrap.servers=file:9092\n");
+    for (String option : new String[] {"--producer.config", "--command-config"}) {
+      Map<String, Object> config =
+          parse("--bootstrap-servers", "b:9092", "--task", "t", "--as", "support",
+                  option, file.toString(),
+                  "--producer-property", "sasl.mechanism=SCRAM-SHA-256",
+                  "f")
+              .producerConfig();
+
+      assertThat(config)
+          .as(option)
+          .containsEntry("security.protocol", "SASL_SSL")
+          .containsEntry("max.block.ms", "5000") // the file over the command's default
+          .containsEntry("sasl.mechanism", "SCRAM-SHA-256") // the flag over the file
+          .containsEntry(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "b:9092");
+    }
+  }
+
+  @Test
+  void shouldExitWithAnErrorLineForAnUnreadableProducerConfigFile() {
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setErr(new PrintWriter(err));
+    Path missing = dir.resolve("missing.properties");
+
+    int exit =
+        cli.execute("produce", "--bootstrap-servers", "b:9092", "--task", "t", "--as", "support",
+            "--producer.config", missing.toString(), dir.toString());
+
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString())
+        .startsWith("error: cannot read the client config file " + missing);
+  }
+
+  @Test
+  void shouldRefuseANegativeSchemaId() {
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    int exit =
+        cli.execute("produce", "--bootstrap-servers", "b:9092", "--task", "t", "--as", "support",
+            "--schema-id", "-1", dir.toString());
+
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).contains("--schema-id: expected an id >= 0, found -1");
+  }
+
+  @Test
   void shouldRejectAnUnknownKind() {
     StringWriter err = new StringWriter();
     CommandLine cli = Main.commandLine();

@@ -35,4 +35,22 @@ class EmbeddingBenchTest {
       assertThat(r.ratio()).isEqualTo(r.pipelineImagesPerSecond() / r.onnxImagesPerSecond());
     }
   }
+
+  @Test
+  void shouldMakeAPhotoOfTheAskedSizeAndSplitItsTime() {
+    // 0.3 MP at 4:3 is 632x474 (sqrt(0.3e6 * 4 / 3) = 632.5, rounded); decodable JPEG.
+    byte[] jpeg = EmbeddingBench.syntheticJpeg(632, 474, 1);
+    try (Embedder embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT)) {
+      assertThat(embedder.preprocessor().decode(jpeg).getWidth()).isEqualTo(632);
+      EmbeddingBench.PhotoRow r = EmbeddingBench.photo(embedder, 0.3, 2, 1, 0);
+      assertThat(r.width()).isEqualTo(632);
+      assertThat(r.height()).isEqualTo(474);
+      assertThat(r.decodeMillis()).isPositive();
+      assertThat(r.preprocessMillis()).isPositive();
+      assertThat(r.share())
+          .isEqualTo(
+              (r.decodeMillis() + r.preprocessMillis())
+                  / (r.decodeMillis() + r.preprocessMillis() + r.onnxMillisPerImage()));
+    }
+  }
 }

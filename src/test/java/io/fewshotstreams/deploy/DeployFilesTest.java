@@ -90,11 +90,15 @@ public class DeployFilesTest {
   void shouldParseEveryYamlAndJsonFile() throws IOException {
     List<Path> yaml = files(".yml", ".yaml");
     List<Path> json = files(".json");
-    // compose, prometheus, two grafana provisioning files, five k8s manifests
-    assertThat(yaml).hasSize(9);
+    // compose, prometheus, two grafana provisioning files, five k8s manifests, two Strimzi files
+    assertThat(yaml).hasSize(11);
     assertThat(json).hasSize(1);
     for (Path file : yaml) {
-      assertThatCode(() -> assertThat(YAML.readTree(Files.readString(file)).isObject()).isTrue())
+      assertThatCode(
+              () ->
+                  assertThat(documents(file))
+                      .isNotEmpty()
+                      .allSatisfy(d -> assertThat(d.isObject()).isTrue()))
           .as(file.toString())
           .doesNotThrowAnyException();
     }
@@ -120,11 +124,52 @@ public class DeployFilesTest {
   }
 
   @Test
-  void shouldRunTheFourComposeServicesWithAHealthCheckOnReady() throws IOException {
+  void shouldShipTheBrokerFreeBuildInTheImage() throws IOException {
+    // catches: the image going back to target/lib, which carries kafka_2.13 and Scala
+    String dockerfile = Files.readString(DEPLOY.resolve("Dockerfile"));
+    List<String> copies =
+        Pattern.compile("(?m)^COPY --from=build (\\S+) ")
+            .matcher(dockerfile)
+            .results()
+            .map(m -> m.group(1))
+            .toList();
+    assertThat(copies)
+        .containsExactly(
+            "/src/target/fewshot-streams-slim/fewshot-streams.jar",
+            "/src/target/fewshot-streams-slim/lib/");
+    assertThat(Files.readString(Path.of("src/assembly/slim.xml")))
+        .contains("<exclude>org.apache.kafka:kafka_2.13</exclude>")
+        .contains("<useTransitiveFiltering>true</useTransitiveFiltering>");
+  }
+
+  @Test
+  void shouldLeaveRoomOutsideTheHeapAndExitOnOutOfMemory() throws IOException {
+    Matcher env =
+        Pattern.compile("(?m)^ENV JDK_JAVA_OPTIONS=\"([^\"]*)\"")
+            .matcher(Files.readString(DEPLOY.resolve("Dockerfile")));
+    assertThat(env.find()).as("JDK_JAVA_OPTIONS in the Dockerfile").isTrue();
+    String k8s = null;
+    for (JsonNode variable : statefulSetContainer().path("env")) {
+      if (variable.path("name").asString().equals("JDK_JAVA_OPTIONS")) {
+        k8s = variable.path("value").asString();
+      }
+    }
+    for (String options : new String[] {env.group(1), k8s}) {
+      assertThat(options).contains("-XX:+ExitOnOutOfMemoryError");
+      Matcher percent = Pattern.compile("-XX:MaxRAMPercentage=(\\d+)").matcher(options);
+      assertThat(percent.find()).as(options).isTrue();
+      // RocksDB's block cache and memtables and ONNX Runtime's arena live outside the heap:
+      // at least half the container's memory stays theirs
+      assertThat(Integer.parseInt(percent.group(1))).as(options).isLessThanOrEqualTo(50);
+    }
+  }
+
+  @Test
+  void shouldRunTheFiveComposeServicesWithAHealthCheckOnReady() throws IOException {
     JsonNode compose = yaml("docker-compose.yml");
     JsonNode services = compose.path("services");
     assertThat(services.propertyNames())
-        .containsExactlyInAnyOrder("kafka", "app", "prometheus", "grafana");
+        .containsExactlyInAnyOrder("kafka", "app", "loader", "prometheus", "grafana");
     JsonNode app = services.path("app");
     assertThat(app.path("build").path("dockerfile").asString()).isEqualTo("deploy/Dockerfile");
     assertThat(text(app.path("healthcheck").path("test")))
@@ -151,6 +196,67 @@ public class DeployFilesTest {
         .containsEntry(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "kafka:9092")
         .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2")
         .containsEntry(StreamsConfig.STATE_DIR_CONFIG, "/var/lib/fewshot-streams");
+  }
+
+  @Test
+  void shouldRunTheComposeBrokerAtTheClientsKafkaVersion() throws IOException {
+    Matcher version =
+        Pattern.compile("<kafka.version>([^<]+)</kafka.version>")
+            .matcher(Files.readString(Path.of("pom.xml")));
+    assertThat(version.find()).isTrue();
+    assertThat(yaml("docker-compose.yml").path("services").path("kafka").path("image").asString())
+        .isEqualTo("apache/kafka:" + version.group(1));
+  }
+
+  @Test
+  void shouldGiveComposeServicesTimeToStopCleanly() throws IOException {
+    JsonNode services = yaml("docker-compose.yml").path("services");
+    int podGrace =
+        yaml("k8s/statefulset.yaml")
+            .path("spec").path("template").path("spec").path("terminationGracePeriodSeconds")
+            .asInt();
+    // the app gets what Kubernetes gives it: time for Kafka Streams to commit and leave the group
+    assertThat(seconds(services.path("app").path("stop_grace_period").asString()))
+        .isEqualTo(Duration.ofSeconds(podGrace));
+    // compose's default is 10 s; the broker needs longer for a controlled shutdown
+    assertThat(seconds(services.path("kafka").path("stop_grace_period").asString()))
+        .isGreaterThan(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void shouldRunTheComposeAppReadOnlyWithoutPrivileges() throws IOException {
+    JsonNode app = yaml("docker-compose.yml").path("services").path("app");
+    assertThat(app.path("read_only").asBoolean()).isTrue();
+    assertThat(strings(app.path("tmpfs"))).containsExactly("/tmp");
+    assertThat(strings(app.path("cap_drop"))).containsExactly("ALL");
+    assertThat(strings(app.path("security_opt"))).contains("no-new-privileges:true");
+  }
+
+  @Test
+  void shouldSeedTheComposeStackOnceTheAppIsHealthy() throws IOException {
+    JsonNode loader = yaml("docker-compose.yml").path("services").path("loader");
+    assertThat(loader.path("image").asString())
+        .isEqualTo(yaml("docker-compose.yml").path("services").path("app").path("image").asString());
+    assertThat(loader.path("depends_on").path("app").path("condition").asString())
+        .isEqualTo("service_healthy");
+    assertThat(loader.path("restart").asString()).isEqualTo("no");
+    assertThat(loader.path("environment").path("BOOTSTRAP_SERVERS").asString())
+        .isEqualTo("kafka:9092");
+    Map<String, String> mounts = new java.util.HashMap<>();
+    for (String volume : strings(loader.path("volumes"))) {
+      String[] parts = volume.split(":");
+      Path host = DEPLOY.resolve(parts[0]).normalize();
+      assertThat(host).as(volume).exists();
+      mounts.put(parts[1], parts[0]);
+    }
+    String samples = mounts.get(loader.path("environment").path("SAMPLES").asString());
+    assertThat(samples).as("a mount at SAMPLES").isNotNull();
+    assertThat(DEPLOY.resolve(samples).resolve("Coat")).isDirectory();
+    String script = strings(loader.path("entrypoint")).get(1);
+    String body = Files.readString(DEPLOY.resolve(mounts.get(script)));
+    assertThat(body)
+        .contains("produce --bootstrap-servers \"$bootstrap\" --task \"$task\" --as support")
+        .contains("produce --bootstrap-servers \"$bootstrap\" --task \"$task\" --as query");
   }
 
   @Test
@@ -224,6 +330,169 @@ public class DeployFilesTest {
           .forEach(label -> assertThat(podLabels.path(label.getKey())).isEqualTo(label.getValue()));
       assertThat(service.path("ports").get(0).path("port").asInt()).isEqualTo(exposedPort);
     }
+  }
+
+  @Test
+  void shouldLogJsonLinesInKubernetes() throws IOException {
+    String format = null;
+    for (JsonNode variable : statefulSetContainer().path("env")) {
+      if (variable.path("name").asString().equals("LOG_FORMAT")) {
+        format = variable.path("value").asString();
+      }
+    }
+    // logback.xml includes logback-<LOG_FORMAT>.xml; LogFormatTest checks what it writes
+    assertThat(format).isEqualTo("json");
+    assertThat(Path.of("src/main/resources/logback-" + format + ".xml")).exists();
+  }
+
+  @Test
+  void shouldPassPodSecurityRestricted() throws IOException {
+    // the checks of the "restricted" profile that a manifest controls
+    JsonNode pod = yaml("k8s/statefulset.yaml").path("spec").path("template").path("spec");
+    JsonNode podContext = pod.path("securityContext");
+    assertThat(podContext.path("runAsNonRoot").asBoolean()).isTrue();
+    assertThat(podContext.path("runAsUser").asInt()).isPositive();
+    assertThat(podContext.path("seccompProfile").path("type").asString()).isEqualTo("RuntimeDefault");
+    assertThat(pod.has("hostNetwork") || pod.has("hostPID") || pod.has("hostIPC")).isFalse();
+    for (JsonNode volume : pod.path("volumes")) {
+      assertThat(volume.has("hostPath")).as(volume.toString()).isFalse();
+    }
+    JsonNode container = statefulSetContainer();
+    JsonNode context = container.path("securityContext");
+    assertThat(context.path("allowPrivilegeEscalation").isBoolean()).isTrue();
+    assertThat(context.path("allowPrivilegeEscalation").asBoolean()).isFalse();
+    assertThat(context.path("privileged").asBoolean()).isFalse();
+    assertThat(strings(context.path("capabilities").path("drop"))).containsExactly("ALL");
+    assertThat(context.path("capabilities").has("add")).isFalse();
+    assertThat(context.path("seccompProfile").path("type").asString()).isEqualTo("RuntimeDefault");
+    assertThat(context.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+    assertThat(container.has("ports") && container.path("ports").findValue("hostPort") != null)
+        .isFalse();
+  }
+
+  @Test
+  void shouldGiveTheReadOnlyRootAWritableTmpAndState() throws IOException {
+    JsonNode pod = yaml("k8s/statefulset.yaml").path("spec").path("template").path("spec");
+    JsonNode tmp = null;
+    for (JsonNode volume : pod.path("volumes")) {
+      if (volume.has("emptyDir")) {
+        tmp = volume;
+      }
+    }
+    assertThat(tmp).as("an emptyDir volume").isNotNull();
+    // native libraries are unpacked into java.io.tmpdir, /tmp by default
+    assertThat(mountPath(statefulSetContainer(), tmp.path("name").asString())).isEqualTo("/tmp");
+    assertThat(tmp.path("emptyDir").path("sizeLimit").asString()).isNotEmpty();
+  }
+
+  @Test
+  void shouldPlaceEachInstanceOnItsOwnNodeAndSpreadZones() throws IOException {
+    JsonNode pod = yaml("k8s/statefulset.yaml").path("spec").path("template");
+    JsonNode labels = pod.path("metadata").path("labels");
+    JsonNode terms =
+        pod.path("spec")
+            .path("affinity")
+            .path("podAntiAffinity")
+            .path("requiredDuringSchedulingIgnoredDuringExecution");
+    assertThat(terms.size()).isEqualTo(1);
+    assertThat(terms.get(0).path("topologyKey").asString()).isEqualTo("kubernetes.io/hostname");
+    assertThat(terms.get(0).path("labelSelector").path("matchLabels")).isEqualTo(labels);
+    JsonNode spread = pod.path("spec").path("topologySpreadConstraints");
+    assertThat(spread.size()).isEqualTo(1);
+    assertThat(spread.get(0).path("topologyKey").asString())
+        .isEqualTo("topology.kubernetes.io/zone");
+    assertThat(spread.get(0).path("labelSelector").path("matchLabels")).isEqualTo(labels);
+    // a cluster without zones (or with fewer zones than pods) must still schedule them
+    assertThat(spread.get(0).path("whenUnsatisfiable").asString()).isEqualTo("ScheduleAnyway");
+  }
+
+  @Test
+  void shouldTakeTheCredentialsFromTheKafkaUsersSecretNotTheConfigMap() throws IOException {
+    Properties settings = k8sSettings();
+    for (String key : settings.stringPropertyNames()) {
+      assertThat(key).doesNotContain("password").doesNotContain("jaas");
+      assertThat(settings.getProperty(key)).doesNotContainIgnoringCase("password");
+    }
+    JsonNode jaas = null;
+    for (JsonNode variable : statefulSetContainer().path("env")) {
+      if (variable.path("name").asString().equals("KAFKA_SASL_JAAS_CONFIG")) {
+        jaas = variable;
+      }
+    }
+    assertThat(jaas).as("KAFKA_SASL_JAAS_CONFIG in the container's env").isNotNull();
+    assertThat(FewShotConfig.fromEnvironment(Map.of("KAFKA_SASL_JAAS_CONFIG", "x")))
+        .containsEntry("sasl.jaas.config", "x");
+    JsonNode secretRef = jaas.path("valueFrom").path("secretKeyRef");
+    // Strimzi's User Operator names the Secret after the KafkaUser and writes this key into it
+    assertThat(secretRef.path("name").asString())
+        .isEqualTo(yaml("k8s/strimzi/kafkauser.yaml").path("metadata").path("name").asString());
+    assertThat(secretRef.path("key").asString()).isEqualTo("sasl.jaas.config");
+    assertThat(settings)
+        .containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("sasl.mechanism", "SCRAM-SHA-512");
+    assertThat(
+            yaml("k8s/strimzi/kafkauser.yaml")
+                .path("spec").path("authentication").path("type").asString())
+        .isEqualTo("scram-sha-512");
+    String truststore = settings.getProperty("ssl.truststore.location");
+    assertThat(mountPath(statefulSetContainer(), "kafka-ca"))
+        .isEqualTo(Path.of(truststore).getParent().toString());
+  }
+
+  @Test
+  void shouldDeclareEveryTopicOfTheServiceAsAStrimziKafkaTopic() throws IOException {
+    FewShotConfig config = FewShotConfig.of(k8sSettings());
+    List<JsonNode> topics = documents(DEPLOY.resolve("k8s/strimzi/kafkatopics.yaml"));
+    String cluster = yaml("k8s/strimzi/kafkauser.yaml").path("metadata").path("labels")
+        .path("strimzi.io/cluster").asString();
+    List<String> names = new ArrayList<>();
+    for (JsonNode topic : topics) {
+      assertThat(topic.path("kind").asString()).isEqualTo("KafkaTopic");
+      assertThat(topic.path("metadata").path("labels").path("strimzi.io/cluster").asString())
+          .isEqualTo(cluster);
+      JsonNode spec = topic.path("spec");
+      names.add(spec.path("topicName").asString());
+      assertThat(spec.path("partitions").asInt()).isEqualTo(config.topicPartitions());
+      assertThat(spec.path("replicas").asInt()).isEqualTo(config.topicReplicationFactor());
+      // as the service itself creates it: snapshots are compacted, the rest deleted by age
+      assertThat(spec.path("config").path("cleanup.policy").asString("delete"))
+          .isEqualTo(spec.path("topicName").asString().equals(config.modelsTopic())
+              ? "compact" : "delete");
+    }
+    assertThat(names).containsExactlyInAnyOrderElementsOf(config.topics());
+    // the topics come from these resources, so the service must not need to create them
+    assertThat(strings(statefulSetContainer().path("args"))).contains("--no-create-topics");
+  }
+
+  @Test
+  void shouldGrantTheKafkaUserExactlyTheAclsTheServiceNeeds() throws IOException {
+    FewShotConfig config = FewShotConfig.of(k8sSettings());
+    assertThat(config.streamsProperties())
+        .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2");
+    String app = config.applicationId();
+    Set<String> expected =
+        Set.of(
+            "topic literal " + config.supportTopic() + " [Describe, Read]",
+            "topic literal " + config.queriesTopic() + " [Describe, Read]",
+            "topic literal " + config.modelsTopic() + " [Describe, Read, Write]",
+            "topic literal " + config.predictionsTopic() + " [Describe, Write]",
+            "topic literal " + config.deadLettersTopic() + " [Describe, Write]",
+            // changelog and repartition topics: <application.id>-<store>-changelog and so on
+            "topic prefix " + app + "- [Create, Delete, Describe, DescribeConfigs, Read, Write]",
+            "group literal " + app + " [Describe, Read]",
+            // exactly_once_v2: one transactional producer per stream thread, <application.id>-...
+            "transactionalId prefix " + app + "- [Describe, Write]");
+    Set<String> found = new TreeSet<>();
+    JsonNode user = yaml("k8s/strimzi/kafkauser.yaml");
+    assertThat(user.path("spec").path("authorization").path("type").asString()).isEqualTo("simple");
+    for (JsonNode acl : user.path("spec").path("authorization").path("acls")) {
+      JsonNode resource = acl.path("resource");
+      found.add(
+          resource.path("type").asString() + " " + resource.path("patternType").asString() + " "
+              + resource.path("name").asString() + " "
+              + new TreeSet<>(strings(acl.path("operations"))));
+    }
+    assertThat(found).containsExactlyInAnyOrderElementsOf(expected);
   }
 
   @Test
@@ -354,12 +623,32 @@ public class DeployFilesTest {
     assertThat(file).as("the ConfigMap's key " + configFile.getFileName()).isNotEmpty();
     Properties settings = new Properties();
     settings.load(new StringReader(file));
-    for (int i = 3; i < args.size(); i += 2) {
+    for (int i = 3; i < args.size(); i++) {
+      if (args.get(i).equals("--no-create-topics")) {
+        continue;
+      }
       assertThat(args.get(i)).isEqualTo("-p");
-      String[] keyValue = args.get(i + 1).split("=", 2);
+      String[] keyValue = args.get(++i).split("=", 2);
       settings.setProperty(keyValue[0], keyValue[1]);
     }
     return settings;
+  }
+
+  /** Every document of a YAML file, separated by {@code ---} lines. */
+  private static List<JsonNode> documents(Path file) throws IOException {
+    List<JsonNode> documents = new ArrayList<>();
+    for (String document : Files.readString(file).split("(?m)^---\\s*$")) {
+      if (!document.isBlank()) {
+        documents.add(YAML.readTree(document));
+      }
+    }
+    return documents;
+  }
+
+  /** A compose duration such as {@code 60s} or {@code 1m30s}. */
+  private static Duration seconds(String compose) {
+    assertThat(compose).matches("(\\d+m)?(\\d+s)?").isNotEmpty();
+    return Duration.parse("PT" + compose.toUpperCase(java.util.Locale.ROOT));
   }
 
   private static JsonNode statefulSetContainer() throws IOException {

@@ -77,4 +77,39 @@ class EpisodeSamplerTest {
         .isInstanceOf(DatasetException.class)
         .hasMessageContaining("at least 20 samples");
   }
+
+  @Test
+  void shouldDrawDirichletPoolsWithEveryClassPresentAndTheTotalKept() {
+    PoolShape shape = new PoolShape(5, 2, 6, 2.0, 0, 0, List.of(), List.of());
+    List<Episode> episodes = new EpisodeSampler(dataset(8, 40)).sample(shape, 50, 11);
+
+    boolean someUnequal = false;
+    for (Episode e : episodes) {
+      assertThat(e.query()).as("ways x queries in all").hasSize(30);
+      for (String c : e.classes()) {
+        long n = e.query().stream().filter(s -> s.label().equals(c)).count();
+        assertThat(n).as("at least one query of %s", c).isGreaterThanOrEqualTo(1);
+        someUnequal |= n != 6;
+      }
+      Set<Sample> seen = new HashSet<>(e.support());
+      seen.addAll(e.query());
+      assertThat(seen).hasSize(40);
+    }
+    assertThat(someUnequal).as("Dirichlet(2) pools are not all balanced").isTrue();
+  }
+
+  @Test
+  void shouldAddOpenClassImagesFromTheNamedClassesOnly() {
+    PoolShape shape =
+        new PoolShape(3, 1, 4, 0, 2, 5, List.of("c0", "c1", "c2", "c3"), List.of("c5", "c6", "c7"));
+    List<Episode> episodes = new EpisodeSampler(dataset(8, 30)).sample(shape, 30, 5);
+
+    for (Episode e : episodes) {
+      assertThat(e.classes()).isSubsetOf("c0", "c1", "c2", "c3");
+      assertThat(e.open()).hasSize(10);
+      Set<String> openLabels = new HashSet<>();
+      e.open().forEach(s -> openLabels.add(s.label()));
+      assertThat(openLabels).hasSize(2).isSubsetOf("c5", "c6", "c7");
+    }
+  }
 }

@@ -17,16 +17,21 @@ class GradientCheckTest {
   private static final int DIMENSION = 6;
   private static final float SCALE = 5f;
 
-  @ParameterizedTest(name = "support={0} queries={1} entropy={2} marginal={3} anchor={4}")
+  @ParameterizedTest(
+      name = "support={0} queries={1} entropy={2} marginal={3} anchor={4} weighted={5}")
   @CsvSource({
-    "4, 0, 0, 0, 0", // cross-entropy alone
-    "0, 7, 1, 0, 0", // query entropy alone
-    "0, 7, 0, 1, 0", // marginal entropy alone
-    "0, 0, 0, 0, 1", // anchor alone
-    "4, 7, 0.7, 1.3, 0.4", // all terms together
+    "4, 0, 0, 0, 0, false", // cross-entropy alone
+    "0, 7, 1, 0, 0, false", // query entropy alone
+    "0, 7, 0, 1, 0, false", // marginal entropy alone
+    "0, 0, 0, 0, 1, false", // anchor alone
+    "4, 7, 0.7, 1.3, 0.4, false", // all terms together
+    "0, 7, 1, 0, 0, true", // query entropy with per-query inlier weights
+    "0, 7, 0, 1, 0, true", // KL to a non-uniform marginal, weighted
+    "4, 7, 0.7, 1.3, 0.4, true", // all terms, weighted, non-uniform marginal
   })
   void shouldMatchFiniteDifferences(
-      int supportCount, int queryCount, float entropy, float marginal, float anchorWeight) {
+      int supportCount, int queryCount, float entropy, float marginal, float anchorWeight,
+      boolean weighted) {
     Random random = new Random(11);
     float[][] support = randomUnitRows(random, supportCount);
     int[] target = new int[supportCount];
@@ -44,14 +49,27 @@ class GradientCheckTest {
         w[c][k] = (float) random.nextGaussian();
       }
     }
+    // Weights from near 0 (an outlier) to 1, and a skewed marginal, when weighted.
+    float[] weights = null;
+    float[] prior = null;
+    if (weighted) {
+      weights = new float[queryCount];
+      for (int j = 0; j < queryCount; j++) {
+        weights[j] = 0.05f + 0.95f * random.nextFloat();
+      }
+      prior = new float[] {0.5f, 0.3f, 0.2f};
+    }
     Objective objective =
-        new Objective(support, target, queries, anchor, SCALE, entropy, marginal, anchorWeight);
+        new Objective(
+            support, target, queries, anchor, SCALE, entropy, marginal, anchorWeight, weights,
+            prior);
     float[][] gw = new float[CLASSES][DIMENSION];
     float[] gb = new float[CLASSES];
     float loss = objective.evaluate(w, b, gw, gb);
 
     Reference reference =
-        new Reference(support, target, queries, anchor, entropy, marginal, anchorWeight);
+        new Reference(
+            support, target, queries, anchor, entropy, marginal, anchorWeight, weights, prior);
     double[] params = flatten(w, b);
     assertThat((double) loss).isCloseTo(reference.loss(params), within(1e-5));
 
@@ -104,7 +122,7 @@ class GradientCheckTest {
   /** The loss written directly from its definition, in double. */
   private record Reference(
       float[][] support, int[] target, float[][] queries, float[][] anchor, double entropy,
-      double marginal, double anchorWeight) {
+      double marginal, double anchorWeight, float[] weights, float[] prior) {
 
     double loss(double[] params) {
       double[][] u = new double[CLASSES][DIMENSION];
@@ -122,17 +140,24 @@ class GradientCheckTest {
       for (int i = 0; i < support.length; i++) {
         loss -= Math.log(softmax(u, params, support[i])[target[i]]) / support.length;
       }
+      double total = 0;
+      for (int j = 0; j < queries.length; j++) {
+        total += weights == null ? 1 : weights[j];
+      }
       double[] mean = new double[CLASSES];
-      for (float[] q : queries) {
-        double[] p = softmax(u, params, q);
+      for (int j = 0; j < queries.length; j++) {
+        double a = (weights == null ? 1 : weights[j]) / total;
+        double[] p = softmax(u, params, queries[j]);
         for (int c = 0; c < CLASSES; c++) {
-          loss -= entropy * p[c] * Math.log(p[c]) / queries.length;
-          mean[c] += p[c] / queries.length;
+          loss -= entropy * a * p[c] * Math.log(p[c]);
+          mean[c] += a * p[c];
         }
       }
       if (queries.length > 0) {
+        // KL(mean || prior); with a uniform prior, -H(mean) up to the constant log K.
         for (int c = 0; c < CLASSES; c++) {
-          loss += marginal * mean[c] * Math.log(mean[c]);
+          double logPrior = prior == null ? 0 : Math.log(prior[c]);
+          loss += marginal * mean[c] * (Math.log(mean[c]) - logPrior);
         }
       }
       for (int c = 0; c < CLASSES; c++) {

@@ -12,7 +12,7 @@ class MethodsTest {
 
   @Test
   void shouldFindEveryMethodByItsName() {
-    assertThat(Methods.names()).containsExactly("prototypes", "inductive", "transductive", "auto");
+    assertThat(Methods.names()).containsExactly("prototypes", "inductive", "transductive", "auto", "robust");
     for (String name : Methods.names()) {
       assertThat(Methods.byName(name).name()).isEqualTo(name);
     }
@@ -22,7 +22,7 @@ class MethodsTest {
   void shouldListValidNamesForAnUnknownMethod() {
     assertThatThrownBy(() -> Methods.byName("magic"))
         .isInstanceOf(InvalidInputException.class)
-        .hasMessageContaining("[prototypes, inductive, transductive, auto]")
+        .hasMessageContaining("[prototypes, inductive, transductive, auto, robust]")
         .hasMessageContaining("'magic'");
   }
 

@@ -17,6 +17,7 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -188,11 +189,23 @@ public final class BrowserPage implements AutoCloseable {
     return found.isEmpty() ? "" : found.get(0).getText();
   }
 
-  /** The visible text of every element matching {@code cssSelector}, in document order. */
+  /**
+   * The visible text of every element matching {@code cssSelector}, in document order. The
+   * dashboard redraws on every poll, so an element found may be gone before its text is read; the
+   * read is then done again on the new elements.
+   */
   public List<String> texts(String cssSelector) {
-    return driver.findElements(By.cssSelector(cssSelector)).stream()
-        .map(WebElement::getText)
-        .toList();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return driver.findElements(By.cssSelector(cssSelector)).stream()
+            .map(WebElement::getText)
+            .toList();
+      } catch (StaleElementReferenceException e) {
+        if (attempt == 5) { // a redraw every second cannot beat five reads in a row
+          throw e;
+        }
+      }
+    }
   }
 
   /** Runs {@code script} as a function body in the page ({@code arguments} holds {@code args}). */

@@ -60,6 +60,11 @@ class HttpApiIT {
   private static final int TASKS = 8;
   /** Two classes of two examples each: four support changes per task. */
   private static final int ADDS_PER_TASK = 4;
+  /**
+   * Every instance wants this bearer token, so the forwarded learner states of the test below also
+   * show that one instance sends it to another.
+   */
+  private static final String TOKEN = "http-it-token";
 
   private static EmbeddedKafkaBroker broker;
   private static Embedder embedder;
@@ -117,6 +122,7 @@ class HttpApiIT {
     settings.put(FewShotConfig.HTTP_ADVERTISED_HOST_CONFIG, "localhost");
     settings.put(FewShotConfig.HTTP_CLASSIFY_ENABLED_CONFIG, classify);
     settings.put(FewShotConfig.HTTP_MAX_REQUEST_BYTES_CONFIG, 64 * 1024); // sample PNGs are < 2 KiB
+    settings.put(FewShotConfig.HTTP_AUTH_TOKEN_CONFIG, TOKEN);
     FewShotConfig config = new FewShotConfig(settings);
     return new Instance(ServiceInstance.start(config, embedder, true, Duration.ofSeconds(90)));
   }
@@ -248,6 +254,7 @@ class HttpApiIT {
     HttpResponse<String> chunked =
         client.send(
             HttpRequest.newBuilder(enabled.uri().resolve("/api/tasks/" + task + "/classify"))
+                .header("Authorization", "Bearer " + TOKEN)
                 .POST(
                     HttpRequest.BodyPublishers.ofInputStream(
                         () -> new ByteArrayInputStream(new byte[64 * 1024 + 1])))
@@ -257,6 +264,56 @@ class HttpApiIT {
     HttpResponse<String> wrongMethod = post(enabled, "/api/tasks", new byte[0]);
     assertThat(wrongMethod.statusCode()).isEqualTo(405);
     example("POST /api/tasks", wrongMethod);
+  }
+
+  /**
+   * Readiness through a rebalance: a second instance joins, so the first rebalances; once it has
+   * been RUNNING it stays ready meanwhile (it still answers from its stores and the global store),
+   * so that a rolling restart does not take every pod out of the Service at once. Before, /ready
+   * answered 503 whenever the state was not RUNNING. The probe is asked without a token, as a
+   * kubelet asks it.
+   */
+  @Test
+  void shouldStayReadyThroughARebalanceOnceItRan() throws Exception {
+    String applicationId = "ready-it-" + UUID.randomUUID();
+    try (Instance a = start(applicationId, stateA, false)) {
+      awaitRunning(a);
+      List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.concurrent.atomic.AtomicBoolean polling =
+          new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread poller =
+          new Thread(
+              () -> {
+                while (polling.get()) {
+                  try {
+                    HttpResponse<String> ready =
+                        client.send(
+                            HttpRequest.newBuilder(a.uri().resolve("/ready")).GET().build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    seen.add(
+                        JSON.readTree(ready.body()).get("state").asText()
+                            + " "
+                            + ready.statusCode());
+                  } catch (IOException e) {
+                    seen.add("error " + e);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              });
+      poller.start();
+      try (Instance b = start(applicationId, stateB, false)) {
+        awaitRunning(b);
+        awaitRunning(a);
+        Thread.sleep(1_000);
+      } finally {
+        polling.set(false);
+        poller.join();
+      }
+      assertThat(seen).as("the rebalance B's joining caused").contains("REBALANCING 200");
+      assertThat(seen).as("/ready answers while A rebalanced").noneMatch(s -> s.endsWith(" 503"));
+      assertThat(seen).noneMatch(s -> s.startsWith("error"));
+    }
   }
 
   private static void example(String request, HttpResponse<String> response) {
@@ -298,7 +355,10 @@ class HttpApiIT {
   private HttpResponse<String> get(Instance instance, String path)
       throws IOException, InterruptedException {
     return client.send(
-        HttpRequest.newBuilder(instance.uri().resolve(path)).GET().build(),
+        HttpRequest.newBuilder(instance.uri().resolve(path))
+            .header("Authorization", "Bearer " + TOKEN)
+            .GET()
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -307,6 +367,7 @@ class HttpApiIT {
     URI uri = instance.uri().resolve(path);
     return client.send(
         HttpRequest.newBuilder(uri)
+            .header("Authorization", "Bearer " + TOKEN)
             .header("Content-Type", "image/png")
             .POST(HttpRequest.BodyPublishers.ofByteArray(body))
             .build(),

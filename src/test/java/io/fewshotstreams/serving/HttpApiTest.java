@@ -1,16 +1,23 @@
 package io.fewshotstreams.serving;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.TaskQueries;
+import io.fewshotstreams.streaming.telemetry.FineTuneOutcome;
 import io.fewshotstreams.streaming.telemetry.RecentActivity;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -40,6 +47,8 @@ class HttpApiTest {
   private KafkaStreams streams;
   private HttpApi api;
   private PrometheusMeterRegistry prometheus;
+  /** Settings a test adds before it starts the API. */
+  private final Map<String, Object> extra = new HashMap<>();
 
   @AfterEach
   void stop() {
@@ -63,6 +72,7 @@ class HttpApiTest {
     settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     settings.put(FewShotConfig.HTTP_PORT_CONFIG, 0);
     settings.put(FewShotConfig.HTTP_MAX_REQUEST_BYTES_CONFIG, MAX_REQUEST_BYTES);
+    settings.putAll(extra);
     FewShotConfig config = new FewShotConfig(settings);
     StreamsBuilder builder = new StreamsBuilder();
     builder.stream("in").to("out");
@@ -76,6 +86,16 @@ class HttpApiTest {
   private HttpResponse<String> get(String path) throws IOException, InterruptedException {
     return client.send(
         HttpRequest.newBuilder(api.uri().resolve(path)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> get(String path, String authorization)
+      throws IOException, InterruptedException {
+    return client.send(
+        HttpRequest.newBuilder(api.uri().resolve(path))
+            .header("Authorization", authorization)
+            .GET()
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -184,7 +204,8 @@ class HttpApiTest {
           public List<RecentActivity.FineTuneEvent> fineTunes() {
             return List.of(
                 new RecentActivity.FineTuneEvent(
-                    "shoe-shop", 5, "transductive", 140.0, 0.9, 0.21, 25, 100, 2_000L, "installed"));
+                    "shoe-shop", 5, "transductive", 140.0, 0.9, 0.21, 25, 100, 2_000L,
+                    FineTuneOutcome.INSTALLED));
           }
 
           @Override
@@ -268,5 +289,139 @@ class HttpApiTest {
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(json(bad).get("error").asText())
         .isEqualTo("expected UTF-8 in the path segment '%FF', found other bytes");
+  }
+
+  /**
+   * Catches issue 12's probe 4: the JDK server reads a request on an executor thread, so with 4
+   * threads, 4 connections that trickle an unfinished request line kept /health from answering at
+   * all. Here twice as many trickling connections as there used to be threads, and the probes
+   * (and a request that needs a worker) answer within a probe's timeout.
+   */
+  @Test
+  void shouldAnswerTheProbesWhileSlowClientsHoldConnections() throws Exception {
+    start(ActivitySource.none());
+    int slowClients = 2 * HttpApi.WORKERS; // more than the 4 threads that served every connection
+    List<Socket> slow = new ArrayList<>();
+    try {
+      for (int i = 0; i < slowClients; i++) {
+        Socket socket = new Socket(api.uri().getHost(), api.uri().getPort());
+        socket.getOutputStream().write("GET /hea".getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        slow.add(socket);
+      }
+      Thread.sleep(500); // let the server take up every slow connection first
+      // Not started: alive (200) but not ready (503); the dashboard answers from no stores (200).
+      Map<String, Integer> expected = Map.of("/health", 200, "/ready", 503, "/api/dashboard", 200);
+      for (String path : List.of("/health", "/ready", "/api/dashboard")) {
+        long start = System.nanoTime();
+        HttpResponse<String> answer =
+            client.send(
+                HttpRequest.newBuilder(api.uri().resolve(path))
+                    .timeout(PROBE_TIMEOUT)
+                    .GET()
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).as(path).isEqualTo(expected.get(path));
+        assertThat(json(answer).get("state").asText()).as(path).isEqualTo("CREATED");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as(path).isLessThan(PROBE_TIMEOUT);
+      }
+    } finally {
+      for (Socket socket : slow) {
+        socket.close();
+      }
+    }
+  }
+
+  /** The timeout of deploy/k8s's probes. */
+  private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
+
+  @Test
+  void shouldWantTheBearerTokenForTheApiButNotForProbesOrMetrics() throws Exception {
+    extra.put(FewShotConfig.HTTP_AUTH_TOKEN_CONFIG, "s3cret-token");
+    start(ActivitySource.none());
+    HttpResponse<String> none = get("/api/dashboard");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"fewshot-streams\"");
+    assertThat(json(none).get("error").asText())
+        .isEqualTo(
+            "expected 'Authorization: Bearer <token>' with the token of fewshot.http.auth.token,"
+                + " found no Authorization header");
+    assertThat(get("/api/dashboard", "Bearer s3cret-tokem").statusCode()).isEqualTo(401);
+    assertThat(get("/api/dashboard", "Bearer s3cret").statusCode()).isEqualTo(401);
+    assertThat(get("/api/dashboard", "Basic czNjcmV0LXRva2Vu").statusCode()).isEqualTo(401);
+    assertThat(get("/api/tasks/shoe-shop/learner").statusCode()).isEqualTo(401);
+    assertThat(get("/api/dashboard", "Bearer s3cret-token").statusCode()).isEqualTo(200);
+    assertThat(get("/api/dashboard", "bearer s3cret-token").statusCode())
+        .as("the scheme is case-insensitive (RFC 7235)")
+        .isEqualTo(200);
+    assertThat(get("/health").statusCode()).as("probes stay open").isEqualTo(200);
+    assertThat(get("/ready").statusCode()).as("probes stay open").isEqualTo(503); // not running
+    assertThat(get("/metrics").statusCode()).as("no task or label names in it").isEqualTo(200);
+    assertThat(get("/").statusCode()).as("the page holds no data").isEqualTo(200);
+  }
+
+  @Test
+  void shouldRefuseToServeANonLoopbackAddressWithoutATokenUnlessToldTo() throws Exception {
+    extra.put(FewShotConfig.HTTP_BIND_ADDRESS_CONFIG, "0.0.0.0");
+    assertThatThrownBy(() -> start(ActivitySource.none()))
+        .isInstanceOf(FewShotException.class)
+        .hasMessageStartingWith(
+            "expected fewshot.http.auth.token to be set when the HTTP API binds 0.0.0.0, which is"
+                + " not a loopback address, found none");
+    streams.close();
+    extra.put(FewShotConfig.HTTP_AUTH_MODE_CONFIG, "none");
+    start(ActivitySource.none());
+    assertThat(get("/api/dashboard").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldWantATokenInTokenModeEvenOnLoopback() {
+    extra.put(FewShotConfig.HTTP_AUTH_MODE_CONFIG, "token");
+    assertThatThrownBy(() -> start(ActivitySource.none()))
+        .isInstanceOf(FewShotException.class)
+        .hasMessage(
+            "expected fewshot.http.auth.token to be set with fewshot.http.auth.mode=token, found"
+                + " none");
+  }
+
+  @Test
+  void shouldLeaveThumbnailsOutWhenTurnedOff() throws Exception {
+    extra.put(FewShotConfig.DASHBOARD_THUMBNAILS_CONFIG, false);
+    byte[] png = {(byte) 0x89, 'P', 'N', 'G'};
+    Prediction prediction =
+        new Prediction(
+            1, "shoe-shop", "q-1", "sneaker", 0.93, Map.of("sneaker", 0.93, "boot", 0.07), null, 4,
+            "prototypes", "backbone-1", 12.5, 1_000L, 1_020L);
+    ActivitySource withImage =
+        new ActivitySource() {
+          @Override
+          public List<RecentActivity.RecentPrediction> predictions() {
+            return List.of(new RecentActivity.RecentPrediction(prediction, "image/png", png));
+          }
+
+          @Override
+          public List<RecentActivity.FineTuneEvent> fineTunes() {
+            return List.of();
+          }
+
+          @Override
+          public Map<String, Long> deadLettersByReason() {
+            return Map.of();
+          }
+
+          @Override
+          public double predictionsPerSecond() {
+            return 0;
+          }
+
+          @Override
+          public List<ConfidenceBin> confidence() {
+            return List.of();
+          }
+        };
+    start(withImage);
+    JsonNode recent = json(get("/api/dashboard")).get("recent").get(0);
+    assertThat(recent.get("queryId").asText()).isEqualTo("q-1");
+    assertThat(recent.get("thumbnail").isNull()).isTrue();
   }
 }

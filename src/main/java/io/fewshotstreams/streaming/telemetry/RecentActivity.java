@@ -146,9 +146,8 @@ public final class RecentActivity {
    * @param supportExamples support examples it trained on
    * @param poolQueries unlabelled queries it used (transductive), else 0
    * @param at when it finished being handled, epoch milliseconds
-   * @param outcome the {@link FineTuneOutcome#tag()} of its outcome: {@code installed}, {@code
-   *     stale} (the support changed while it ran, so it was dropped) or {@code failed}; a string,
-   *     as the dashboard's JSON carries it
+   * @param outcome what became of it: installed, stale (the support changed while it ran, so it
+   *     was dropped) or failed
    */
   public record FineTuneEvent(
       String task,
@@ -160,42 +159,12 @@ public final class RecentActivity {
       int supportExamples,
       int poolQueries,
       long at,
-      String outcome) {
+      FineTuneOutcome outcome) {
 
     public FineTuneEvent {
       Objects.requireNonNull(task, "task");
       Objects.requireNonNull(method, "method");
-      FineTuneOutcome.ofTag(outcome);
-    }
-
-    /** An event of the given outcome. */
-    public FineTuneEvent(
-        String task,
-        long version,
-        String method,
-        double millis,
-        Double initialLoss,
-        Double finalLoss,
-        int supportExamples,
-        int poolQueries,
-        long at,
-        FineTuneOutcome outcome) {
-      this(
-          task,
-          version,
-          method,
-          millis,
-          initialLoss,
-          finalLoss,
-          supportExamples,
-          poolQueries,
-          at,
-          outcome.tag());
-    }
-
-    /** The outcome as its enum. */
-    public FineTuneOutcome outcomeKind() {
-      return FineTuneOutcome.ofTag(outcome);
+      Objects.requireNonNull(outcome, "outcome");
     }
   }
 }

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * cached, so recording on the hot path allocates no meter. One instance per registry: the gauges
  * are registered by the constructor.
  *
- * <p>Micrometer names (Prometheus names in the README): {@code fewshot.events{topic,outcome}},
+ * <p>Micrometer names (Prometheus names in docs/metrics.md): {@code fewshot.events{topic,outcome}},
  * {@code fewshot.dead.letters{reason,topic}}, {@code fewshot.embedding}, {@code
  * fewshot.query.latency}, {@code fewshot.end.to.end.latency}, {@code fewshot.predictions{method}},
  * {@code fewshot.prediction.confidence}, {@code fewshot.finetune{method}}, {@code
@@ -263,7 +263,7 @@ public final class Telemetry {
     fineTunes
         .computeIfAbsent(event.method(), m -> new ConcurrentHashMap<>())
         .computeIfAbsent(
-            event.outcome(),
+            event.outcome().tag(),
             o ->
                 Counter.builder("fewshot.finetunes")
                     .description("Fine-tunes finished, by method and outcome")

@@ -245,7 +245,7 @@ class TelemetryTest {
     List<RecentActivity.FineTuneEvent> tunes = telemetry.activity().fineTunes();
     assertThat(tunes).hasSize(1);
     RecentActivity.FineTuneEvent tune = tunes.get(0);
-    assertThat(tune.outcome()).isEqualTo("installed");
+    assertThat(tune.outcome()).isEqualTo(FineTuneOutcome.INSTALLED);
     assertThat(tune.method()).isEqualTo("inductive");
     assertThat(tune.version()).as("four prototype snapshots came before").isEqualTo(5);
     assertThat(tune.supportExamples()).isEqualTo(4);
@@ -307,7 +307,7 @@ class TelemetryTest {
     driver.advanceWallClockTime(Duration.ofMillis(200));
 
     RecentActivity.FineTuneEvent tune = telemetry.activity().fineTunes().get(0);
-    assertThat(tune.outcome()).isEqualTo("stale");
+    assertThat(tune.outcome()).isEqualTo(FineTuneOutcome.STALE);
     assertThat(tune.version()).as("the prototype snapshot of class C").isEqualTo(5);
     assertThat(registry.get("fewshot.finetunes").tags("method", "inductive", "outcome", "stale")
             .counter().count())

@@ -1,0 +1,49 @@
+package io.fewshotstreams.evaluation;
+
+/**
+ * How one method (or one open-set baseline) did over a set of episodes.
+ *
+ * @param method method name, or {@code baseline:...} for an open-set baseline
+ * @param episodes number of episodes
+ * @param accuracy closed-set accuracy on the known-class queries
+ * @param auroc AUROC of the open-set score, known-class queries as positives; {@link
+ *     Interval#NONE} without open-set images
+ * @param unknownRejected share of open-set images whose score is below the task's threshold;
+ *     {@link Interval#NONE} without open-set images or without a threshold
+ * @param knownRejected share of known-class queries wrongly below the task's threshold; {@link
+ *     Interval#NONE} without a threshold (one shot for the leave-one-out baselines)
+ * @param ece expected calibration error (15 bins) of the known-class queries of all episodes pooled
+ * @param eceLow lower end of the 95% bootstrap interval of {@code ece}
+ * @param eceHigh upper end of the 95% bootstrap interval of {@code ece}
+ * @param meanMillis mean time per episode to fit and classify the pool, milliseconds
+ * @param medianMillis median of the same
+ * @param perEpisodeAccuracy the accuracy of each episode, for paired comparisons
+ */
+public record PoolReport(
+    String method,
+    int episodes,
+    Interval accuracy,
+    Interval auroc,
+    Interval unknownRejected,
+    Interval knownRejected,
+    double ece,
+    double eceLow,
+    double eceHigh,
+    double meanMillis,
+    double medianMillis,
+    double[] perEpisodeAccuracy) {
+
+  public PoolReport {
+    perEpisodeAccuracy = perEpisodeAccuracy.clone();
+  }
+
+  @Override
+  public double[] perEpisodeAccuracy() {
+    return perEpisodeAccuracy.clone();
+  }
+
+  /** Accuracy of this minus that of {@code other}, paired over the same episodes. */
+  public Interval pairedAccuracyDifference(PoolReport other) {
+    return Interval.paired(perEpisodeAccuracy, other.perEpisodeAccuracy);
+  }
+}

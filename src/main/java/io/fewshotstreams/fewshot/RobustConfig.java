@@ -1,0 +1,140 @@
+package io.fewshotstreams.fewshot;
+
+import java.util.List;
+
+/**
+ * Settings of {@link RobustTransduction}.
+ *
+ * @param steps Adam steps of the fine-tuning, >= 0 (0 keeps the prototypes)
+ * @param entropyWeight weight of the inlier-weighted query entropy, >= 0
+ * @param marginalWeight weight of {@code KL(pbar || pi)}, the pull of the pool's mean prediction
+ *     towards the estimated class marginal {@code pi}, >= 0
+ * @param priorIterations EM rounds estimating {@code pi} from the prototypes' predictions, >= 0
+ *     (0 keeps it uniform, which makes the marginal term TIM's)
+ * @param priorCount pseudo-count per class added to the EM estimate of {@code pi}, > 0; larger
+ *     keeps it nearer uniform
+ * @param priorZ the estimate replaces the uniform marginal only when the pool's likelihood ratio
+ *     of the two exceeds the chi-square quantile (K - 1 degrees of freedom) at this normal
+ *     deviate, >= 0; 1.645 is the 5% level, 0 always takes the estimate
+ * @param inlierSharpness slope {@code k} of the latent inlier weight {@code sigmoid(k (score -
+ *     threshold))} of a pool image, >= 0; 0 weighs every pool image alike
+ * @param acceptShare share of registered-class images the open-set threshold accepts, in (0, 1]
+ * @param oneShotThreshold open-set threshold used when no class has two support examples (the
+ *     support then says nothing about within-class scores)
+ * @param oneShotScale softmax temperature of the returned classifier when no class has two support
+ *     examples, > 0
+ * @param oneShotPriorScale softmax temperature of the predictions the marginal is estimated from
+ *     when no class has two support examples, > 0 (with two or more, the leave-one-out one)
+ * @param scaleFactor factor on the leave-one-out temperature, > 0: the fine-tuned centres sit
+ *     nearer their images than the leave-one-out prototypes
+ * @param minScale lower end of the leave-one-out temperature search, > 0
+ * @param maxScale upper end of the leave-one-out temperature search, > minScale
+ */
+public record RobustConfig(
+    int steps,
+    float entropyWeight,
+    float marginalWeight,
+    int priorIterations,
+    float priorCount,
+    float priorZ,
+    float inlierSharpness,
+    float acceptShare,
+    float oneShotThreshold,
+    float oneShotScale,
+    float oneShotPriorScale,
+    float scaleFactor,
+    float minScale,
+    float maxScale) {
+
+  private static final List<String> NAMES =
+      List.of(
+          "steps", "entropyWeight", "marginalWeight", "priorIterations", "priorCount",
+          "priorZ", "inlierSharpness", "acceptShare", "oneShotThreshold", "oneShotScale", "oneShotPriorScale", "scaleFactor",
+          "minScale", "maxScale");
+
+  /** Checks every field's range. */
+  public RobustConfig {
+    if (steps < 0 || priorIterations < 0) {
+      throw new InvalidInputException(
+          "expected steps >= 0 and priorIterations >= 0, found " + steps + " and "
+              + priorIterations);
+    }
+    nonNegative("entropyWeight", entropyWeight);
+    nonNegative("marginalWeight", marginalWeight);
+    positive("priorCount", priorCount);
+    nonNegative("priorZ", priorZ);
+    nonNegative("inlierSharpness", inlierSharpness);
+    if (!(acceptShare > 0 && acceptShare <= 1)) {
+      throw new InvalidInputException("expected acceptShare in (0, 1], found " + acceptShare);
+    }
+    if (!(oneShotThreshold >= -1 && oneShotThreshold <= 1)) {
+      throw new InvalidInputException(
+          "expected oneShotThreshold in [-1, 1], found " + oneShotThreshold);
+    }
+    positive("oneShotScale", oneShotScale);
+    positive("oneShotPriorScale", oneShotPriorScale);
+    positive("scaleFactor", scaleFactor);
+    positive("minScale", minScale);
+    positive("maxScale", maxScale);
+    if (!(maxScale > minScale)) {
+      throw new InvalidInputException(
+          "expected maxScale > minScale, found " + maxScale + " <= " + minScale);
+    }
+  }
+
+  /** The defaults; see {@link RobustTransduction} for how they were chosen. */
+  public static RobustConfig defaults() {
+    return new RobustConfig(30, 0.1f, 1f, 10, 5f, 1.645f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f);
+  }
+
+  /** The fine-tuning settings: the transductive defaults with these query-term weights. */
+  public FineTuneConfig fineTuneConfig() {
+    return FineTuneConfig.transductiveDefaults()
+        .withSteps(steps)
+        .withQueryWeights(entropyWeight, marginalWeight);
+  }
+
+  /** A copy with one setting changed, by its component name; for tuning runs. */
+  public RobustConfig with(String name, float value) {
+    float[] v = {
+      steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
+      acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale, maxScale
+    };
+    int index = NAMES.indexOf(name);
+    if (index < 0) {
+      throw new InvalidInputException("expected a setting among " + NAMES + ", found '" + name + "'");
+    }
+    if ((index == 0 || index == 3) && value != Math.rint(value)) {
+      throw new InvalidInputException("expected a whole number for " + name + ", found " + value);
+    }
+    v[index] = value;
+    return new RobustConfig(
+        (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
+        v[12], v[13]);
+  }
+
+  @Override
+  public String toString() {
+    float[] v = {
+      steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
+      acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale, maxScale
+    };
+    StringBuilder out = new StringBuilder("RobustConfig[");
+    for (int i = 0; i < v.length; i++) {
+      out.append(i == 0 ? "" : ", ").append(NAMES.get(i)).append('=').append(v[i]);
+    }
+    return out.append(']').toString();
+  }
+
+  private static void positive(String name, float value) {
+    if (!(value > 0) || !Float.isFinite(value)) {
+      throw new InvalidInputException("expected a finite " + name + " > 0, found " + value);
+    }
+  }
+
+  private static void nonNegative(String name, float value) {
+    if (!(value >= 0) || !Float.isFinite(value)) {
+      throw new InvalidInputException("expected a finite " + name + " >= 0, found " + value);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+package io.fewshotstreams.fewshot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SupportStatisticsTest {
+
+  @Test
+  void shouldScoreEachExampleAgainstItsOwnClassBuiltWithoutIt() {
+    // Class a: (1,0) and (0,1); class b: (-1,0) alone. Leaving (1,0) out, a's prototype is (0,1):
+    // cosine 0; b's prototype (-1,0): cosine -1. Class b has one example and gives no row.
+    SupportSet support =
+        new SupportSet(
+            List.of("a", "b"),
+            new float[][] {{1, 0}, {0, 1}, {-1, 0}},
+            new int[] {0, 0, 1});
+
+    float[][] rows = SupportStatistics.leaveOneOutCosines(support);
+
+    assertThat(rows).hasNumberOfRows(2);
+    assertThat(rows[0]).containsExactly(0f, -1f, 0f);
+    assertThat(rows[1]).containsExactly(0f, 0f, 0f);
+  }
+
+  @Test
+  void shouldHaveNoRowsForAOneShotSupportSet() {
+    SupportSet support =
+        new SupportSet(List.of("a", "b"), new float[][] {{1, 0}, {0, 1}}, new int[] {0, 1});
+
+    assertThat(SupportStatistics.leaveOneOutCosines(support)).isEmpty();
+  }
+
+  @Test
+  void shouldPutTheThresholdAtTheQuantileThatAcceptsTheShare() {
+    float[] scores = {1.0f, 0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 0.1f};
+
+    // Share 0.9: position 0.1 x 9 = 0.9 between the lowest two, 0.1 + 0.9 x 0.1 = 0.19.
+    assertThat(SupportStatistics.quantileThreshold(scores, 0.9f)).isCloseTo(0.19f, within(1e-6f));
+    // Share 1: the lowest score, so every support score is accepted.
+    assertThat(SupportStatistics.quantileThreshold(scores, 1f)).isEqualTo(0.1f);
+  }
+
+  @Test
+  void shouldFitASharperTemperatureWhenLeaveOneOutPredictionsAreRight() {
+    // Every row puts its own class 0.2 above the other: the likelihood grows with the
+    // temperature, so the search ends at its upper end.
+    float[][] right = {{0.6f, 0.4f, 0f}, {0.4f, 0.6f, 1f}};
+    // Half the rows are wrong by the same margin: the best temperature is 0 (uniform), so the
+    // search ends at its lower end.
+    float[][] mixed = {{0.6f, 0.4f, 0f}, {0.6f, 0.4f, 1f}};
+
+    assertThat(SupportStatistics.fitTemperature(right, 2f, 60f)).isCloseTo(60f, within(0.5f));
+    assertThat(SupportStatistics.fitTemperature(mixed, 2f, 60f)).isCloseTo(2f, within(0.05f));
+  }
+}
