@@ -68,7 +68,8 @@ class FeedbackEventsTest {
   }
 
   private static byte[] example(String name) {
-    try (InputStream in = FeedbackEventsTest.class.getResourceAsStream("/schemas/examples/" + name)) {
+    String resource = "/schemas/examples/" + name;
+    try (InputStream in = FeedbackEventsTest.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException("expected the example " + name + " on the classpath");
       }

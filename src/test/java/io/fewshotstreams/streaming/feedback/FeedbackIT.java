@@ -154,7 +154,10 @@ class FeedbackIT {
         }
         List<Outcome> rest =
             readN(
-                outcomes, QUERIES - BEFORE_RESTART, FeedbackIT::shop, r -> CODEC.readOutcome(r.value()));
+                outcomes,
+                QUERIES - BEFORE_RESTART,
+                FeedbackIT::shop,
+                r -> CODEC.readOutcome(r.value()));
         assertOutcomes(rest, predicted, truth);
         Offline all = offline(predicted, truth, QUERIES);
         JsonNode view = awaitOutcomes(port, QUERIES);
@@ -238,7 +241,8 @@ class FeedbackIT {
     }
   }
 
-  private static Offline offline(Map<String, Prediction> predicted, Map<String, String> truth, int n) {
+  private static Offline offline(
+      Map<String, Prediction> predicted, Map<String, String> truth, int n) {
     long correct = 0;
     for (int i = 0; i < n; i++) {
       if (predicted.get("q" + i).label().equals(truth.get("q" + i))) {
@@ -329,7 +333,9 @@ class FeedbackIT {
   private static void send(KafkaProducer<String, byte[]> producer, String topic, Object event)
       throws Exception {
     String task =
-        event instanceof SupportEvent s ? s.task() : event instanceof QueryEvent q ? q.task() : TASK;
+        event instanceof SupportEvent s
+            ? s.task()
+            : event instanceof QueryEvent q ? q.task() : TASK;
     producer.send(new ProducerRecord<>(topic, task, CODEC.write(event))).get();
   }
 
@@ -346,7 +352,9 @@ class FeedbackIT {
   }
 
   private static <T> List<T> readN(
-      KafkaConsumer<String, byte[]> consumer, int n, Function<ConsumerRecord<String, byte[]>, T> read) {
+      KafkaConsumer<String, byte[]> consumer,
+      int n,
+      Function<ConsumerRecord<String, byte[]>, T> read) {
     return readN(consumer, n, r -> true, read);
   }
 

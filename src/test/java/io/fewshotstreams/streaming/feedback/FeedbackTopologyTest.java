@@ -191,7 +191,9 @@ class FeedbackTopologyTest {
     assertThat(withC.classes()).extracting(ModelSnapshot.ClassWeights::label).contains("C");
     assertThat(withC.supportExamples()).isEqualTo(4);
     List<Outcome> out = outcomes.readValuesToList().stream().map(codec::readOutcome).toList();
-    assertThat(out).extracting(Outcome::result).containsExactly(Outcome.WRONG, Outcome.OPEN_SET_MISS);
+    assertThat(out)
+        .extracting(Outcome::result)
+        .containsExactly(Outcome.WRONG, Outcome.OPEN_SET_MISS);
     assertThat(out).extracting(Outcome::promoted).containsExactly(true, true);
     assertThat(out.get(1).knownLabel()).isFalse();
   }
@@ -271,7 +273,12 @@ class FeedbackTopologyTest {
   }
 
   private double gauge(String scope) {
-    return registry.get("fewshot.feedback.accuracy").tag("task", TASK).tag("scope", scope).gauge().value();
+    return registry
+        .get("fewshot.feedback.accuracy")
+        .tag("task", TASK)
+        .tag("scope", scope)
+        .gauge()
+        .value();
   }
 
   private void add(String label, String id, float[] embedding) {
@@ -288,7 +295,8 @@ class FeedbackTopologyTest {
       harness.support.pipeInput(
           task, codec.write(new SupportEvent.AddExample(1, task, "A", "x", null, axis(0, 99))));
     }
-    harness.queries.pipeInput(task, codec.write(new QueryEvent(1, task, id, null, embedding, null)));
+    harness.queries.pipeInput(
+        task, codec.write(new QueryEvent(1, task, id, null, embedding, null)));
   }
 
   private void feedback(String queryId, String label, boolean promote, long timestamp) {

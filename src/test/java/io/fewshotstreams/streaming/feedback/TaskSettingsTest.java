@@ -33,7 +33,9 @@ class TaskSettingsTest {
   @Test
   void shouldFailAtStartUpOnABadPolicySetting() {
     assertThatThrownBy(
-            () -> new FewShotConfig(Map.of(FewShotConfig.FEEDBACK_PROMOTE_POLICY_CONFIG, "shop=wrong")))
+            () ->
+                new FewShotConfig(
+                    Map.of(FewShotConfig.FEEDBACK_PROMOTE_POLICY_CONFIG, "shop=wrong")))
         .isInstanceOf(FewShotException.class)
         .hasMessageContaining(FewShotConfig.FEEDBACK_PROMOTE_POLICY_CONFIG);
   }
