@@ -83,6 +83,18 @@ final class DemoCommand implements Callable<Integer> {
   int rate = 40;
 
   @Option(
+      names = "--feedback-share",
+      description =
+          "Share of the predictions whose true label is sent back on the feedback topic, wrong"
+              + " answers promoted to support examples; 0 sends none (default: ${DEFAULT-VALUE}).")
+  double feedbackShare = 0;
+
+  @Option(
+      names = "--feedback-delay-ms",
+      description = "How long after its prediction the truth is sent (default: ${DEFAULT-VALUE}).")
+  long feedbackDelayMs = 2_000;
+
+  @Option(
       names = "--exit-when-done",
       description = "Stop after the last prediction instead of staying up.")
   boolean exitWhenDone;
@@ -94,6 +106,13 @@ final class DemoCommand implements Callable<Integer> {
   public Integer call() throws IOException, InterruptedException {
     if (shots < 1 || shots > 20) {
       throw new FewShotException("expected --shots between 1 and 20, found " + shots);
+    }
+    if (!(feedbackShare >= 0 && feedbackShare <= 1) || feedbackDelayMs < 0) {
+      throw new FewShotException(
+          "expected --feedback-share in [0, 1] and --feedback-delay-ms >= 0, found "
+              + feedbackShare
+              + " and "
+              + feedbackDelayMs);
     }
     if (rate < 1) {
       throw new FewShotException("expected --rate >= 1, found " + rate);
@@ -204,8 +223,17 @@ final class DemoCommand implements Callable<Integer> {
     try (KafkaProducer<String, byte[]> producer = Clients.producer(bootstrap, Map.of());
         KafkaConsumer<String, byte[]> consumer =
             Clients.readCommittedConsumer(bootstrap, "fewshot-demo-viewer")) {
+      DemoFeedback feedback =
+          new DemoFeedback(feedbackShare, feedbackDelayMs, config.feedbackTopic(), codec);
       consumer.subscribe(
-          List.of(config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
+          feedback.on()
+              ? List.of(
+                  config.predictionsTopic(),
+                  config.modelsTopic(),
+                  config.deadLettersTopic(),
+                  config.outcomesTopic())
+              : List.of(
+                  config.predictionsTopic(), config.modelsTopic(), config.deadLettersTopic()));
       out.printf(
           "publishing %d support images (%d per class) of %s to %s%n",
           supportImages.size(), shots, split.labels(), config.supportTopic());
@@ -250,7 +278,8 @@ final class DemoCommand implements Callable<Integer> {
       Map<String, int[]> byMethod = new LinkedHashMap<>();
       long start = System.nanoTime();
       deadline = Long.MAX_VALUE;
-      while (answered < queryImages.size()) {
+      while (answered < queryImages.size() || feedback.waiting()) {
+        feedback.sendDue(producer, System.currentTimeMillis());
         long due = (System.nanoTime() - start) * rate / 1_000_000_000L + 1;
         while (sent < queryImages.size() && sent < due) {
           SampleImage q = queryImages.get(sent++);
@@ -267,7 +296,12 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (System.currentTimeMillis() > deadline) {
           throw new FewShotException(
-              "expected " + queryImages.size() + " predictions, found " + answered + " after 60 s");
+              "expected "
+                  + queryImages.size()
+                  + " predictions and the outcomes of the feedback sent, found "
+                  + answered
+                  + " predictions after 60 s"
+                  + (feedback.waiting() ? ", and outcomes still missing" : ""));
         }
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(20))) {
           if (r.topic().equals(config.predictionsTopic())) {
@@ -288,6 +322,7 @@ final class DemoCommand implements Callable<Integer> {
               unregisteredUnknown += p.unknown() ? 1 : 0;
               verdict = p.unknown() ? "right" : "WRONG";
             }
+            feedback.predicted(p, truth.get(p.queryId()), System.currentTimeMillis());
             out.printf(
                 "[%3d/%d] %-22s -> %-11s %.2f %s%s  accuracy %5.1f%%  model v%d %s%n",
                 answered,
@@ -309,6 +344,8 @@ final class DemoCommand implements Callable<Integer> {
                 m.fineTuning() == null ? "" : " (" + m.fineTuning() + ")",
                 m.supportExamples(),
                 m.poolQueries());
+          } else if (r.topic().equals(config.outcomesTopic())) {
+            feedback.outcome(codec.readOutcome(r.value()), out);
           } else {
             DeadLetter d = codec.readDeadLetter(r.value());
             out.printf("        dead letter %s: %s%n", d.reason(), d.message());

@@ -133,6 +133,13 @@ public final class MemoryBench {
     bytes += 4 + 4 + 8;
     bytes += 1 + (s.trainingLoss() == null ? 0 : 8);
     bytes += 1 + (s.fineTuneMillis() == null ? 0 : 8);
+    bytes += 1 + (s.openSetThreshold() == null ? 0 : 4);
+    bytes += 1;
+    if (s.classes().stream().anyMatch(c -> c.centre() != null)) {
+      for (ModelSnapshot.ClassWeights c : s.classes()) {
+        bytes += 1 + (c.centre() == null ? 0 : 4 + 4 * c.centre().length);
+      }
+    }
     return bytes;
   }
 

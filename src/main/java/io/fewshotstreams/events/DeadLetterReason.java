@@ -16,7 +16,10 @@ public enum DeadLetterReason {
   UNKNOWN_TASK,
   /** A remove-example event for an example the task does not hold. */
   UNKNOWN_EXAMPLE,
-  /** A delete-class event for a class the task does not have. */
+  /**
+   * A delete-class event for a class the task does not have; or feedback whose label is not a class
+   * of the model that answered, for a prediction that was not open-set and is not promoted.
+   */
   UNKNOWN_CLASS,
   /** An add-example event for a class that already holds the most examples allowed. */
   CLASS_FULL,
@@ -26,6 +29,12 @@ public enum DeadLetterReason {
   TOO_MANY_TASKS,
   /** The task's model was made with another backbone than the one this service runs. */
   MODEL_MISMATCH,
+  /** Feedback for a query id whose prediction the service never kept (or forgot long ago). */
+  UNKNOWN_QUERY,
+  /** Feedback after its prediction's retention ({@code fewshot.feedback.retention.ms}). */
+  PREDICTION_EXPIRED,
+  /** A second feedback for the same query; the first one counted. */
+  DUPLICATE_FEEDBACK,
   /** An unexpected failure while processing the record; the message has the details. */
   INTERNAL_ERROR
 }

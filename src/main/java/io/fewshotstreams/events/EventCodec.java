@@ -128,6 +128,21 @@ public final class EventCodec {
     return read(EventType.DEAD_LETTER, value, DeadLetter.class);
   }
 
+  /** Parses and validates a feedback event; throws as {@link #readSupport}. */
+  public FeedbackEvent readFeedback(byte[] value) {
+    return read(EventType.FEEDBACK, value, FeedbackEvent.class);
+  }
+
+  /** Parses an outcome (for clients and tests); throws as {@link #readSupport}. */
+  public Outcome readOutcome(byte[] value) {
+    return read(EventType.OUTCOME, value, Outcome.class);
+  }
+
+  /** Parses a review item (for clients and tests); throws as {@link #readSupport}. */
+  public ReviewItem readReview(byte[] value) {
+    return read(EventType.REVIEW, value, ReviewItem.class);
+  }
+
   /**
    * The JSON of any event record of this package, as UTF-8: byte arrays as base64, null components
    * left out, floats in their shortest form that reads back as the same float.

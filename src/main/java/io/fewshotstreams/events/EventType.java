@@ -11,7 +11,13 @@ public enum EventType {
   /** The models topic: {@link ModelSnapshot}. */
   MODEL("model"),
   /** The dead-letter topic: {@link DeadLetter}. */
-  DEAD_LETTER("dead-letter");
+  DEAD_LETTER("dead-letter"),
+  /** The feedback topic: {@link FeedbackEvent}. */
+  FEEDBACK("feedback"),
+  /** The outcomes topic: {@link Outcome}. */
+  OUTCOME("outcome"),
+  /** The review topic: {@link ReviewItem}. */
+  REVIEW("review");
 
   private final String schemaName;
 

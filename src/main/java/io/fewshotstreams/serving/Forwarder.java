@@ -38,8 +38,18 @@ final class Forwarder {
    *     cannot be reached, answers something other than JSON, or another error
    */
   JsonNode learner(String owner, String task) {
-    URI target =
-        URI.create("http://" + owner + "/api/tasks/" + PathSegments.encode(task) + "/learner");
+    return get(
+        owner,
+        "/api/tasks/" + PathSegments.encode(task) + "/learner",
+        "the learner state of task '" + task + "'");
+  }
+
+  /**
+   * What {@code owner} answers {@code GET path} with, {@code what} naming it in errors; throws as
+   * {@link #learner}.
+   */
+  JsonNode get(String owner, String path, String what) {
+    URI target = URI.create("http://" + owner + path);
     HttpResponse<byte[]> answer;
     try {
       HttpRequest.Builder request = HttpRequest.newBuilder(target).timeout(TIMEOUT).GET();
@@ -70,7 +80,7 @@ final class Forwarder {
       String why = body.path("error").asText("status " + answer.statusCode());
       throw new ApiError(
           answer.statusCode() == 503 ? 503 : 502,
-          "expected the learner state of task '" + task + "' from " + owner + ", found: " + why);
+          "expected " + what + " from " + owner + ", found: " + why);
     }
     return body;
   }

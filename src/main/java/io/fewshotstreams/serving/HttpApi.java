@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.fewshotstreams.FewShotException;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.TaskQueries;
+import io.fewshotstreams.streaming.feedback.FeedbackQueries;
 import io.fewshotstreams.streaming.query.Classification;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -82,16 +83,22 @@ public final class HttpApi implements AutoCloseable {
     this.instance = config.httpAdvertisedHost() + ":" + server.getAddress().getPort();
     this.uri = URI.create("http://" + instance + "/");
     this.body = new RequestBody(config.httpMaxRequestBytes());
+    Forwarder forwarder = new Forwarder(access.guarded() ? config.httpAuthToken() : null);
     JsonViews views =
-        new JsonViews(
-            queries,
-            activity,
-            new Forwarder(access.guarded() ? config.httpAuthToken() : null),
-            instance,
-            config.dashboardThumbnails());
+        new JsonViews(queries, activity, forwarder, instance, config.dashboardThumbnails());
     ClassifyHandler classify =
         new ClassifyHandler(config.httpClassifyEnabled() ? classification : null, body);
-    this.router = new Router(routes(views, classify, prometheus, files));
+    List<Router.Route> routes = routes(views, classify, prometheus, files);
+    if (config.feedbackEnabled()) {
+      AccuracyView accuracy =
+          new AccuracyView(new FeedbackQueries(queries, config), forwarder, instance);
+      routes.add(
+          Router.Route.get("/api/tasks/{task}/accuracy", r -> accuracy.accuracy(r.variable("task"))));
+      routes.add(
+          Router.Route.get(
+              "/api/tasks/{task}/accuracy/local", r -> accuracy.localAccuracy(r.variable("task"))));
+    }
+    this.router = new Router(routes);
   }
 
   /** Every path of the API with its method and handler; nothing is served that is not here. */

@@ -5,6 +5,7 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.OutputFraming;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.streaming.feedback.TaskSettings;
 import io.fewshotstreams.streaming.learner.SnapshotSize;
 import io.fewshotstreams.streaming.query.FetchedOffsets;
 import java.util.EnumMap;
@@ -85,6 +86,20 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String SCHEMA_ID_PREDICTIONS_CONFIG = "fewshot.output.schema.id.predictions";
   public static final String SCHEMA_ID_MODELS_CONFIG = "fewshot.output.schema.id.models";
   public static final String SCHEMA_ID_DEAD_LETTERS_CONFIG = "fewshot.output.schema.id.dead.letters";
+
+  // Feedback, outcomes, live accuracy and review (docs/feedback.md).
+  public static final String FEEDBACK_ENABLED_CONFIG = "fewshot.feedback.enabled";
+  public static final String FEEDBACK_TOPIC_CONFIG = "fewshot.topic.feedback";
+  public static final String OUTCOMES_TOPIC_CONFIG = "fewshot.topic.outcomes";
+  public static final String REVIEW_TOPIC_CONFIG = "fewshot.topic.review";
+  public static final String FEEDBACK_RETENTION_MS_CONFIG = "fewshot.feedback.retention.ms";
+  public static final String FEEDBACK_MAX_RETAINED_CONFIG =
+      "fewshot.feedback.max.retained.per.task";
+  public static final String FEEDBACK_WINDOW_CONFIG = "fewshot.feedback.window.outcomes";
+  public static final String FEEDBACK_PROMOTE_POLICY_CONFIG = "fewshot.feedback.promote.policy";
+  public static final String REVIEW_THRESHOLD_CONFIG = "fewshot.review.confidence.threshold";
+  public static final String FEEDBACK_METRICS_MAX_TASKS_CONFIG =
+      "fewshot.feedback.metrics.max.tasks";
 
   /** Application id used when none is given. */
   public static final String DEFAULT_APPLICATION_ID = "fewshot-streams";
@@ -430,6 +445,87 @@ public final class FewShotConfig extends AbstractConfig {
                   + " limit, that one holds. A new class whose snapshot might not fit goes to the"
                   + " dead-letter topic (TASK_FULL).");
 
+  static {
+    CONFIG
+        .define(
+            FEEDBACK_ENABLED_CONFIG,
+            Type.BOOLEAN,
+            true,
+            Importance.MEDIUM,
+            "Whether predictions are kept for feedback, joined to the feedback topic, counted as"
+                + " live accuracy and sent for review; off, the three topics are not used.")
+        .define(
+            FEEDBACK_TOPIC_CONFIG,
+            Type.STRING,
+            "fewshot-feedback",
+            new ConfigDef.NonEmptyString(),
+            Importance.MEDIUM,
+            "Topic of feedback events, keyed by task: the true label of a query answered earlier.")
+        .define(
+            OUTCOMES_TOPIC_CONFIG,
+            Type.STRING,
+            "fewshot-outcomes",
+            new ConfigDef.NonEmptyString(),
+            Importance.MEDIUM,
+            "Topic the outcomes go to, keyed by task: each prediction joined with its true label.")
+        .define(
+            REVIEW_TOPIC_CONFIG,
+            Type.STRING,
+            "fewshot-review",
+            new ConfigDef.NonEmptyString(),
+            Importance.MEDIUM,
+            "Topic of predictions for a person to review, keyed by task: unknown answers and"
+                + " those below the task's confidence threshold.")
+        .define(
+            FEEDBACK_RETENTION_MS_CONFIG,
+            Type.LONG,
+            86_400_000L,
+            Range.atLeast(1_000),
+            Importance.MEDIUM,
+            "How long (wall clock) a prediction is kept for its feedback; later feedback goes to"
+                + " the dead-letter topic (PREDICTION_EXPIRED, then UNKNOWN_QUERY after twice as"
+                + " long).")
+        .define(
+            FEEDBACK_MAX_RETAINED_CONFIG,
+            Type.INT,
+            10_000,
+            Range.between(1, 10_000_000),
+            Importance.MEDIUM,
+            "Most predictions kept per task for feedback; the oldest expires first.")
+        .define(
+            FEEDBACK_WINDOW_CONFIG,
+            Type.INT,
+            200,
+            Range.between(1, 100_000),
+            Importance.LOW,
+            "Outcomes in the sliding window of each task's live accuracy.")
+        .define(
+            FEEDBACK_PROMOTE_POLICY_CONFIG,
+            Type.LIST,
+            "*=flagged",
+            TaskSettings.validator(TaskSettings::promotePolicy),
+            Importance.MEDIUM,
+            "Which feedback becomes a support example, per task as task=policy (* for every"
+                + " other task): flagged (only feedback with promote true) or wrong (also every"
+                + " wrong or unknown answer).")
+        .define(
+            REVIEW_THRESHOLD_CONFIG,
+            Type.LIST,
+            "*=0.5",
+            TaskSettings.validator(TaskSettings::probability),
+            Importance.MEDIUM,
+            "Confidence below which a prediction also goes to the review topic, per task as"
+                + " task=threshold (* for every other task); unknown answers always go.")
+        .define(
+            FEEDBACK_METRICS_MAX_TASKS_CONFIG,
+            Type.INT,
+            20,
+            Range.between(0, 10_000),
+            Importance.LOW,
+            "Tasks that get their own task tag on the feedback metrics (the first seen by an"
+                + " instance); every later task is tagged other.");
+  }
+
   private final Map<String, Object> passThrough;
 
   /**
@@ -715,6 +811,40 @@ public final class FewShotConfig extends AbstractConfig {
 
   public short topicReplicationFactor() {
     return getShort(TOPIC_REPLICATION_FACTOR_CONFIG);
+  }
+
+  public boolean feedbackEnabled() {
+    return getBoolean(FEEDBACK_ENABLED_CONFIG);
+  }
+
+  public String feedbackTopic() {
+    return getString(FEEDBACK_TOPIC_CONFIG);
+  }
+
+  public String outcomesTopic() {
+    return getString(OUTCOMES_TOPIC_CONFIG);
+  }
+
+  public String reviewTopic() {
+    return getString(REVIEW_TOPIC_CONFIG);
+  }
+
+  /** The feedback room's topics (read and written), when feedback is on; else none. */
+  public List<String> feedbackTopics() {
+    return feedbackEnabled()
+        ? List.of(feedbackTopic(), outcomesTopic(), reviewTopic())
+        : List.of();
+  }
+
+  /** The feedback room's settings. */
+  public TaskSettings feedbackSettings() {
+    return new TaskSettings(
+        getLong(FEEDBACK_RETENTION_MS_CONFIG),
+        getInt(FEEDBACK_MAX_RETAINED_CONFIG),
+        getInt(FEEDBACK_WINDOW_CONFIG),
+        TaskSettings.perTask(getList(FEEDBACK_PROMOTE_POLICY_CONFIG), TaskSettings::promotePolicy),
+        TaskSettings.perTask(getList(REVIEW_THRESHOLD_CONFIG), TaskSettings::probability),
+        getInt(FEEDBACK_METRICS_MAX_TASKS_CONFIG));
   }
 
   public String httpAuthMode() {

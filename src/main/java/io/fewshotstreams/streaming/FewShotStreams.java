@@ -193,7 +193,9 @@ public final class FewShotStreams implements AutoCloseable {
       Set<String> existing =
           admin.listTopics().names().get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
       List<String> missing = new ArrayList<>();
-      for (String topic : config.topics()) {
+      List<String> wanted = new ArrayList<>(config.topics());
+      wanted.addAll(config.feedbackTopics());
+      for (String topic : wanted) {
         if (!existing.contains(topic)) {
           missing.add(topic);
         }
@@ -204,7 +206,7 @@ public final class FewShotStreams implements AutoCloseable {
       if (!create) {
         throw new FewShotException(
             "expected the topics "
-                + config.topics()
+                + wanted
                 + " to exist, found "
                 + missing
                 + " missing; create them, or allow the service to create them");

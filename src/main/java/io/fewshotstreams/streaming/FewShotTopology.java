@@ -4,6 +4,7 @@ import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.OutputFraming;
+import io.fewshotstreams.streaming.feedback.FeedbackRoom;
 import io.fewshotstreams.streaming.learner.FineTuneScheduler;
 import io.fewshotstreams.streaming.learner.Learner;
 import io.fewshotstreams.streaming.learner.SupportIntake;
@@ -115,9 +116,15 @@ public final class FewShotTopology {
                 Named.as("query-classifier"),
                 StoreNames.PENDING_QUERIES);
 
+    KStream<String, Routed> intakes = support.merge(queries, Named.as("learner-inputs"));
+    if (config.feedbackEnabled()) {
+      intakes =
+          intakes.merge(
+              FeedbackRoom.wire(builder, config, queries, codec, deadLetters, telemetry),
+              Named.as("feedback-outputs-in"));
+    }
     KStream<String, Routed> learned =
-        support
-            .merge(queries, Named.as("learner-inputs"))
+        intakes
             .filter((task, routed) -> routed instanceof Routed.ToLearner, Named.as("to-learner"))
             .mapValues(routed -> ((Routed.ToLearner) routed).input(), Named.as("learner-input"))
             .repartition(
@@ -150,8 +157,7 @@ public final class FewShotTopology {
                 framing.apply(EventType.MODEL, codec.write(((Routed.ToModels) routed).snapshot())),
             Named.as("snapshot-json"))
         .to(config.modelsTopic(), json.withName("models-sink"));
-    support
-        .merge(queries, Named.as("intake-outputs"))
+    intakes
         .merge(learned, Named.as("all-outputs"))
         .filter((key, routed) -> routed instanceof Routed.ToDeadLetters, Named.as("dead-letters"))
         .process(

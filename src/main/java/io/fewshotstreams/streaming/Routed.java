@@ -2,7 +2,9 @@ package io.fewshotstreams.streaming;
 
 import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.events.Outcome;
 import io.fewshotstreams.events.Prediction;
+import io.fewshotstreams.events.ReviewItem;
 
 /**
  * What a processor of the topology emits, tagged with where it goes: the topology routes each kind
@@ -17,4 +19,11 @@ public sealed interface Routed {
   record ToModels(ModelSnapshot snapshot) implements Routed {}
 
   record ToDeadLetters(DeadLetter deadLetter) implements Routed {}
+
+  /** A prediction with the query's unit feature, for the feedback room to keep. */
+  record ToFeedback(Prediction prediction, float[] feature) implements Routed {}
+
+  record ToOutcomes(Outcome outcome) implements Routed {}
+
+  record ToReview(ReviewItem item) implements Routed {}
 }

@@ -54,6 +54,11 @@ public final class TaskQueries {
     }
   }
 
+  /** The running application, for the stage rooms' own queries (such as live accuracy). */
+  public KafkaStreams streams() {
+    return streams;
+  }
+
   /** Name of the Kafka Streams state, e.g. {@code RUNNING} or {@code REBALANCING}. */
   public String state() {
     return streams.state().name();

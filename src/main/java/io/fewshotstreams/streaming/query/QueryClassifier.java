@@ -371,6 +371,9 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
             queryTimestamp,
             context.currentSystemTimeMs());
     context.forward(record.withKey(query.task()).withValue(new Routed.ToPredictions(prediction)));
+    // Kept by the feedback room for the query's true label (dropped when feedback is off).
+    context.forward(
+        record.withKey(query.task()).withValue(new Routed.ToFeedback(prediction, feature)));
     telemetry.event(Input.QUERIES, Outcome.OK);
     telemetry.predicted(prediction, query.image());
     if (poolSize > 0
