@@ -401,14 +401,21 @@ final class DemoCommand implements Callable<Integer> {
             + " --as query FOLDER_OF_IMAGES%n"
             + "  kcat -b %s -C -t %s        (predictions)%n"
             + "  kcat -b %s -C -t %s        (dead letters)%n"
-            + "The event formats are in schemas/. Ctrl-C stops the demo.%n",
+            + "  kafka-console-consumer.sh --bootstrap-server %s --topic %s"
+            + " --consumer-property isolation.level=read_committed%n"
+            + "    (the outputs are written in transactions: read only what was committed;"
+            + " kcat does so by default)%n"
+            + "The event formats are in schemas/, more recipes in docs/kafka.md."
+            + " Ctrl-C stops the demo.%n",
         bootstrap,
         bootstrap,
         bootstrap,
         bootstrap,
         config.predictionsTopic(),
         bootstrap,
-        config.deadLettersTopic());
+        config.deadLettersTopic(),
+        bootstrap,
+        config.predictionsTopic());
   }
 
   private static boolean portFree(int port) {
