@@ -20,7 +20,7 @@ import org.apache.kafka.common.serialization.Serdes;
  * the service (the topics' contract is the JSON of the events package); each starts with a format
  * byte so that a later format can read an older one.
  */
-final class InternalSerdes {
+public final class InternalSerdes {
   private static final byte FORMAT = 1;
 
   private static final byte ADD = 1;
@@ -292,14 +292,16 @@ final class InternalSerdes {
 
   // Whole arrays at once: the snapshot of a task is decoded on every query, and float by float
   // through the streams it cost more than the classification.
-  private static void writeFloats(DataOutputStream out, float[] v) throws IOException {
+  /** A float array as its count and its big-endian values, written whole. */
+  public static void writeFloats(DataOutputStream out, float[] v) throws IOException {
     out.writeInt(v.length);
     ByteBuffer bytes = ByteBuffer.allocate(v.length * Float.BYTES);
     bytes.asFloatBuffer().put(v);
     out.write(bytes.array());
   }
 
-  private static float[] readFloats(DataInputStream in) throws IOException {
+  /** The float array {@link #writeFloats} wrote. */
+  public static float[] readFloats(DataInputStream in) throws IOException {
     int n = in.readInt();
     if (n < 0) {
       throw new IOException("expected a float count >= 0, found " + n);
@@ -311,17 +313,23 @@ final class InternalSerdes {
     return v;
   }
 
+  /** Writes a value's fields after the format byte. */
   @FunctionalInterface
-  private interface Writer<T> {
+  public interface Writer<T> {
     void write(DataOutputStream out, T value) throws IOException;
   }
 
+  /** Reads what the matching {@link Writer} wrote. */
   @FunctionalInterface
-  private interface Reader<T> {
+  public interface Reader<T> {
     T read(DataInputStream in) throws IOException;
   }
 
-  private static <T> Serde<T> serde(Writer<T> writer, Reader<T> reader) {
+  /**
+   * A serde of the internal binary formats: a format byte, then the value's fields; null stays
+   * null (a tombstone).
+   */
+  public static <T> Serde<T> serde(Writer<T> writer, Reader<T> reader) {
     return Serdes.serdeFrom(
         (topic, value) -> {
           if (value == null) {

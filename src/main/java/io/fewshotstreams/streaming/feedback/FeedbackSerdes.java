@@ -1,19 +1,19 @@
 package io.fewshotstreams.streaming.feedback;
 
+import static io.fewshotstreams.streaming.InternalSerdes.readFloats;
+import static io.fewshotstreams.streaming.InternalSerdes.serde;
+import static io.fewshotstreams.streaming.InternalSerdes.writeFloats;
+
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.FeedbackEvent;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.streaming.Origin;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * Binary formats of the feedback room's repartition topic and stores, private to the service; each
@@ -21,7 +21,6 @@ import org.apache.kafka.common.serialization.Serdes;
  * its event JSON, so it carries whatever fields the prediction event has.
  */
 final class FeedbackSerdes {
-  private static final byte FORMAT = 1;
   private static final byte PREDICTED = 1;
   private static final byte TRUTH = 2;
 
@@ -256,21 +255,6 @@ final class FeedbackSerdes {
     return bytes;
   }
 
-  private static void writeFloats(DataOutputStream out, float[] values) throws IOException {
-    out.writeInt(values.length);
-    for (float v : values) {
-      out.writeFloat(v);
-    }
-  }
-
-  private static float[] readFloats(DataInputStream in) throws IOException {
-    float[] values = new float[in.readInt()];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = in.readFloat();
-    }
-    return values;
-  }
-
   private static void writeNullable(DataOutputStream out, String s) throws IOException {
     out.writeBoolean(s != null);
     if (s != null) {
@@ -280,46 +264,5 @@ final class FeedbackSerdes {
 
   private static String readNullable(DataInputStream in) throws IOException {
     return in.readBoolean() ? in.readUTF() : null;
-  }
-
-  @FunctionalInterface
-  private interface Writer<T> {
-    void write(DataOutputStream out, T value) throws IOException;
-  }
-
-  @FunctionalInterface
-  private interface Reader<T> {
-    T read(DataInputStream in) throws IOException;
-  }
-
-  private static <T> Serde<T> serde(Writer<T> writer, Reader<T> reader) {
-    return Serdes.serdeFrom(
-        (topic, value) -> {
-          if (value == null) {
-            return null;
-          }
-          ByteArrayOutputStream bytes = new ByteArrayOutputStream(2048);
-          try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(FORMAT);
-            writer.write(out, value);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-          return bytes.toByteArray();
-        },
-        (topic, data) -> {
-          if (data == null) {
-            return null;
-          }
-          try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-            byte format = in.readByte();
-            if (format != FORMAT) {
-              throw new IOException("expected format " + FORMAT + ", found " + format);
-            }
-            return reader.read(in);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
   }
 }
