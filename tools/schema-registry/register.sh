@@ -25,13 +25,16 @@ for tool in curl jq; do
   command -v "$tool" >/dev/null || { echo "error: expected $tool on the PATH, found none" >&2; exit 2; }
 done
 
-# topic | schema file: the service reads support and queries and writes the other three
+# topic | schema file: the service reads support, queries and feedback and writes the others
 pairs=(
   "${SUPPORT_TOPIC:-fewshot-support}|support.schema.json"
   "${QUERIES_TOPIC:-fewshot-queries}|query.schema.json"
   "${PREDICTIONS_TOPIC:-fewshot-predictions}|prediction.schema.json"
   "${MODELS_TOPIC:-fewshot-models}|model.schema.json"
   "${DEAD_LETTERS_TOPIC:-fewshot-dead-letters}|dead-letter.schema.json"
+  "${FEEDBACK_TOPIC:-fewshot-feedback}|feedback.schema.json"
+  "${OUTCOMES_TOPIC:-fewshot-outcomes}|outcome.schema.json"
+  "${REVIEW_TOPIC:-fewshot-review}|review.schema.json"
 )
 
 post() { # subject, body

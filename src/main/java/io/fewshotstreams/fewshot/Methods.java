@@ -9,7 +9,7 @@ import java.util.List;
  *   <li>{@code prototypes}: the prototype classifier itself, no fine-tuning;
  *   <li>{@code inductive}: fine-tuned on the support set only;
  *   <li>{@code transductive}: fine-tuned on the support set and the unlabelled queries;
- *   <li>{@code auto}: the default. Transductive when there are enough unlabelled queries (at least
+ *   <li>{@code auto}: transductive when there are enough unlabelled queries (at least
  *       {@value #AUTO_MIN_QUERIES_PER_CLASS} per class, and at least as many per class as shots);
  *       otherwise inductive, or the prototypes themselves at one shot.
  *   <li>{@code robust}: transductive fine-tuning made safe for stream pools (imbalanced, with

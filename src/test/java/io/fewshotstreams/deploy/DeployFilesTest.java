@@ -483,7 +483,11 @@ public class DeployFilesTest {
           .isEqualTo(spec.path("topicName").asString().equals(config.modelsTopic())
               ? "compact" : "delete");
     }
-    assertThat(names).containsExactlyInAnyOrderElementsOf(config.topics());
+    // every topic the service checks at start (feedback is on by default): a missing one stops it
+    List<String> wanted = new ArrayList<>(config.topics());
+    wanted.addAll(config.feedbackTopics());
+    assertThat(config.feedbackTopics()).isNotEmpty();
+    assertThat(names).containsExactlyInAnyOrderElementsOf(wanted);
     // the topics come from these resources, so the service must not need to create them
     assertThat(strings(statefulSetContainer().path("args"))).contains("--no-create-topics");
   }
@@ -501,6 +505,9 @@ public class DeployFilesTest {
             "topic literal " + config.modelsTopic() + " [Describe, Read, Write]",
             "topic literal " + config.predictionsTopic() + " [Describe, Write]",
             "topic literal " + config.deadLettersTopic() + " [Describe, Write]",
+            "topic literal " + config.feedbackTopic() + " [Describe, Read]",
+            "topic literal " + config.outcomesTopic() + " [Describe, Write]",
+            "topic literal " + config.reviewTopic() + " [Describe, Write]",
             // changelog and repartition topics: <application.id>-<store>-changelog and so on
             "topic prefix " + app + "- [Create, Delete, Describe, DescribeConfigs, Read, Write]",
             "group literal " + app + " [Describe, Read]",
