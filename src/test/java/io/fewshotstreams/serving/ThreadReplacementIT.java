@@ -10,8 +10,7 @@ import io.fewshotstreams.dataset.SampleImages;
 import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
-import io.fewshotstreams.embedding.ImagePreprocessor;
-import io.fewshotstreams.embedding.ModelCard;
+import io.fewshotstreams.embedding.ForwardingEmbedder;
 import io.fewshotstreams.embedding.OnnxEmbedder;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.Image;
@@ -125,32 +124,16 @@ class ThreadReplacementIT {
   }
 
   /** Kills the calling thread on every image, as a native crash or an out-of-memory would. */
-  private static final class PoisonEmbedder implements Embedder {
-    final Embedder delegate;
+  private static final class PoisonEmbedder extends ForwardingEmbedder {
     final AtomicInteger kills = new AtomicInteger();
 
     PoisonEmbedder(Embedder delegate) {
-      this.delegate = delegate;
+      super(delegate);
     }
 
     private Error poison() {
       kills.incrementAndGet();
       return new PoisonError();
-    }
-
-    @Override
-    public ModelCard card() {
-      return delegate.card();
-    }
-
-    @Override
-    public ImagePreprocessor preprocessor() {
-      return delegate.preprocessor();
-    }
-
-    @Override
-    public int featureSize() {
-      return delegate.featureSize();
     }
 
     @Override

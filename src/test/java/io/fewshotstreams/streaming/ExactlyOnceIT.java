@@ -2,6 +2,7 @@ package io.fewshotstreams.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fewshotstreams.TestClients;
 import io.fewshotstreams.broker.BrokerOptions;
 import io.fewshotstreams.broker.EmbeddedKafkaBroker;
 import io.fewshotstreams.dataset.SampleImage;
@@ -9,19 +10,23 @@ import io.fewshotstreams.dataset.SampleImages;
 import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
+import io.fewshotstreams.embedding.ForwardingEmbedder;
 import io.fewshotstreams.embedding.OnnxEmbedder;
 import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
-import io.fewshotstreams.TestClients;
-import io.fewshotstreams.embedding.ImagePreprocessor;
-import io.fewshotstreams.embedding.ModelCard;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,12 +35,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.streams.KafkaStreams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -280,15 +279,14 @@ class ExactlyOnceIT {
    * The ONNX embedder, which throws an {@link Error} once, on the n-th batch of query images after
    * {@link #arm}.
    */
-  private static final class FaultyEmbedder implements Embedder {
-    private final Embedder delegate;
+  private static final class FaultyEmbedder extends ForwardingEmbedder {
     private final int failAt;
     private final AtomicInteger batches = new AtomicInteger();
     private final AtomicBoolean armed = new AtomicBoolean();
     private final AtomicBoolean fired = new AtomicBoolean();
 
     FaultyEmbedder(Embedder delegate, int failAt) {
-      this.delegate = delegate;
+      super(delegate);
       this.failAt = failAt;
     }
 
@@ -307,21 +305,6 @@ class ExactlyOnceIT {
     }
 
     @Override
-    public ModelCard card() {
-      return delegate.card();
-    }
-
-    @Override
-    public ImagePreprocessor preprocessor() {
-      return delegate.preprocessor();
-    }
-
-    @Override
-    public int featureSize() {
-      return delegate.featureSize();
-    }
-
-    @Override
     public float[] embed(byte[] encodedImage) {
       return delegate.embed(encodedImage); // support images: the fault is on the query path
     }
@@ -336,11 +319,6 @@ class ExactlyOnceIT {
     public float[][] embedImages(List<BufferedImage> images) {
       maybeFail();
       return delegate.embedImages(images);
-    }
-
-    @Override
-    public float[][] embedPreprocessed(float[] batchTensor, int batchSize) {
-      return delegate.embedPreprocessed(batchTensor, batchSize);
     }
 
     @Override

@@ -9,8 +9,7 @@ import io.fewshotstreams.dataset.SampleImages;
 import io.fewshotstreams.embedding.Backbone;
 import io.fewshotstreams.embedding.Embedder;
 import io.fewshotstreams.embedding.EmbedderOptions;
-import io.fewshotstreams.embedding.ImagePreprocessor;
-import io.fewshotstreams.embedding.ModelCard;
+import io.fewshotstreams.embedding.ForwardingEmbedder;
 import io.fewshotstreams.embedding.OnnxEmbedder;
 import io.fewshotstreams.events.DeadLetter;
 import io.fewshotstreams.events.DeadLetterReason;
@@ -43,9 +42,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.test.TestRecord;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -351,28 +350,12 @@ class QueryBatchingTest {
   }
 
   /** The ONNX embedder, counting calls of the one-image and the decoded-images methods. */
-  static final class CountingEmbedder implements Embedder {
-    final Embedder delegate;
+  static final class CountingEmbedder extends ForwardingEmbedder {
     final AtomicInteger singleCalls = new AtomicInteger();
     final AtomicInteger imageCalls = new AtomicInteger();
 
     CountingEmbedder(Embedder delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public ModelCard card() {
-      return delegate.card();
-    }
-
-    @Override
-    public ImagePreprocessor preprocessor() {
-      return delegate.preprocessor();
-    }
-
-    @Override
-    public int featureSize() {
-      return delegate.featureSize();
+      super(delegate);
     }
 
     @Override
@@ -390,11 +373,6 @@ class QueryBatchingTest {
     public float[][] embedImages(List<BufferedImage> images) {
       imageCalls.incrementAndGet();
       return delegate.embedImages(images);
-    }
-
-    @Override
-    public float[][] embedPreprocessed(float[] batchTensor, int batchSize) {
-      return delegate.embedPreprocessed(batchTensor, batchSize);
     }
 
     @Override
