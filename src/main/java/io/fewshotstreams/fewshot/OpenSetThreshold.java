@@ -23,14 +23,9 @@ public final class OpenSetThreshold {
     if (!(acceptShare > 0 && acceptShare <= 1)) {
       throw new InvalidInputException("expected an accept share in (0, 1], found " + acceptShare);
     }
-    float[][] loo = SupportStatistics.leaveOneOutCosines(support);
-    if (loo.length == 0) {
+    float[] own = SupportStatistics.ownClassCosines(support);
+    if (own.length == 0) {
       return RobustConfig.defaults().oneShotThreshold();
-    }
-    int classes = support.numClasses();
-    float[] own = new float[loo.length];
-    for (int r = 0; r < loo.length; r++) {
-      own[r] = loo[r][(int) loo[r][classes]];
     }
     return Math.max(-1f, Math.min(1f, SupportStatistics.quantileThreshold(own, acceptShare)));
   }

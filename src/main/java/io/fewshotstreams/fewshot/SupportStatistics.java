@@ -40,7 +40,6 @@ public final class SupportStatistics {
     }
     float[][] out = new float[rows][];
     int r = 0;
-    double[] without = new double[d];
     for (int i = 0; i < x.length; i++) {
       int own = y[i];
       if (counts[own] < 2) {
@@ -52,19 +51,57 @@ public final class SupportStatistics {
           row[c] = Vectors.dotUnchecked(prototypes[c], 0, x[i], 0, d);
         }
       }
-      double dot = 0;
-      double squares = 0;
-      for (int k = 0; k < d; k++) {
-        without[k] = sums[own][k] - x[i][k];
-        dot += without[k] * x[i][k];
-        squares += without[k] * without[k];
-      }
-      // Examples of a class that cancel out leave no direction: score them as orthogonal.
-      row[own] = squares > 0 ? (float) (dot / Math.sqrt(squares)) : 0f;
+      row[own] = ownCosine(sums[own], x[i]);
       row[classes] = own;
       out[r++] = row;
     }
     return out;
+  }
+
+  /**
+   * The own-class column of {@link #leaveOneOutCosines} alone, in the same row order: each
+   * example's cosine to its class's prototype built without it. It costs one pass over the
+   * features, not one per class, so the learner can afford it on the stream thread at every support
+   * change of a task with many classes.
+   */
+  public static float[] ownClassCosines(SupportSet support) {
+    int d = support.dimension();
+    float[][] x = support.featuresView();
+    int[] y = support.classIndexView();
+    int[] counts = support.counts();
+    double[][] sums = new double[support.numClasses()][d];
+    for (int i = 0; i < x.length; i++) {
+      for (int k = 0; k < d; k++) {
+        sums[y[i]][k] += x[i][k];
+      }
+    }
+    int rows = 0;
+    for (int i = 0; i < x.length; i++) {
+      if (counts[y[i]] >= 2) {
+        rows++;
+      }
+    }
+    float[] out = new float[rows];
+    int r = 0;
+    for (int i = 0; i < x.length; i++) {
+      if (counts[y[i]] >= 2) {
+        out[r++] = ownCosine(sums[y[i]], x[i]);
+      }
+    }
+    return out;
+  }
+
+  /** The cosine of unit {@code x} to {@code normalize(sum - x)}: its class without it. */
+  private static float ownCosine(double[] sum, float[] x) {
+    double dot = 0;
+    double squares = 0;
+    for (int k = 0; k < x.length; k++) {
+      double without = sum[k] - x[k];
+      dot += without * x[k];
+      squares += without * without;
+    }
+    // Examples of a class that cancel out leave no direction: score them as orthogonal.
+    return squares > 0 ? (float) (dot / Math.sqrt(squares)) : 0f;
   }
 
   /**

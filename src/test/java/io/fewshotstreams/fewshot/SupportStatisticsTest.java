@@ -55,4 +55,17 @@ class SupportStatisticsTest {
     assertThat(SupportStatistics.fitTemperature(right, 2f, 60f)).isCloseTo(60f, within(0.5f));
     assertThat(SupportStatistics.fitTemperature(mixed, 2f, 60f)).isCloseTo(2f, within(0.05f));
   }
+
+  @Test
+  void shouldGiveTheOwnClassColumnAloneExactlyAsTheFullTable() {
+    // the learner's threshold uses the one-pass column; it must be the same numbers, bit for bit
+    TestData.Episode episode = TestData.clustered(11, 6, 4, 1, 32, 0.6, 0.5);
+    float[][] table = SupportStatistics.leaveOneOutCosines(episode.support());
+    float[] own = SupportStatistics.ownClassCosines(episode.support());
+    assertThat(own).hasSize(table.length).hasSize(24);
+    for (int r = 0; r < table.length; r++) {
+      int c = (int) table[r][table[r].length - 1];
+      assertThat(own[r]).isEqualTo(table[r][c]);
+    }
+  }
 }
