@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -24,6 +25,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -237,6 +239,15 @@ public final class FewShotStreams implements AutoCloseable {
               "cannot create the missing topics " + missing + ": " + e.getCause().getMessage(), e);
         }
       }
+      // the controller answers before the brokers' metadata has the new topics
+      whileUnknownTopic(
+          () ->
+              admin
+                  .describeTopics(missing)
+                  .allTopicNames()
+                  .get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS),
+          ADMIN_TIMEOUT,
+          System::nanoTime);
       return modelsLimit(admin, config.modelsTopic(), modelsMaxMessageBytes);
     } catch (ExecutionException e) {
       throw new FewShotException(
@@ -299,10 +310,14 @@ public final class FewShotStreams implements AutoCloseable {
       throws ExecutionException, InterruptedException, TimeoutException {
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
     Config described =
-        admin
-            .describeConfigs(List.of(resource))
-            .all()
-            .get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
+        whileUnknownTopic(
+                () ->
+                    admin
+                        .describeConfigs(List.of(resource))
+                        .all()
+                        .get(ADMIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS),
+                ADMIN_TIMEOUT,
+                System::nanoTime)
             .get(resource);
     ConfigEntry entry =
         described == null ? null : described.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
@@ -325,6 +340,38 @@ public final class FewShotStreams implements AutoCloseable {
           wanted);
     }
     return has;
+  }
+
+  /** A call to the cluster through the admin client. */
+  @FunctionalInterface
+  interface AdminCall<T> {
+    T call() throws ExecutionException, InterruptedException, TimeoutException;
+  }
+
+  /**
+   * Makes {@code call} again, after a growing pause (50 ms doubling to 1 s), for as long as the
+   * cluster answers that it does not know a topic and {@code within} has not passed since the first
+   * try; any other answer, and the last one at the end, is the caller's. A topic that was just
+   * created, by this service or another, reaches the brokers' metadata a moment after the controller
+   * said it exists: on a busy machine, seconds after.
+   */
+  static <T> T whileUnknownTopic(AdminCall<T> call, Duration within, LongSupplier nanos)
+      throws ExecutionException, InterruptedException, TimeoutException {
+    long deadline = nanos.getAsLong() + within.toNanos();
+    long pauseMs = 50;
+    while (true) {
+      try {
+        return call.call();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+            || nanos.getAsLong() - deadline >= 0) {
+          throw e;
+        }
+        log.debug("the cluster does not know a topic yet; asking again in {} ms", pauseMs);
+        Thread.sleep(pauseMs);
+        pauseMs = Math.min(1_000, pauseMs * 2);
+      }
+    }
   }
 
   private static void sleep(long ms) {

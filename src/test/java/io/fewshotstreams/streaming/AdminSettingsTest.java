@@ -1,9 +1,16 @@
 package io.fewshotstreams.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,5 +49,63 @@ class AdminSettingsTest {
     // 30 s for a call, 15 s for a request: a cluster that does not answer fails start-up clearly.
     assertThat(admin).containsEntry("default.api.timeout.ms", 30_000);
     assertThat(admin).containsEntry("request.timeout.ms", 15_000);
+  }
+
+  /**
+   * A topic just created reaches the brokers' metadata a moment after the controller answers; a
+   * describe in that moment says "unknown topic". Catches the start that failed with "cannot list
+   * the topics of the cluster" on a busy machine, because the models topic's limit was read once,
+   * right after creating it.
+   */
+  @Test
+  void shouldAskAgainWhileTheClusterDoesNotKnowTheNewTopicYet() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    String answer =
+        FewShotStreams.whileUnknownTopic(
+            () -> {
+              if (calls.incrementAndGet() < 3) {
+                throw new ExecutionException(new UnknownTopicOrPartitionException("not yet"));
+              }
+              return "described";
+            },
+            Duration.ofSeconds(30),
+            System::nanoTime);
+    assertThat(answer).isEqualTo("described");
+    assertThat(calls).hasValue(3);
+  }
+
+  @Test
+  void shouldGiveTheClustersAnswerBackOnceTheWaitIsOver() {
+    AtomicLong clock = new AtomicLong();
+    AtomicInteger calls = new AtomicInteger();
+    assertThatThrownBy(
+            () ->
+                FewShotStreams.whileUnknownTopic(
+                    () -> {
+                      calls.incrementAndGet();
+                      clock.addAndGet(Duration.ofSeconds(1).toNanos());
+                      throw new ExecutionException(new UnknownTopicOrPartitionException("never"));
+                    },
+                    Duration.ofMillis(2_500),
+                    clock::get))
+        .isInstanceOf(ExecutionException.class)
+        .hasCauseInstanceOf(UnknownTopicOrPartitionException.class);
+    assertThat(calls).hasValue(3);
+  }
+
+  @Test
+  void shouldNotAskAgainOnAnyOtherAnswer() {
+    AtomicInteger calls = new AtomicInteger();
+    assertThatThrownBy(
+            () ->
+                FewShotStreams.whileUnknownTopic(
+                    () -> {
+                      calls.incrementAndGet();
+                      throw new ExecutionException(new TopicAuthorizationException("denied"));
+                    },
+                    Duration.ofSeconds(30),
+                    System::nanoTime))
+        .hasCauseInstanceOf(TopicAuthorizationException.class);
+    assertThat(calls).hasValue(1);
   }
 }
