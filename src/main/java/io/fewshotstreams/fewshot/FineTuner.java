@@ -46,6 +46,22 @@ public final class FineTuner {
       float[] queryWeights,
       float[] prior,
       FineTuneConfig cfg) {
+    return fineTune(init, support, queries, queryWeights, prior, 1f, cfg);
+  }
+
+  /**
+   * As above, with both query terms in Tsallis' alpha-entropies {@code H_a(p) = (1 - sum_c p_c^a)
+   * / (a - 1)} when {@code alpha != 1} (alpha-TIM, Veilleux et al. 2021), which push a skewed pool
+   * towards a uniform marginal less hard than Shannon's; then the prior must be null (uniform).
+   */
+  public static FineTuneResult fineTune(
+      CosineClassifier init,
+      SupportSet support,
+      float[][] queries,
+      float[] queryWeights,
+      float[] prior,
+      float alpha,
+      FineTuneConfig cfg) {
     if (init == null || support == null || cfg == null) {
       throw new InvalidInputException("expected a classifier, a support set and a config, found null");
     }
@@ -78,7 +94,8 @@ public final class FineTuner {
             cfg.marginalEntropyWeight(),
             cfg.anchorWeight(),
             queryWeights,
-            prior);
+            prior,
+            alpha);
     int classes = objective.classes;
     int d = objective.dimension;
     float[][] w = new float[classes][];

@@ -54,6 +54,7 @@ final class Objective {
   private final float entropyWeight;
   private final float marginalWeight;
   private final float anchorWeight;
+  private final float alpha; // 1: Shannon entropies; else Tsallis alpha-entropies (alpha-TIM)
 
   private final float[][] rows; // count x dimension, support rows then query rows
   private final float[][] columns; // dimension x count, the transpose of rows
@@ -69,6 +70,7 @@ final class Objective {
   private final float[][] gradUnit; // classes x dimension
   private final float[] marginal; // classes
   private final float[] marginalGrad; // classes
+  private final float[] entropyGrad; // classes, one query's dH_a/dp (alpha != 1)
   private final float[] queryWeight; // queryCount, theta_j / sum theta
   private final float[] logPrior; // classes, log pi_c of the marginal's target
   private final float[][] scaledGrad; // classes x count, s * dL/dz
@@ -83,12 +85,14 @@ final class Objective {
       float marginalWeight,
       float anchorWeight) {
     this(support, supportClass, queries, anchorRows, scale, entropyWeight, marginalWeight,
-        anchorWeight, null, null);
+        anchorWeight, null, null, 1f);
   }
 
   /**
    * @param weights per query, its weight {@code theta_j >= 0} in the query terms (null: all 1)
    * @param prior the target marginal {@code pi} of the marginal term (null: uniform)
+   * @param alpha 1 for Shannon's entropies; otherwise both query terms use Tsallis' alpha-entropy
+   *     {@code H_a(p) = (1 - sum_c p_c^a) / (a - 1)} (alpha-TIM), which needs a uniform target
    */
   Objective(
       float[][] support,
@@ -100,7 +104,15 @@ final class Objective {
       float marginalWeight,
       float anchorWeight,
       float[] weights,
-      float[] prior) {
+      float[] prior,
+      float alpha) {
+    if (!(alpha > 0) || !Float.isFinite(alpha) || (alpha != 1f && prior != null)) {
+      throw new InvalidInputException(
+          "expected alpha > 0, and a uniform target marginal unless alpha is 1, found alpha "
+              + alpha
+              + (prior == null ? "" : " with a target marginal"));
+    }
+    this.alpha = alpha;
     this.classes = anchorRows.length;
     this.dimension = anchorRows[0].length;
     this.supportCount = support.length;
@@ -132,6 +144,7 @@ final class Objective {
     gradUnit = new float[classes][dimension];
     marginal = new float[classes];
     marginalGrad = new float[classes];
+    entropyGrad = new float[classes];
     scaledGrad = new float[classes][count];
     queryWeight = new float[queryCount];
     double total = 0;
@@ -232,12 +245,20 @@ final class Objective {
         marginal[c] = m;
       }
       // -KL(pbar || pi) = H(pbar) + sum_c pbar_c log pi_c; with a uniform pi, H(pbar) - log K.
-      double marginalEntropy = 0;
+      // With alpha != 1: H_a(pbar), whose gradient -a/(a-1) pbar_c^(a-1) grows only as a power
+      // as a class's share shrinks, where Shannon's -log pbar_c - 1 grows without bound.
+      double marginalEntropy = alpha == 1f ? 0 : 1.0 / (alpha - 1);
       for (int c = 0; c < classes; c++) {
         float m = Math.max(marginal[c], TINY);
         float logM = (float) Math.log(m);
-        marginalEntropy -= m * (logM - logPrior[c]);
-        marginalGrad[c] = -(logM + 1f) + logPrior[c];
+        if (alpha == 1f) {
+          marginalEntropy -= m * (logM - logPrior[c]);
+          marginalGrad[c] = -(logM + 1f) + logPrior[c];
+        } else {
+          float power = (float) Math.exp((alpha - 1) * logM); // m^(a-1)
+          marginalEntropy -= m * power / (alpha - 1);
+          marginalGrad[c] = -alpha / (alpha - 1) * power;
+        }
       }
       double entropySum = 0;
       for (int j = supportCount; j < n; j++) {
@@ -246,16 +267,39 @@ final class Objective {
         float marginalScale = -marginalWeight * weight;
         float h = 0;
         float gp = 0;
-        for (int c = 0; c < classes; c++) {
-          float p = probs[c][j];
-          h -= p * logProbs[c][j];
-          gp += marginalGrad[c] * p;
-        }
-        entropySum += weight * h;
-        for (int c = 0; c < classes; c++) {
-          float p = probs[c][j];
-          grad[c][j] =
-              entropyScale * (-p * (logProbs[c][j] + h)) + marginalScale * p * (marginalGrad[c] - gp);
+        if (alpha == 1f) {
+          for (int c = 0; c < classes; c++) {
+            float p = probs[c][j];
+            h -= p * logProbs[c][j];
+            gp += marginalGrad[c] * p;
+          }
+          entropySum += weight * h;
+          for (int c = 0; c < classes; c++) {
+            float p = probs[c][j];
+            grad[c][j] =
+                entropyScale * (-p * (logProbs[c][j] + h))
+                    + marginalScale * p * (marginalGrad[c] - gp);
+          }
+        } else {
+          // H_a(p_j) and, through the softmax, dH_a/dz_jc = p_jc (e_c - sum_k e_k p_jk) with
+          // e_c = -a/(a-1) p_jc^(a-1); the power is kept in the gradient buffer meanwhile.
+          float powerSum = 0;
+          float[] e = entropyGrad;
+          for (int c = 0; c < classes; c++) {
+            float p = probs[c][j];
+            float power = (float) Math.exp((alpha - 1) * logProbs[c][j]);
+            powerSum += p * power;
+            e[c] = -alpha / (alpha - 1) * power;
+            gp += marginalGrad[c] * p;
+          }
+          h = (1 - powerSum) / (alpha - 1);
+          float ep = -alpha / (alpha - 1) * powerSum;
+          entropySum += weight * h;
+          for (int c = 0; c < classes; c++) {
+            float p = probs[c][j];
+            grad[c][j] =
+                entropyScale * p * (e[c] - ep) + marginalScale * p * (marginalGrad[c] - gp);
+          }
         }
       }
       loss += entropyWeight * entropySum - marginalWeight * marginalEntropy;

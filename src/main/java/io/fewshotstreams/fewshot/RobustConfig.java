@@ -34,10 +34,14 @@ import java.util.List;
  *     this many binomial standard deviations (one-sided), >= 0
  * @param fallback what a pool that fails either test gets: 0 the inductive fit (the prototypes at
  *     one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted transductive fit
- *     towards the estimated marginal
+ *     towards the estimated marginal, 2 the inlier-weighted transductive fit with Tsallis
+ *     entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM)
  * @param inductiveScaleFactor factor on the leave-one-out temperature for the inductive fit, > 0
  * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot when the
  *     pool fails a test, > 0
+ * @param alpha alpha of the Tsallis entropies of the transductive branch's fit, > 0; 1 is
+ *     Shannon's, TIM's objective exactly
+ * @param fallbackAlpha alpha of the Tsallis entropies of the {@code fallback = 2} fit, > 0
  * @param biasCorrection 1 divides the predictions the marginal is tested on by the classes' mean
  *     leave-one-out prediction on the (balanced) support set, removing the pull some prototypes
  *     have on every image before testing the pool; 0 does not. Needs two examples of a class.
@@ -61,14 +65,16 @@ public record RobustConfig(
     float fallback,
     float inductiveScaleFactor,
     float oneShotPrototypeScale,
-    float biasCorrection) {
+    float biasCorrection,
+    float alpha,
+    float fallbackAlpha) {
 
   private static final List<String> NAMES =
       List.of(
           "steps", "entropyWeight", "marginalWeight", "priorIterations", "priorCount",
           "priorZ", "inlierSharpness", "acceptShare", "oneShotThreshold", "oneShotScale", "oneShotPriorScale", "scaleFactor",
           "minScale", "maxScale", "openZ", "fallback", "inductiveScaleFactor",
-          "oneShotPrototypeScale", "biasCorrection");
+          "oneShotPrototypeScale", "biasCorrection", "alpha", "fallbackAlpha");
 
   /** Checks every field's range. */
   public RobustConfig {
@@ -95,9 +101,11 @@ public record RobustConfig(
     positive("minScale", minScale);
     positive("maxScale", maxScale);
     nonNegative("openZ", openZ);
-    if (fallback != 0 && fallback != 1) {
-      throw new InvalidInputException("expected fallback 0 or 1, found " + fallback);
+    if (fallback != 0 && fallback != 1 && fallback != 2) {
+      throw new InvalidInputException("expected fallback 0, 1 or 2, found " + fallback);
     }
+    positive("alpha", alpha);
+    positive("fallbackAlpha", fallbackAlpha);
     positive("inductiveScaleFactor", inductiveScaleFactor);
     positive("oneShotPrototypeScale", oneShotPrototypeScale);
     if (biasCorrection != 0 && biasCorrection != 1) {
@@ -112,7 +120,8 @@ public record RobustConfig(
   /** The defaults; see {@link RobustTransduction} for how they were chosen. */
   public static RobustConfig defaults() {
     return new RobustConfig(
-        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 0.8f, 4f, 1f);
+        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 0.8f, 4f, 1f, 1f,
+        2f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */
@@ -135,14 +144,15 @@ public record RobustConfig(
     v[index] = value;
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14], v[15], v[16], v[17], v[18]);
+        v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20]);
   }
 
   private float[] values() {
     return new float[] {
       steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
       acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale,
-      maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection
+      maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection,
+      alpha, fallbackAlpha
     };
   }
 

@@ -68,7 +68,9 @@ public final class RobustTransduction implements OpenSetMethod {
     switch (gate.branch()) {
       case Methods.TRANSDUCTIVE:
         tuned =
-            FineTuner.fineTune(prototypes, support, pool, FineTuneConfig.transductiveDefaults())
+            FineTuner.fineTune(
+                    prototypes, support, pool, null, null, config.alpha(),
+                    FineTuneConfig.transductiveDefaults())
                 .classifier();
         temperature =
             oneShot ? config.oneShotScale() : config.scaleFactor() * gate.looTemperature();
@@ -82,6 +84,15 @@ public final class RobustTransduction implements OpenSetMethod {
       case Methods.PROTOTYPES:
         tuned = prototypes;
         temperature = oneShot ? config.oneShotPrototypeScale() : gate.looTemperature();
+        break;
+      case ALPHA:
+        tuned =
+            FineTuner.fineTune(
+                    prototypes, support, pool, gate.weights(), null, config.fallbackAlpha(),
+                    config.fineTuneConfig())
+                .classifier();
+        temperature =
+            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.looTemperature();
         break;
       default:
         tuned =
@@ -105,6 +116,9 @@ public final class RobustTransduction implements OpenSetMethod {
 
   /** Name of the weighted fit towards the estimated marginal, a branch of the gate. */
   static final String WEIGHTED = "weighted";
+
+  /** Name of the weighted alpha-TIM fit (Tsallis entropies, uniform marginal), a branch. */
+  static final String ALPHA = "alpha";
 
   /**
    * What the support set and the pool say before any fitting.
@@ -183,6 +197,8 @@ public final class RobustTransduction implements OpenSetMethod {
       branch = Methods.TRANSDUCTIVE;
     } else if (config.fallback() == 1) {
       branch = WEIGHTED;
+    } else if (config.fallback() == 2) {
+      branch = ALPHA;
     } else {
       branch = loo.length == 0 ? Methods.PROTOTYPES : Methods.INDUCTIVE;
     }

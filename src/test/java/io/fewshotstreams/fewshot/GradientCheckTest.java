@@ -18,20 +18,24 @@ class GradientCheckTest {
   private static final float SCALE = 5f;
 
   @ParameterizedTest(
-      name = "support={0} queries={1} entropy={2} marginal={3} anchor={4} weighted={5}")
+      name = "support={0} queries={1} entropy={2} marginal={3} anchor={4} weighted={5} alpha={6}")
   @CsvSource({
-    "4, 0, 0, 0, 0, false", // cross-entropy alone
-    "0, 7, 1, 0, 0, false", // query entropy alone
-    "0, 7, 0, 1, 0, false", // marginal entropy alone
-    "0, 0, 0, 0, 1, false", // anchor alone
-    "4, 7, 0.7, 1.3, 0.4, false", // all terms together
-    "0, 7, 1, 0, 0, true", // query entropy with per-query inlier weights
-    "0, 7, 0, 1, 0, true", // KL to a non-uniform marginal, weighted
-    "4, 7, 0.7, 1.3, 0.4, true", // all terms, weighted, non-uniform marginal
+    "4, 0, 0, 0, 0, false, 1", // cross-entropy alone
+    "0, 7, 1, 0, 0, false, 1", // query entropy alone
+    "0, 7, 0, 1, 0, false, 1", // marginal entropy alone
+    "0, 0, 0, 0, 1, false, 1", // anchor alone
+    "4, 7, 0.7, 1.3, 0.4, false, 1", // all terms together
+    "0, 7, 1, 0, 0, true, 1", // query entropy with per-query inlier weights
+    "0, 7, 0, 1, 0, true, 1", // KL to a non-uniform marginal, weighted
+    "4, 7, 0.7, 1.3, 0.4, true, 1", // all terms, weighted, non-uniform marginal
+    "0, 7, 1, 0, 0, false, 2", // Tsallis query entropy alone (alpha-TIM)
+    "0, 7, 0, 1, 0, false, 2", // Tsallis marginal entropy alone
+    "4, 7, 0.7, 1.3, 0.4, false, 7", // all terms, alpha 7
+    "0, 7, 0, 1, 0, false, 0.5", // alpha below 1
   })
   void shouldMatchFiniteDifferences(
       int supportCount, int queryCount, float entropy, float marginal, float anchorWeight,
-      boolean weighted) {
+      boolean weighted, float alpha) {
     Random random = new Random(11);
     float[][] support = randomUnitRows(random, supportCount);
     int[] target = new int[supportCount];
@@ -62,14 +66,15 @@ class GradientCheckTest {
     Objective objective =
         new Objective(
             support, target, queries, anchor, SCALE, entropy, marginal, anchorWeight, weights,
-            prior);
+            prior, alpha);
     float[][] gw = new float[CLASSES][DIMENSION];
     float[] gb = new float[CLASSES];
     float loss = objective.evaluate(w, b, gw, gb);
 
     Reference reference =
         new Reference(
-            support, target, queries, anchor, entropy, marginal, anchorWeight, weights, prior);
+            support, target, queries, anchor, entropy, marginal, anchorWeight, weights, prior,
+            alpha);
     double[] params = flatten(w, b);
     assertThat((double) loss).isCloseTo(reference.loss(params), within(1e-5));
 
@@ -122,7 +127,7 @@ class GradientCheckTest {
   /** The loss written directly from its definition, in double. */
   private record Reference(
       float[][] support, int[] target, float[][] queries, float[][] anchor, double entropy,
-      double marginal, double anchorWeight, float[] weights, float[] prior) {
+      double marginal, double anchorWeight, float[] weights, float[] prior, double alpha) {
 
     double loss(double[] params) {
       double[][] u = new double[CLASSES][DIMENSION];
@@ -148,12 +153,14 @@ class GradientCheckTest {
       for (int j = 0; j < queries.length; j++) {
         double a = (weights == null ? 1 : weights[j]) / total;
         double[] p = softmax(u, params, queries[j]);
+        loss += entropy * a * entropy(p, alpha);
         for (int c = 0; c < CLASSES; c++) {
-          loss -= entropy * a * p[c] * Math.log(p[c]);
           mean[c] += a * p[c];
         }
       }
-      if (queries.length > 0) {
+      if (queries.length > 0 && alpha != 1) {
+        loss -= marginal * entropy(mean, alpha);
+      } else if (queries.length > 0) {
         // KL(mean || prior); with a uniform prior, -H(mean) up to the constant log K.
         for (int c = 0; c < CLASSES; c++) {
           double logPrior = prior == null ? 0 : Math.log(prior[c]);
@@ -166,6 +173,15 @@ class GradientCheckTest {
         }
       }
       return loss;
+    }
+
+    /** Shannon's entropy at alpha 1, else Tsallis' {@code (1 - sum p^alpha) / (alpha - 1)}. */
+    private static double entropy(double[] p, double alpha) {
+      double h = alpha == 1 ? 0 : 1 / (alpha - 1);
+      for (double pc : p) {
+        h -= alpha == 1 ? pc * Math.log(pc) : Math.pow(pc, alpha) / (alpha - 1);
+      }
+      return h;
     }
 
     private static double[] softmax(double[][] u, double[] params, float[] x) {

@@ -144,6 +144,27 @@ class RobustTransductionTest {
   }
 
   @Test
+  void shouldFitAlphaTimWhenThePoolIsSkewedAndThatFallbackIsChosen() {
+    Random random = new Random(12);
+    SupportSet set = axes(3, 5, random);
+    float[][] pool = pool(new int[] {40, 3, 2}, 0, random);
+    RobustTransduction shannon = new RobustTransduction(RobustConfig.defaults().with("fallback", 2)
+        .with("fallbackAlpha", 1));
+    RobustTransduction tsallis = new RobustTransduction(RobustConfig.defaults().with("fallback", 2)
+        .with("fallbackAlpha", 5));
+
+    // The experimental alpha-TIM branch (fallback 2): a flagged pool gets the Tsallis fit; at
+    // alpha 1 it is the Shannon objective, so alpha must reach the fit (catches an ignored alpha).
+    assertThat(tsallis.gate(set, pool).branch()).isEqualTo(RobustTransduction.ALPHA);
+    assertThat(
+            java.util.Arrays.deepEquals(
+                tsallis.fitOpenSet(set, pool).classifier().weights(),
+                shannon.fitOpenSet(set, pool).classifier().weights()))
+        .as("the alpha 5 fit equals the alpha 1 fit")
+        .isFalse();
+  }
+
+  @Test
   void shouldNotFitOnAPoolHoldingUnregisteredImages() {
     Random random = new Random(13);
     SupportSet set = axes(3, 5, random);
