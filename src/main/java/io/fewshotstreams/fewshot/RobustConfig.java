@@ -42,6 +42,8 @@ import java.util.List;
  * @param alpha alpha of the Tsallis entropies of the transductive branch's fit, > 0; 1 is
  *     Shannon's, TIM's objective exactly
  * @param fallbackAlpha alpha of the Tsallis entropies of the {@code fallback = 2} fit, > 0
+ * @param maxChange the transductive fit is kept only when it changes the predicted class of at
+ *     most this share of the pool against the fallback's fit, in [0, 1]; 1 keeps it always
  * @param biasCorrection 1 divides the predictions the marginal is tested on by the classes' mean
  *     leave-one-out prediction on the (balanced) support set, removing the pull some prototypes
  *     have on every image before testing the pool; 0 does not. Needs two examples of a class.
@@ -67,14 +69,16 @@ public record RobustConfig(
     float oneShotPrototypeScale,
     float biasCorrection,
     float alpha,
-    float fallbackAlpha) {
+    float fallbackAlpha,
+    float maxChange) {
 
   private static final List<String> NAMES =
       List.of(
           "steps", "entropyWeight", "marginalWeight", "priorIterations", "priorCount",
           "priorZ", "inlierSharpness", "acceptShare", "oneShotThreshold", "oneShotScale", "oneShotPriorScale", "scaleFactor",
           "minScale", "maxScale", "openZ", "fallback", "inductiveScaleFactor",
-          "oneShotPrototypeScale", "biasCorrection", "alpha", "fallbackAlpha");
+          "oneShotPrototypeScale", "biasCorrection", "alpha", "fallbackAlpha",
+          "maxChange");
 
   /** Checks every field's range. */
   public RobustConfig {
@@ -106,6 +110,9 @@ public record RobustConfig(
     }
     positive("alpha", alpha);
     positive("fallbackAlpha", fallbackAlpha);
+    if (!(maxChange >= 0 && maxChange <= 1)) {
+      throw new InvalidInputException("expected maxChange in [0, 1], found " + maxChange);
+    }
     positive("inductiveScaleFactor", inductiveScaleFactor);
     positive("oneShotPrototypeScale", oneShotPrototypeScale);
     if (biasCorrection != 0 && biasCorrection != 1) {
@@ -121,7 +128,7 @@ public record RobustConfig(
   public static RobustConfig defaults() {
     return new RobustConfig(
         30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 0.8f, 4f, 1f, 1f,
-        2f);
+        2f, 1f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */
@@ -144,7 +151,7 @@ public record RobustConfig(
     v[index] = value;
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20]);
+        v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21]);
   }
 
   private float[] values() {
@@ -152,7 +159,7 @@ public record RobustConfig(
       steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
       acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale,
       maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection,
-      alpha, fallbackAlpha
+      alpha, fallbackAlpha, maxChange
     };
   }
 

@@ -74,6 +74,27 @@ public final class RobustTransduction implements OpenSetMethod {
                 .classifier();
         temperature =
             oneShot ? config.oneShotScale() : config.scaleFactor() * gate.looTemperature();
+        if (config.maxChange() < 1) {
+          CosineClassifier fallback =
+              oneShot
+                  ? prototypes
+                  : FineTuner.fineTune(
+                          prototypes, support, new float[0][], FineTuneConfig.inductiveDefaults())
+                      .classifier();
+          int changed = 0;
+          for (float[] x : pool) {
+            if (argmax(tuned.logits(x)) != argmax(fallback.logits(x))) {
+              changed++;
+            }
+          }
+          if (changed > config.maxChange() * pool.length) {
+            tuned = fallback;
+            temperature =
+                oneShot
+                    ? config.oneShotPrototypeScale()
+                    : config.inductiveScaleFactor() * gate.looTemperature();
+          }
+        }
         break;
       case Methods.INDUCTIVE:
         tuned =
@@ -322,6 +343,16 @@ public final class RobustTransduction implements OpenSetMethod {
     double h = 2 / (9 * k);
     double quantile = k * Math.pow(1 - h + config.priorZ() * Math.sqrt(h), 3);
     return config.priorZ() == 0 || 2 * ratio > quantile;
+  }
+
+  private static int argmax(float[] v) {
+    int best = 0;
+    for (int c = 1; c < v.length; c++) {
+      if (v[c] > v[best]) {
+        best = c;
+      }
+    }
+    return best;
   }
 
   @Override

@@ -69,6 +69,37 @@ class RobustTransductionTest {
   }
 
   @Test
+  void shouldKeepTheFallbackWhenTheTransductiveFitChangesMoreThanAllowed() {
+    // Overlapping classes: the transductive fit moves some pool images to other classes.
+    TestData.Episode e = TestData.clustered(3, 5, 5, 15, 64, 0.3, 0.8);
+    CosineClassifier transductive = Methods.auto().fit(e.support(), e.queries());
+    CosineClassifier inductive = Methods.inductive().fit(e.support(), e.queries());
+    int changed = 0;
+    for (float[] x : e.queries()) {
+      changed += argmax(transductive.logits(x)) == argmax(inductive.logits(x)) ? 0 : 1;
+    }
+    assertThat(changed).as("pool images the transductive fit moves").isPositive();
+    RobustConfig strict = RobustConfig.defaults().with("maxChange", 0);
+    RobustTransduction method = new RobustTransduction(strict);
+    assertThat(method.gate(e.support(), e.queries()).branch()).isEqualTo(Methods.TRANSDUCTIVE);
+
+    // The experimental check (maxChange < 1): a fit that moves more than the allowed share of
+    // the pool is replaced by the inductive one (catches the check being skipped).
+    assertThat(method.fitOpenSet(e.support(), e.queries()).classifier().weights())
+        .isDeepEqualTo(inductive.weights());
+    assertThat(new RobustTransduction().fitOpenSet(e.support(), e.queries()).classifier().weights())
+        .isDeepEqualTo(transductive.weights());
+  }
+
+  private static int argmax(float[] v) {
+    int best = 0;
+    for (int c = 1; c < v.length; c++) {
+      best = v[c] > v[best] ? c : best;
+    }
+    return best;
+  }
+
+  @Test
   void shouldGiveTheSameClassifierForTheSameInput() {
     TestData.Episode e = TestData.clustered(3, 5, 5, 15, 64, 0.5, 0.6);
     RobustTransduction method = new RobustTransduction();
