@@ -164,7 +164,7 @@ class DashboardPageIT {
     assertThat(page.text(demo + ".ece")).as("(0.4 + 0.45 + 0.11) / 4").isEqualTo("0.240");
     assertThat(page.texts(demo + ".bin .count"))
         .containsExactly("0", "0", "0", "0", "1", "0", "1", "0", "0", "2");
-    Map<String, String> cells = cells(demo);
+    Map<String, String> cells = cells(page, demo);
     assertThat(cells).as("4 answers (rows) x 3 true labels (columns)").hasSize(12);
     assertThat(cells)
         .containsAllEntriesOf(
@@ -193,7 +193,7 @@ class DashboardPageIT {
    * The confusion table of a task as "answer|truth" to the cell's text, read from the page.
    */
   @SuppressWarnings("unchecked")
-  static Map<String, String> cells(String taskSelector) {
+  static Map<String, String> cells(BrowserPage page, String taskSelector) {
     return (Map<String, String>)
         page.script(
             "const out = {};"
