@@ -11,6 +11,7 @@
   const NO_FEEDBACK_RETRY_MS = 5000;
   const TREND = 60; // window accuracies kept per task for its trend line
   const SVG = "http://www.w3.org/2000/svg";
+  const UNKNOWN_ROW = "<unknown>"; // the confusion row of unknown answers (docs/feedback.md)
   const drawn = {};
   const rates = [];
   let taskNames = [];
@@ -437,7 +438,10 @@
         el("tr", {}, el("th", { scope: "row", class: "label", text: r }),
           ...columns.map((c) => {
             const n = (table[r] || {})[c] || 0;
-            return el("td", { class: "num cell" + (r === c ? " diagonal" : "") + (n === 0 ? " zero" : ""),
+            // An unknown answer is right when its true label was no class of the model that
+            // answered, which the table cannot tell: that row is left uncoloured.
+            const kind = r === UNKNOWN_ROW ? " unknown-row" : r === c ? " diagonal" : "";
+            return el("td", { class: "num cell" + kind + (n === 0 ? " zero" : ""),
                               "data-predicted": r, "data-true": c, text: String(n) });
           })))));
   }
