@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -62,6 +63,17 @@ public class DeployFilesTest {
           Map.entry("fewshot_snapshot_version_max", Kind.GAUGE),
           Map.entry("fewshot_tasks", Kind.GAUGE),
           Map.entry("fewshot_classes", Kind.GAUGE));
+
+  /**
+   * The feedback room's metrics (docs/feedback.md). They are registered at a task's first outcome
+   * or review item, so a scrape without feedback (TelemetryTest's) has none of them; DashboardLiveIT
+   * checks that a real running service exports every one once feedback has come back.
+   */
+  public static final Map<String, Kind> FEEDBACK_METRICS =
+      Map.ofEntries(
+          Map.entry("fewshot_feedback_outcomes", Kind.COUNTER),
+          Map.entry("fewshot_feedback_accuracy", Kind.GAUGE),
+          Map.entry("fewshot_feedback_review", Kind.COUNTER));
 
   public enum Kind {
     COUNTER("_total"),
@@ -529,7 +541,9 @@ public class DeployFilesTest {
   @Test
   void shouldQueryOnlyMetricsTheServiceExports() throws IOException {
     Set<String> exported = new TreeSet<>(scrapedJvmAndKafkaStreamsNames());
-    SERVICE_METRICS.forEach((name, kind) -> kind.suffixes.forEach(s -> exported.add(name + s)));
+    Map<String, Kind> service = new TreeMap<>(SERVICE_METRICS);
+    service.putAll(FEEDBACK_METRICS);
+    service.forEach((name, kind) -> kind.suffixes.forEach(s -> exported.add(name + s)));
 
     JsonNode dashboard =
         JSON.readTree(Files.readString(DEPLOY.resolve("grafana/dashboards/fewshot-streams.json")));
@@ -549,7 +563,7 @@ public class DeployFilesTest {
         .as("metrics the dashboard queries that the service does not export")
         .isEmpty();
     // every metric of the service is on the dashboard
-    SERVICE_METRICS.forEach(
+    service.forEach(
         (name, kind) ->
             assertThat(
                     queried.stream()
