@@ -127,7 +127,7 @@ public record RobustConfig(
   /** The defaults; see {@link RobustTransduction} for how they were chosen. */
   public static RobustConfig defaults() {
     return new RobustConfig(
-        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 0.8f, 4f, 1f, 1f,
+        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 1f, 4f, 1f, 1f,
         2f, 1f);
   }
 
