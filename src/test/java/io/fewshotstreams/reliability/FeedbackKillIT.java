@@ -69,6 +69,11 @@ class FeedbackKillIT {
   private static final int PROMOTE_EVERY = 25;
   /** Every 5th truth is another class than the query was drawn near: wrong answers to count. */
   private static final int WRONG_EVERY = 5;
+  /**
+   * Outcomes in the open transaction the kill should find; after 50 tries any will do. With a
+   * commit every second a transaction holds up to a few hundred joins at this pace.
+   */
+  private static final int IN_FLIGHT = 10;
   private static final String[] TASKS = {"line-1", "line-2"};
   private static final int CLASSES = 3;
   private static final Path JAR = Path.of("target/fewshot-streams.jar");
@@ -145,11 +150,11 @@ class FeedbackKillIT {
         // goes on (SIGCONT), more feedback is sent and the check is repeated.
         List<ConsumerRecord<byte[], byte[]>> open = List.of();
         int attempts = 0;
-        while (open.isEmpty() && attempts < 50 && sent < QUERIES) {
+        while (open.size() < IN_FLIGHT && attempts < 50 && sent < QUERIES) {
           attempts++;
           FaultRig.signal(first, "STOP");
           open = FaultRig.openTransactionRecords(bootstrap, "fewshot-outcomes");
-          if (open.isEmpty()) {
+          if (open.size() < IN_FLIGHT) {
             FaultRig.signal(first, "CONT");
             sent = sendFeedback(producer, truth, sent, 50);
             FaultRig.sleep(attempts * 7L % 100);
@@ -322,7 +327,9 @@ class FeedbackKillIT {
         List.of(
             "application.id=feedback-kill",
             "processing.guarantee=exactly_once_v2",
-            "commit.interval.ms=100",
+            // Transactions of a second (the default under exactly-once is 100 ms) hold more
+            // joins, so that the kill aborts more of them.
+            "commit.interval.ms=1000",
             "state.dir=" + dir.resolve("state"),
             "fewshot.http.port=" + port,
             "fewshot.http.advertised.host=localhost",
