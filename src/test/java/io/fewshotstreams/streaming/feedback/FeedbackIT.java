@@ -168,9 +168,9 @@ class FeedbackIT {
         assertThat(outcomes.poll(Duration.ofSeconds(2)).records(config.outcomesTopic()))
             .as("no outcome is written twice")
             .noneMatch(FeedbackIT::shop);
-        assertThat(predictions.poll(Duration.ofSeconds(1)).count())
+        assertThat(answered(predictions, Duration.ofSeconds(1)))
             .as("predictions beyond one per query")
-            .isZero();
+            .isEmpty();
       }
     }
     try (KafkaConsumer<String, byte[]> dead = consumer(config.deadLettersTopic())) {
@@ -227,9 +227,9 @@ class FeedbackIT {
       }
       producer.flush();
       readN(outcomes, tasks.size(), r -> tasks.contains(r.key()), r -> r.key());
-      assertThat(predictions.poll(Duration.ofSeconds(2)).count())
+      assertThat(answered(predictions, Duration.ofSeconds(2)))
           .as("predictions beyond one per query")
-          .isZero();
+          .isEmpty();
       for (String task : tasks) {
         JsonNode fromA = JSON.readTree(get(portA, "/api/tasks/" + task + "/accuracy"));
         JsonNode fromB = JSON.readTree(get(portB, "/api/tasks/" + task + "/accuracy"));
@@ -367,14 +367,24 @@ class FeedbackIT {
             .as("correct answers of %s, offline", task)
             .isEqualTo(right);
       }
-      assertThat(predictions.poll(Duration.ofSeconds(1)).count())
+      assertThat(answered(predictions, Duration.ofSeconds(1)))
           .as("predictions beyond one per query")
-          .isZero();
+          .isEmpty();
     } finally {
       if (!aClosed) {
         a.close();
       }
     }
+  }
+
+  /** The predictions that arrive within {@code d}, as task/queryId@version. */
+  private static List<String> answered(KafkaConsumer<String, byte[]> predictions, Duration d) {
+    List<String> answers = new ArrayList<>();
+    for (ConsumerRecord<String, byte[]> r : predictions.poll(d)) {
+      Prediction p = CODEC.readPrediction(r.value());
+      answers.add(p.task() + "/" + p.queryId() + "@" + p.modelVersion());
+    }
+    return answers;
   }
 
   private static void sendFeedback(
