@@ -11,6 +11,8 @@ import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,6 +30,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
@@ -313,6 +317,103 @@ final class FaultRig {
         reasons.merge(client.codec.readDeadLetter(r.value()).reason().name(), 1L, Long::sum);
       }
       return reasons;
+    }
+  }
+
+  /**
+   * Starts the service as a separate process, {@code java -jar jar run --bootstrap-servers
+   * bootstrap -p setting ...}, its output in {@code log}, and waits (at most 120 s) until it logs
+   * that it runs; fails with the log otherwise. {@code name} names it in that message.
+   */
+  static Process startProcess(
+      Path jar, String bootstrap, List<String> settings, Path log, String name)
+      throws IOException, InterruptedException {
+    Files.createDirectories(log.getParent());
+    Files.deleteIfExists(log);
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(List.of("-jar", jar.toString(), "run", "--bootstrap-servers", bootstrap));
+    for (String setting : settings) {
+      command.add("-p");
+      command.add(setting);
+    }
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    boolean running = false;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (System.nanoTime() < deadline && process.isAlive()) {
+      if (Files.exists(log) && Files.readString(log).contains("running as application")) {
+        running = true;
+        break;
+      }
+      Thread.sleep(200);
+    }
+    if (!running) {
+      process.destroyForcibly();
+      throw new AssertionError(
+          "expected service '" + name + "' to start within 120 s; its log:\n"
+              + (Files.exists(log) ? Files.readString(log) : ""));
+    }
+    return process;
+  }
+
+  /** Sends {@code signal} ({@code STOP}, {@code CONT}, ...) to {@code process} with kill(1). */
+  static void signal(Process process, String signal) throws IOException, InterruptedException {
+    Process kill =
+        new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid()))
+            .redirectErrorStream(true)
+            .start();
+    int rc = kill.waitFor();
+    if (rc != 0) {
+      throw new AssertionError(
+          "expected kill -" + signal + " " + process.pid() + " to exit 0, found " + rc);
+    }
+  }
+
+  /**
+   * The records of {@code topic} that open transactions hold: on each partition, the data records
+   * between the last stable offset (where the earliest open transaction starts: the end offset a
+   * read_committed consumer sees) and the high watermark (a read_uncommitted consumer's end),
+   * read read_uncommitted. Meant for a frozen writer, whose transaction cannot move meanwhile;
+   * a kill then aborts exactly these.
+   */
+  static List<ConsumerRecord<byte[], byte[]>> openTransactionRecords(
+      String bootstrap, String topic) {
+    Map<String, Object> c = new HashMap<>();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    Map<String, Object> committed = new HashMap<>(c);
+    committed.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    Map<String, Object> uncommitted = new HashMap<>(c);
+    uncommitted.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+    try (KafkaConsumer<byte[], byte[]> stable = new KafkaConsumer<>(committed);
+        KafkaConsumer<byte[], byte[]> all = new KafkaConsumer<>(uncommitted)) {
+      List<TopicPartition> partitions =
+          all.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      Map<TopicPartition, Long> lastStable = stable.endOffsets(partitions);
+      Map<TopicPartition, Long> highWatermark = all.endOffsets(partitions);
+      all.assign(partitions);
+      for (TopicPartition p : partitions) {
+        all.seek(p, lastStable.get(p));
+      }
+      List<ConsumerRecord<byte[], byte[]>> open = new ArrayList<>();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (partitions.stream().anyMatch(p -> all.position(p) < highWatermark.get(p))) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("expected to read " + topic + " up to " + highWatermark
+              + " within 30 s, found positions short of it");
+        }
+        for (ConsumerRecord<byte[], byte[]> r : all.poll(Duration.ofMillis(200))) {
+          if (r.offset() < highWatermark.get(new TopicPartition(topic, r.partition()))) {
+            open.add(r);
+          }
+        }
+      }
+      return open;
     }
   }
 

@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -107,10 +106,10 @@ class ProcessKillIT {
         // (SIGCONT) with more queries sent and the check is repeated.
         int waitingAtKill = 0;
         for (int attempt = 0; attempt < 50 && waitingAtKill == 0; attempt++) {
-          signal(first, "STOP");
+          FaultRig.signal(first, "STOP");
           waitingAtKill = committedPending(bootstrap);
           if (waitingAtKill == 0) {
-            signal(first, "CONT");
+            FaultRig.signal(first, "CONT");
             for (int i = 0; i < 200 && sent < QUERIES; i++, sent++) {
               send(producer, sent);
             }
@@ -171,45 +170,24 @@ class ProcessKillIT {
 
   private Process startService(String bootstrap, String name)
       throws IOException, InterruptedException {
-    // Kept after the test, for a look when it fails.
-    Path log = Path.of("target", "process-kill-it", name + ".log");
-    Files.createDirectories(log.getParent());
-    Files.deleteIfExists(log);
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(
+    return FaultRig.startProcess(
+        JAR,
+        bootstrap,
         List.of(
-            "-jar",
-            JAR.toString(),
-            "run",
-            "--bootstrap-servers",
-            bootstrap,
-            "-p", "application.id=kill-nine",
-            "-p", "processing.guarantee=exactly_once_v2",
-            "-p", "commit.interval.ms=100",
-            "-p", "state.dir=" + dir.resolve("state"),
-            "-p", "fewshot.http.port=-1",
-            "-p", "fewshot.topic.partitions=2",
+            "application.id=kill-nine",
+            "processing.guarantee=exactly_once_v2",
+            "commit.interval.ms=100",
+            "state.dir=" + dir.resolve("state"),
+            "fewshot.http.port=-1",
+            "fewshot.topic.partitions=2",
             // With the default linger (5 ms) the punctuator runs just before nearly every commit
             // and empties the pending store; batches that span commits, the case the store is
             // there for, need a linger longer than the commit interval and room in the batch.
-            "-p", "fewshot.query.batch.linger.ms=2000",
-            "-p", "fewshot.query.batch.size=256"));
-    Process process =
-        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    CountDownLatch running = new CountDownLatch(1);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline && process.isAlive()) {
-      if (Files.exists(log) && Files.readString(log).contains("running as application")) {
-        running.countDown();
-        break;
-      }
-      Thread.sleep(200);
-    }
-    assertThat(running.getCount())
-        .as("service '%s' started; its log:%n%s", name, Files.exists(log) ? Files.readString(log) : "")
-        .isZero();
-    return process;
+            "fewshot.query.batch.linger.ms=2000",
+            "fewshot.query.batch.size=256"),
+        // Kept after the test, for a look when it fails.
+        Path.of("target", "process-kill-it", name + ".log"),
+        name);
   }
 
   /** Odd queries carry a sample image (batched), even ones an embedding (answered alone). */
@@ -225,15 +203,6 @@ class ProcessKillIT {
   }
 
   private static final List<SampleImage> SAMPLES = SampleImages.load();
-
-  private static void signal(Process process, String signal)
-      throws IOException, InterruptedException {
-    Process kill =
-        new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid()))
-            .redirectErrorStream(true)
-            .start();
-    assertThat(kill.waitFor()).as("kill -%s %d", signal, process.pid()).isZero();
-  }
 
   /**
    * Queries waiting in the pending store as its changelog has them committed: the keys whose last

@@ -40,6 +40,7 @@ import java.util.UUID;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -167,6 +168,9 @@ class FeedbackIT {
         assertThat(outcomes.poll(Duration.ofSeconds(2)).records(config.outcomesTopic()))
             .as("no outcome is written twice")
             .noneMatch(FeedbackIT::shop);
+        assertThat(answered(predictions, Duration.ofSeconds(1)))
+            .as("predictions beyond one per query")
+            .isEmpty();
       }
     }
     try (KafkaConsumer<String, byte[]> dead = consumer(config.deadLettersTopic())) {
@@ -223,6 +227,9 @@ class FeedbackIT {
       }
       producer.flush();
       readN(outcomes, tasks.size(), r -> tasks.contains(r.key()), r -> r.key());
+      assertThat(answered(predictions, Duration.ofSeconds(2)))
+          .as("predictions beyond one per query")
+          .isEmpty();
       for (String task : tasks) {
         JsonNode fromA = JSON.readTree(get(portA, "/api/tasks/" + task + "/accuracy"));
         JsonNode fromB = JSON.readTree(get(portB, "/api/tasks/" + task + "/accuracy"));
@@ -232,6 +239,220 @@ class FeedbackIT {
         assertThat(fromB).as("the same answer, from the owner, on both").isEqualTo(fromA);
       }
     }
+  }
+
+  /**
+   * Fail-over: two instances with standby replicas count outcomes of six tasks; one closes and
+   * the survivor serves, for every task, the same since-start and window counts that were served
+   * before; feedback after the fail-over is counted once, on top of them. Catches accuracy state
+   * that does not move with its task (not changelogged, or kept in memory by the instance that
+   * counted it) and feedback joined twice after the hand-over.
+   */
+  @Test
+  void shouldServeTheSameCountsFromTheSurvivorOfAFailOverAndCountLaterFeedbackOnce()
+      throws Exception {
+    String app = "feedback-it-failover-" + UUID.randomUUID();
+    int portA = freePort();
+    int portB = freePort();
+    FewShotConfig configA =
+        config(app, portA)
+            .with(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 1)
+            // The broker's smallest session, as in FailoverIT; A leaves the group as it closes.
+            .with(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6_000)
+            .with(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_500);
+    FewShotConfig configB =
+        configA
+            .with(StreamsConfig.STATE_DIR_CONFIG, stateB.toString())
+            .with(StreamsConfig.APPLICATION_SERVER_CONFIG, "localhost:" + portB)
+            .with(FewShotConfig.HTTP_PORT_CONFIG, portB);
+    // Six tasks over 2 partitions: each instance owns some (checked below).
+    List<String> tasks = List.of("f0", "f1", "f2", "f3", "f4", "f5");
+    int perTask = 8; // queries of each task; feedback for the first BEFORE before the fail-over
+    int before = 5;
+    Map<String, Prediction> predicted = new LinkedHashMap<>();
+    Map<String, String> truth = new LinkedHashMap<>();
+    Map<String, JsonNode> served = new LinkedHashMap<>();
+    ServiceInstance a = ServiceInstance.start(configA, embedder, true, WAIT);
+    boolean aClosed = false;
+    try (ServiceInstance b = ServiceInstance.start(configB, embedder, true, WAIT);
+        KafkaProducer<String, byte[]> producer = TestClients.producer(broker.bootstrapServers());
+        KafkaConsumer<String, byte[]> predictions = consumer(configA.predictionsTopic());
+        KafkaConsumer<String, byte[]> outcomes = consumer(configA.outcomesTopic());
+        KafkaConsumer<String, byte[]> models = consumer(configA.modelsTopic())) {
+      assertThat(b.http()).isPresent();
+      for (String task : tasks) {
+        for (int c = 0; c < 2; c++) {
+          producer.send(new ProducerRecord<>(configA.supportTopic(), task, CODEC.write(
+              new SupportEvent.AddExample(
+                  1, task, CLASSES.get(c), "s" + c, null, axis(c, 0.1, c)))));
+        }
+      }
+      producer.flush();
+      java.util.Set<String> ready = new java.util.HashSet<>();
+      readUntil(
+          models,
+          r -> CODEC.readSnapshot(r.value()),
+          m -> {
+            if (m.classes().size() == 2) {
+              ready.add(m.task());
+            }
+            return ready.containsAll(tasks);
+          });
+      for (String task : tasks) {
+        for (int i = 0; i < perTask; i++) {
+          // Noisy queries near A or B; every third one's truth is the other class.
+          int near = i % 2;
+          truth.put(task + "/q" + i, CLASSES.get(i % 3 == 2 ? 1 - near : near));
+          producer.send(new ProducerRecord<>(configA.queriesTopic(), task, CODEC.write(
+              new QueryEvent(1, task, "q" + i, null, axis(near, 0.8, 31L * i + task.hashCode()),
+                  null))));
+        }
+      }
+      producer.flush();
+      for (Prediction p :
+          readN(predictions, tasks.size() * perTask, r -> CODEC.readPrediction(r.value()))) {
+        assertThat(predicted.put(p.task() + "/" + p.queryId(), p))
+            .as("a second prediction of %s/%s", p.task(), p.queryId())
+            .isNull();
+      }
+      sendFeedback(producer, configA, tasks, truth, 0, before);
+      List<Outcome> first =
+          readN(outcomes, tasks.size() * before, r -> CODEC.readOutcome(r.value()));
+      java.util.Set<String> hosts = new java.util.HashSet<>();
+      for (String task : tasks) {
+        JsonNode view = awaitCounted(portB, task, before);
+        assertCounts(view, task, first);
+        hosts.add(view.path("host").asText());
+        served.put(task, view);
+      }
+      assertThat(hosts)
+          .as("owners of the tasks before the fail-over: both instances own some")
+          .containsExactlyInAnyOrder("localhost:" + portA, "localhost:" + portB);
+
+      a.close();
+      aClosed = true;
+      for (String task : tasks) {
+        JsonNode view = awaitServedBy(portB, task);
+        assertThat(view.path("sinceStart"))
+            .as("since-start counts of %s on the survivor", task)
+            .isEqualTo(served.get(task).path("sinceStart"));
+        assertThat(view.path("window"))
+            .as("window counts of %s on the survivor", task)
+            .isEqualTo(served.get(task).path("window"));
+      }
+
+      sendFeedback(producer, configA, tasks, truth, before, perTask);
+      List<Outcome> all = new ArrayList<>(first);
+      all.addAll(
+          readN(outcomes, tasks.size() * (perTask - before), r -> CODEC.readOutcome(r.value())));
+      outcomes.poll(Duration.ofSeconds(2)).forEach(r -> all.add(CODEC.readOutcome(r.value())));
+      Map<String, Integer> counted = new HashMap<>();
+      for (Outcome o : all) {
+        counted.merge(o.task() + "/" + o.queryId(), 1, Integer::sum);
+        Prediction p = predicted.get(o.task() + "/" + o.queryId());
+        assertThat(o.predictedLabel()).isEqualTo(p.label());
+        assertThat(o.trueLabel()).isEqualTo(truth.get(o.task() + "/" + o.queryId()));
+      }
+      assertThat(counted).as("outcomes by query").hasSize(tasks.size() * perTask);
+      assertThat(counted.values()).as("outcomes of each query").containsOnly(1);
+      for (String task : tasks) {
+        JsonNode view = awaitCounted(portB, task, perTask);
+        assertCounts(view, task, all);
+        long right = 0;
+        for (int i = 0; i < perTask; i++) {
+          String id = task + "/q" + i;
+          right += predicted.get(id).label().equals(truth.get(id)) ? 1 : 0;
+        }
+        assertThat(view.at("/sinceStart/overall/correct").asLong())
+            .as("correct answers of %s, offline", task)
+            .isEqualTo(right);
+      }
+      assertThat(answered(predictions, Duration.ofSeconds(1)))
+          .as("predictions beyond one per query")
+          .isEmpty();
+    } finally {
+      if (!aClosed) {
+        a.close();
+      }
+    }
+  }
+
+  /** The predictions that arrive within {@code d}, as task/queryId@version. */
+  private static List<String> answered(KafkaConsumer<String, byte[]> predictions, Duration d) {
+    List<String> answers = new ArrayList<>();
+    for (ConsumerRecord<String, byte[]> r : predictions.poll(d)) {
+      Prediction p = CODEC.readPrediction(r.value());
+      answers.add(p.task() + "/" + p.queryId() + "@" + p.modelVersion());
+    }
+    return answers;
+  }
+
+  private static void sendFeedback(
+      KafkaProducer<String, byte[]> producer,
+      FewShotConfig config,
+      List<String> tasks,
+      Map<String, String> truth,
+      int from,
+      int to) {
+    for (String task : tasks) {
+      for (int i = from; i < to; i++) {
+        producer.send(new ProducerRecord<>(config.feedbackTopic(), task, CODEC.write(
+            new FeedbackEvent(1, task, "q" + i, truth.get(task + "/q" + i), null))));
+      }
+    }
+    producer.flush();
+  }
+
+  /** The since-start counts of {@code task} equal those of its outcomes among {@code all}. */
+  private static void assertCounts(JsonNode view, String task, List<Outcome> all) {
+    long n = all.stream().filter(o -> o.task().equals(task)).count();
+    long correct = all.stream().filter(o -> o.task().equals(task) && o.correct()).count();
+    assertThat(view.at("/sinceStart/overall/outcomes").asLong()).as("outcomes of " + task)
+        .isEqualTo(n);
+    assertThat(view.at("/sinceStart/overall/correct").asLong()).as("correct of " + task)
+        .isEqualTo(correct);
+    assertThat(view.at("/sinceStart/overall/accuracy").asDouble()).as("accuracy of " + task)
+        .isEqualTo((double) correct / n);
+  }
+
+  /** The accuracy of {@code task} asked on {@code port} once it counts {@code n} outcomes. */
+  private JsonNode awaitCounted(int port, String task, long n) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    JsonNode view = served(port, task);
+    while ((view == null || view.at("/sinceStart/overall/outcomes").asLong() < n)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      view = served(port, task);
+    }
+    assertThat(view).as("accuracy of %s served within %s", task, WAIT).isNotNull();
+    return view;
+  }
+
+  /** The accuracy of {@code task} once the instance on {@code port} answers it as its owner. */
+  private JsonNode awaitServedBy(int port, String task) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    JsonNode view = served(port, task);
+    while ((view == null || !view.path("host").asText().equals("localhost:" + port))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      view = served(port, task);
+    }
+    assertThat(view).as("accuracy of %s served within %s", task, WAIT).isNotNull();
+    assertThat(view.path("host").asText())
+        .as("owner of %s after the fail-over", task)
+        .isEqualTo("localhost:" + port);
+    return view;
+  }
+
+  /** The answer to the accuracy of {@code task}, or null while it is not 200 (a rebalance). */
+  private JsonNode served(int port, String task) throws Exception {
+    HttpResponse<String> answer =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + port + "/api/tasks/" + task + "/accuracy"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    return answer.statusCode() == 200 ? JSON.readTree(answer.body()) : null;
   }
 
   /** Correct answers among the first {@code n} queries, computed from predictions and labels. */
@@ -277,6 +498,21 @@ class FeedbackIT {
     s.put(FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes");
     s.put(FewShotConfig.HTTP_PORT_CONFIG, port);
     s.put(FewShotConfig.HTTP_ADVERTISED_HOST_CONFIG, "localhost");
+    // Topics of its own for each application: the tests share the broker, and an application
+    // that read another test's topics from the beginning would answer that test's queries and
+    // feedback again, under its own snapshot versions, on the same output topics.
+    for (String topic :
+        List.of(
+            FewShotConfig.SUPPORT_TOPIC_CONFIG,
+            FewShotConfig.QUERIES_TOPIC_CONFIG,
+            FewShotConfig.PREDICTIONS_TOPIC_CONFIG,
+            FewShotConfig.MODELS_TOPIC_CONFIG,
+            FewShotConfig.DEAD_LETTERS_TOPIC_CONFIG,
+            FewShotConfig.FEEDBACK_TOPIC_CONFIG,
+            FewShotConfig.OUTCOMES_TOPIC_CONFIG,
+            FewShotConfig.REVIEW_TOPIC_CONFIG)) {
+      s.put(topic, app + "-" + topic.substring("fewshot.topic.".length()).replace('.', '-'));
+    }
     return new FewShotConfig(s);
   }
 
