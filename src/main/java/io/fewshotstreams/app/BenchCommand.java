@@ -415,6 +415,9 @@ final class BenchCommand implements Callable<Integer> {
             + " %d bytes in the global store (binary, from its layout)%n",
         classes, features, r.modelsTopicBytes(), r.globalStoreBytes());
     out.println("not counted: the RocksDB stores (global snapshots, learner state) live off the Java heap");
+    out.println(
+        "the learner's heap per task in a running service (after a restore, and after one query"
+            + " per task): bench --suite restore");
     out.flush();
   }
 
