@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -41,7 +42,10 @@ import picocli.CommandLine.Option;
           + " and class, snapshot sizes), kafka (the Kafka ceiling: the end-to-end harness and"
           + " broker with a topology that does no model work), end-to-end (the service on an"
           + " in-process broker: steady-state queries per second, its ratios to the pipeline, the"
-          + " Kafka ceiling and both combined, and latency at fixed rates), all."
+          + " Kafka ceiling and both combined, and latency at fixed rates), restore (an instance"
+          + " with an empty state directory restoring --tasks tasks of --classes classes with"
+          + " their query pools: time to RUNNING, to every task servable, restored records and"
+          + " the heap per task; not part of all), all."
     })
 final class BenchCommand implements Callable<Integer> {
 
@@ -54,6 +58,7 @@ final class BenchCommand implements Callable<Integer> {
     MEMORY("memory"),
     KAFKA("kafka"),
     END_TO_END("end-to-end"),
+    RESTORE("restore"),
     ALL("all");
 
     final String flag;
@@ -82,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
       names = "--suite",
       split = ",",
       description =
-          "finetune, finetune-grid, onnx, pipeline, memory, kafka, end-to-end or all"
+          "finetune, finetune-grid, onnx, pipeline, memory, kafka, end-to-end, restore or all"
               + " (default: ${DEFAULT-VALUE}).")
   List<String> suites = new ArrayList<>(List.of("finetune"));
 
@@ -158,11 +163,32 @@ final class BenchCommand implements Callable<Integer> {
               + " ${DEFAULT-VALUE}).")
   List<Double> megapixels = new ArrayList<>(List.of(1.0, 3.0, 12.0));
 
-  @Option(names = "--tasks", description = "memory: tasks (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--tasks", description = "memory, restore: tasks (default: ${DEFAULT-VALUE}).")
   int tasks = 10_000;
 
-  @Option(names = "--classes", description = "memory: classes per task (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--classes",
+      description = "memory, restore: classes per task (default: ${DEFAULT-VALUE}).")
   int classes = 10;
+
+  @Option(
+      names = "--restore-shots",
+      description = "restore: support embeddings per class (default: ${DEFAULT-VALUE}).")
+  int restoreShots = 5;
+
+  @Option(
+      names = "--pool-queries",
+      description =
+          "restore: query embeddings sent per task before the restart (default: the service's"
+              + " fewshot.query.pool.size, a full pool).")
+  Integer poolQueries;
+
+  @Option(
+      names = "--restore-wait-seconds",
+      description =
+          "restore: longest wait for each phase (filling, restoring, answering) (default:"
+              + " ${DEFAULT-VALUE}).")
+  long restoreWaitSeconds = 3_600;
 
   @Option(
       names = "--features",
@@ -270,6 +296,9 @@ final class BenchCommand implements Callable<Integer> {
     boolean pipeline = selected.contains(Suite.PIPELINE);
     boolean endToEnd = selected.contains(Suite.END_TO_END);
     boolean kafka = selected.contains(Suite.KAFKA);
+    if (selected.contains(Suite.RESTORE)) {
+      restore(out);
+    }
     if (kafka && !endToEnd && !onnx && !pipeline) {
       streaming(out, null, Double.NaN, true, false);
     }
@@ -386,7 +415,87 @@ final class BenchCommand implements Callable<Integer> {
             + " %d bytes in the global store (binary, from its layout)%n",
         classes, features, r.modelsTopicBytes(), r.globalStoreBytes());
     out.println("not counted: the RocksDB stores (global snapshots, learner state) live off the Java heap");
+    out.println(
+        "the learner's heap per task in a running service (after a restore, and after one query"
+            + " per task): bench --suite restore");
     out.flush();
+  }
+
+  /**
+   * Fills a service with {@code --tasks} tasks and their query pools on an in-process broker,
+   * closes it and times a fresh instance restoring everything into an empty state directory.
+   */
+  private void restore(PrintWriter out) throws IOException {
+    if (tasks < 1 || classes < 1 || restoreShots < 1 || (poolQueries != null && poolQueries < 0)) {
+      throw new FewShotException(
+          String.format(
+              "expected --tasks >= 1, --classes >= 1, --restore-shots >= 1, --pool-queries >= 0,"
+                  + " found %d, %d, %d, %s",
+              tasks, classes, restoreShots, poolQueries == null ? "the pool size" : poolQueries));
+    }
+    quietKafkaLogs();
+    Path stateDir = Files.createTempDirectory("fewshot-bench-restore");
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(BrokerOptions.defaults());
+        Embedder embedder = backbone.open()) {
+      out.println();
+      out.println(
+          "== restore: " + tasks + " tasks x " + classes + " classes x " + restoreShots
+              + " support embeddings (" + embedder.featureSize() + "-d) and "
+              + (poolQueries == null ? "a full pool of" : poolQueries)
+              + " query embeddings per task; in-process KRaft broker, 1 partition, 1 stream"
+              + " thread, exactly_once_v2, fine-tuning off (prototypes); the first instance takes"
+              + " it all in and closes, a second one with the same application id starts with an"
+              + " empty state directory"
+              + (serviceSettings.isEmpty() ? "" : "; service settings " + serviceSettings));
+      out.println("embedder: " + embedder);
+      out.flush();
+      RestoreBench.Report r =
+          new RestoreBench(
+                  broker.bootstrapServers(), embedder, stateDir, serviceSettings,
+                  Duration.ofSeconds(restoreWaitSeconds))
+              .run(tasks, classes, restoreShots, poolQueries, seed, out);
+      double mib = 1024.0 * 1024;
+      out.println(
+          "topics a restore from nothing reads; records counted with a read_committed consumer,"
+              + " offsets include the commit markers");
+      out.printf(Locale.ROOT, "%-66s %12s %12s%n", "topic", "records", "offsets");
+      for (RestoreBench.TopicRecords t : r.changelogs()) {
+        out.printf(Locale.ROOT, "%-66s %,12d %,12d%n", t.topic(), t.records(), t.offsets());
+      }
+      out.printf(
+          Locale.ROOT, "%-66s %,12d %,12d%n", "all changelogs", r.restoredRecords(),
+          r.changelogOffsets());
+      out.printf(
+          Locale.ROOT, "%-66s %,12d %,12d%n", "models topic (the global store's source)",
+          r.models().records(), r.models().offsets());
+      out.printf(Locale.ROOT, "%-56s %12s%n", "figure", "value");
+      out.printf(Locale.ROOT, "%-56s %12d%n", "query embeddings sent per task", r.poolQueries());
+      out.printf(Locale.ROOT, "%-56s %12.1f%n", "fill by the first instance, s", r.fillSeconds());
+      out.printf(Locale.ROOT, "%-56s %12.1f%n", "start to RUNNING, s", r.runningSeconds());
+      out.printf(
+          Locale.ROOT, "%-56s %12.1f%n", "start to every task's state and snapshot readable, s",
+          r.readableSeconds());
+      out.printf(
+          Locale.ROOT, "%-56s %12.1f%n", "start to one query per task answered, s",
+          r.answeredSeconds());
+      out.printf(
+          Locale.ROOT, "%-56s %12.1f%n", "state directory after the restore, MiB",
+          r.stateDirBytes() / mib);
+      out.printf(
+          Locale.ROOT, "%-56s %12.1f%n", "heap before the start, MiB", r.heapBeforeBytes() / mib);
+      out.printf(
+          Locale.ROOT, "%-56s %12.0f%n", "learner's heap per task after the restore, B",
+          r.restoredBytesPerTask());
+      out.printf(
+          Locale.ROOT, "%-56s %12.0f%n", "heap per task after one query each, B",
+          r.answeredBytesPerTask());
+      out.println(
+          "heap: used heap after System.gc() (MemoryMXBean), minus the same before the second"
+              + " instance started, over tasks; the stores are RocksDB, off the Java heap");
+      out.flush();
+    } finally {
+      deleteQuietly(stateDir);
+    }
   }
 
   /** Prints the embedding table; returns the pipeline's images per second at batch 32, if run. */

@@ -55,6 +55,14 @@ class BenchCommandTest {
   }
 
   @Test
+  void shouldRejectARestoreOfNoShotsBeforeStartingABroker() {
+    // Caught before the broker starts (seconds) and the fill runs; the message names every bound.
+    Run r = run("bench", "--suite", "restore", "--restore-shots", "0");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("--restore-shots >= 1").contains("found 10000, 10, 0, the pool size");
+  }
+
+  @Test
   void shouldNameTheSuitesWhenGivenAnUnknownOne() {
     Run r = run("bench", "--suite", "speed");
     assertThat(r.status()).isEqualTo(2);
