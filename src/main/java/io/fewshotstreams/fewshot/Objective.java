@@ -70,7 +70,11 @@ final class Objective {
   private final float[][] gradUnit; // classes x dimension
   private final float[] marginal; // classes
   private final float[] marginalGrad; // classes
-  private final float[] entropyGrad; // classes, one query's dH_a/dp (alpha != 1)
+  private final float[] rowMax; // count, per example: max logit, log-sum-exp, query entropy
+  private final float[] rowSum; // count, per example: sum of exps, its inverse, sum_c g_c p_c
+  private final float[] powerSum; // count, per query: sum_c e_c p_c (alpha != 1)
+  private final float[] entropyScale; // count, lambda_H a_j at query j (from supportCount)
+  private final float[] marginalScale; // count, -lambda_M a_j at query j (from supportCount)
   private final float[] queryWeight; // queryCount, theta_j / sum theta
   private final float[] logPrior; // classes, log pi_c of the marginal's target
   private final float[][] scaledGrad; // classes x count, s * dL/dz
@@ -144,7 +148,9 @@ final class Objective {
     gradUnit = new float[classes][dimension];
     marginal = new float[classes];
     marginalGrad = new float[classes];
-    entropyGrad = new float[classes];
+    rowMax = new float[count];
+    rowSum = new float[count];
+    powerSum = new float[count];
     scaledGrad = new float[classes][count];
     queryWeight = new float[queryCount];
     double total = 0;
@@ -153,6 +159,12 @@ final class Objective {
     }
     for (int j = 0; j < queryCount; j++) {
       queryWeight[j] = total > 0 ? (float) ((weights == null ? 1 : weights[j]) / total) : 0f;
+    }
+    entropyScale = new float[count];
+    marginalScale = new float[count];
+    for (int j = 0; j < queryCount; j++) {
+      entropyScale[supportCount + j] = this.entropyWeight * queryWeight[j];
+      marginalScale[supportCount + j] = -this.marginalWeight * queryWeight[j];
     }
     logPrior = new float[classes];
     for (int c = 0; c < classes; c++) {
@@ -204,34 +216,59 @@ final class Objective {
         axpy(scale * unit[c][k], columns[k], logits[c], n);
       }
     }
-    // Softmax per example, with log-probabilities from the log-sum-exp.
+    // Softmax per example, with log-probabilities from the log-sum-exp. Every pass runs along a
+    // class's row with per-example accumulators (max, sum, entropy), so the loads are contiguous and
+    // the loops without Math.exp vectorise; each accumulator still sums its classes in class order,
+    // so the results are those of a loop over classes per example, bit for bit.
+    float[] max = rowMax;
+    float[] sum = rowSum;
+    Arrays.fill(max, 0, n, Float.NEGATIVE_INFINITY);
+    for (int c = 0; c < classes; c++) {
+      float[] lc = logits[c];
+      for (int i = 0; i < n; i++) {
+        max[i] = Math.max(max[i], lc[i]);
+      }
+    }
+    Arrays.fill(sum, 0, n, 0f);
+    for (int c = 0; c < classes; c++) {
+      float[] lc = logits[c];
+      float[] pc = probs[c];
+      for (int i = 0; i < n; i++) {
+        float e = (float) Math.exp(lc[i] - max[i]);
+        pc[i] = e;
+        sum[i] += e;
+      }
+    }
+    // From here max holds log sum_c exp(z_ic) and sum its inverse.
     for (int i = 0; i < n; i++) {
-      float max = Float.NEGATIVE_INFINITY;
-      for (int c = 0; c < classes; c++) {
-        max = Math.max(max, logits[c][i]);
-      }
-      float sum = 0;
-      for (int c = 0; c < classes; c++) {
-        float e = (float) Math.exp(logits[c][i] - max);
-        probs[c][i] = e;
-        sum += e;
-      }
-      float logSum = max + (float) Math.log(sum);
-      float inv = 1f / sum;
-      for (int c = 0; c < classes; c++) {
-        probs[c][i] *= inv;
-        logProbs[c][i] = logits[c][i] - logSum;
+      float s = sum[i];
+      max[i] = max[i] + (float) Math.log(s);
+      sum[i] = 1f / s;
+    }
+    for (int c = 0; c < classes; c++) {
+      float[] lc = logits[c];
+      float[] pc = probs[c];
+      float[] lpc = logProbs[c];
+      for (int i = 0; i < n; i++) {
+        pc[i] *= sum[i];
+        lpc[i] = lc[i] - max[i];
       }
     }
     double loss = 0;
     // Cross-entropy on the support (absent only when a gradient check isolates the other terms).
-    float invSupport = supportCount == 0 ? 0f : 1f / supportCount;
-    for (int i = 0; i < supportCount; i++) {
+    final int ns = supportCount;
+    float invSupport = ns == 0 ? 0f : 1f / ns;
+    for (int c = 0; c < classes; c++) {
+      float[] pc = probs[c];
+      float[] gc = grad[c];
+      for (int i = 0; i < ns; i++) {
+        gc[i] = pc[i] * invSupport;
+      }
+    }
+    for (int i = 0; i < ns; i++) {
       int y = target[i];
       loss -= logProbs[y][i];
-      for (int c = 0; c < classes; c++) {
-        grad[c][i] = (probs[c][i] - (c == y ? 1f : 0f)) * invSupport;
-      }
+      grad[y][i] = (probs[y][i] - 1f) * invSupport;
     }
     loss *= invSupport;
     if (queryCount > 0) {
@@ -239,8 +276,8 @@ final class Objective {
       for (int c = 0; c < classes; c++) {
         float[] pc = probs[c];
         float m = 0;
-        for (int j = supportCount; j < n; j++) {
-          m += queryWeight[j - supportCount] * pc[j];
+        for (int j = ns; j < n; j++) {
+          m += queryWeight[j - ns] * pc[j];
         }
         marginal[c] = m;
       }
@@ -260,45 +297,69 @@ final class Objective {
           marginalGrad[c] = -alpha / (alpha - 1) * power;
         }
       }
+      // Per query j (indices from ns): h its entropy, gp = sum_c g_c p_jc.
+      float[] h = rowMax;
+      float[] gp = rowSum;
+      Arrays.fill(h, ns, n, 0f);
+      Arrays.fill(gp, ns, n, 0f);
       double entropySum = 0;
-      for (int j = supportCount; j < n; j++) {
-        float weight = queryWeight[j - supportCount];
-        float entropyScale = entropyWeight * weight;
-        float marginalScale = -marginalWeight * weight;
-        float h = 0;
-        float gp = 0;
-        if (alpha == 1f) {
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            h -= p * logProbs[c][j];
-            gp += marginalGrad[c] * p;
+      if (alpha == 1f) {
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] lpc = logProbs[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            h[j] -= p * lpc[j];
+            gp[j] += g * p;
           }
-          entropySum += weight * h;
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            grad[c][j] =
-                entropyScale * (-p * (logProbs[c][j] + h))
-                    + marginalScale * p * (marginalGrad[c] - gp);
+        }
+        for (int j = ns; j < n; j++) {
+          entropySum += queryWeight[j - ns] * h[j];
+        }
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] lpc = logProbs[c];
+          float[] gc = grad[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            gc[j] =
+                entropyScale[j] * (-p * (lpc[j] + h[j])) + marginalScale[j] * p * (g - gp[j]);
           }
-        } else {
-          // H_a(p_j) and, through the softmax, dH_a/dz_jc = p_jc (e_c - sum_k e_k p_jk) with
-          // e_c = -a/(a-1) p_jc^(a-1); the power is kept in the gradient buffer meanwhile.
-          float powerSum = 0;
-          float[] e = entropyGrad;
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            float power = (float) Math.exp((alpha - 1) * logProbs[c][j]);
-            powerSum += p * power;
-            e[c] = -alpha / (alpha - 1) * power;
-            gp += marginalGrad[c] * p;
+        }
+      } else {
+        // H_a(p_j) = (1 - sum_c p_jc^a) / (a - 1) and, through the softmax, dH_a/dz_jc = p_jc (e_jc
+        // - sum_k e_jk p_jk) with e_jc = -a/(a-1) p_jc^(a-1), kept in the gradient buffer meanwhile;
+        // h first holds sum_c p_jc^a.
+        float coefficient = -alpha / (alpha - 1);
+        float[] ep = powerSum;
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] lpc = logProbs[c];
+          float[] gc = grad[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            float power = (float) Math.exp((alpha - 1) * lpc[j]);
+            h[j] += p * power;
+            gc[j] = coefficient * power;
+            gp[j] += g * p;
           }
-          h = (1 - powerSum) / (alpha - 1);
-          float ep = -alpha / (alpha - 1) * powerSum;
-          entropySum += weight * h;
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            grad[c][j] =
-                entropyScale * p * (e[c] - ep) + marginalScale * p * (marginalGrad[c] - gp);
+        }
+        for (int j = ns; j < n; j++) {
+          float s = h[j];
+          h[j] = (1 - s) / (alpha - 1);
+          ep[j] = coefficient * s;
+          entropySum += queryWeight[j - ns] * h[j];
+        }
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] gc = grad[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            gc[j] = entropyScale[j] * p * (gc[j] - ep[j]) + marginalScale[j] * p * (g - gp[j]);
           }
         }
       }
