@@ -37,9 +37,10 @@ import java.util.Arrays;
  * {@code dL/dw_c = (dL/du_c - (dL/du_c . u_c) u_c) / n_c}.
  *
  * <p>The logits are computed as axpy loops over a transposed copy of the features and the gradient
- * as axpy loops over feature rows. Every buffer is a separate row array indexed from 0, and four
+ * as axpy loops over feature rows. Every buffer is a separate row array indexed from 0, and eight
  * axpys are fused per pass: that is the shape the JIT vectorises (with offsets into one flat array
- * it cannot rule out overlap and stays scalar, several times slower).
+ * it cannot rule out overlap and stays scalar, several times slower). The per-example passes
+ * (softmax, entropies) run along each class's row too, with per-example accumulators.
  */
 final class Objective {
   private static final float TINY = 1e-30f;
