@@ -241,9 +241,9 @@ final class Objective {
       }
     }
     // Softmax per example, with log-probabilities from the log-sum-exp. Every pass runs along a
-    // class's row with per-example accumulators (max, sum, entropy), so the loads are contiguous and
-    // the loops without Math.exp vectorise; each accumulator still sums its classes in class order,
-    // so the results are those of a loop over classes per example, bit for bit.
+    // class's row with per-example accumulators (max, sum, entropy), so the loads are contiguous
+    // and the loops without Math.exp vectorise; each accumulator still sums its classes in class
+    // order, so the results are those of a loop over classes per example, bit for bit.
     float[] max = rowMax;
     float[] sum = rowSum;
     Arrays.fill(max, 0, n, Float.NEGATIVE_INFINITY);
@@ -353,9 +353,9 @@ final class Objective {
           }
         }
       } else {
-        // H_a(p_j) = (1 - sum_c p_jc^a) / (a - 1) and, through the softmax, dH_a/dz_jc = p_jc (e_jc
-        // - sum_k e_jk p_jk) with e_jc = -a/(a-1) p_jc^(a-1), kept in the gradient buffer meanwhile;
-        // h first holds sum_c p_jc^a.
+        // H_a(p_j) = (1 - sum_c p_jc^a) / (a - 1) and, through the softmax, dH_a/dz_jc =
+        // p_jc (e_jc - sum_k e_jk p_jk) with e_jc = -a/(a-1) p_jc^(a-1), kept in the gradient
+        // buffer meanwhile; h first holds sum_c p_jc^a.
         float coefficient = -alpha / (alpha - 1);
         float[] ep = powerSum;
         for (int c = 0; c < classes; c++) {
