@@ -37,12 +37,15 @@ import java.util.Arrays;
  * {@code dL/dw_c = (dL/du_c - (dL/du_c . u_c) u_c) / n_c}.
  *
  * <p>The logits are computed as axpy loops over a transposed copy of the features and the gradient
- * as axpy loops over feature rows. Every buffer is a separate row array indexed from 0, and four
+ * as axpy loops over feature rows. Every buffer is a separate row array indexed from 0, and eight
  * axpys are fused per pass: that is the shape the JIT vectorises (with offsets into one flat array
- * it cannot rule out overlap and stays scalar, several times slower).
+ * it cannot rule out overlap and stays scalar, several times slower). The per-example passes
+ * (softmax, entropies) run along each class's row too, with per-example accumulators.
  */
 final class Objective {
   private static final float TINY = 1e-30f;
+  /** Examples per tile of the logits: 100 classes x 512 floats fill 200 KB, within an L2 cache. */
+  private static final int TILE = 512;
 
   final int classes;
   final int dimension;
@@ -70,7 +73,11 @@ final class Objective {
   private final float[][] gradUnit; // classes x dimension
   private final float[] marginal; // classes
   private final float[] marginalGrad; // classes
-  private final float[] entropyGrad; // classes, one query's dH_a/dp (alpha != 1)
+  private final float[] rowMax; // count, per example: max logit, log-sum-exp, query entropy
+  private final float[] rowSum; // count, per example: sum of exps, its inverse, sum_c g_c p_c
+  private final float[] powerSum; // count, per query: sum_c e_c p_c (alpha != 1)
+  private final float[] entropyScale; // count, lambda_H a_j at query j (from supportCount)
+  private final float[] marginalScale; // count, -lambda_M a_j at query j (from supportCount)
   private final float[] queryWeight; // queryCount, theta_j / sum theta
   private final float[] logPrior; // classes, log pi_c of the marginal's target
   private final float[][] scaledGrad; // classes x count, s * dL/dz
@@ -144,7 +151,9 @@ final class Objective {
     gradUnit = new float[classes][dimension];
     marginal = new float[classes];
     marginalGrad = new float[classes];
-    entropyGrad = new float[classes];
+    rowMax = new float[count];
+    rowSum = new float[count];
+    powerSum = new float[count];
     scaledGrad = new float[classes][count];
     queryWeight = new float[queryCount];
     double total = 0;
@@ -153,6 +162,12 @@ final class Objective {
     }
     for (int j = 0; j < queryCount; j++) {
       queryWeight[j] = total > 0 ? (float) ((weights == null ? 1 : weights[j]) / total) : 0f;
+    }
+    entropyScale = new float[count];
+    marginalScale = new float[count];
+    for (int j = 0; j < queryCount; j++) {
+      entropyScale[supportCount + j] = this.entropyWeight * queryWeight[j];
+      marginalScale[supportCount + j] = -this.marginalWeight * queryWeight[j];
     }
     logPrior = new float[classes];
     for (int c = 0; c < classes; c++) {
@@ -181,57 +196,103 @@ final class Objective {
         uc[k] = wc[k] * inv;
       }
     }
-    // Logits z_c = s U_c X^T + b_c. Feature blocks outside, classes inside: each block of columns
-    // is read from memory once per step and reused for every class while it is in cache.
+    // Logits z_c = s U_c X^T + b_c, by tiles of examples: within a tile, feature blocks outside and
+    // classes inside, so a block of columns stays in L1 for every class and the tile's logits of
+    // all classes stay in L2 (at 100 ways and 2,000 examples the whole matrix does not).
+    for (int from = 0; from < n; from += TILE) {
+      int to = Math.min(n, from + TILE);
+      for (int c = 0; c < classes; c++) {
+        Arrays.fill(logits[c], from, to, b[c]);
+      }
+      int k = 0;
+      for (; k + 7 < d; k += 8) {
+        float[] x0 = columns[k];
+        float[] x1 = columns[k + 1];
+        float[] x2 = columns[k + 2];
+        float[] x3 = columns[k + 3];
+        float[] x4 = columns[k + 4];
+        float[] x5 = columns[k + 5];
+        float[] x6 = columns[k + 6];
+        float[] x7 = columns[k + 7];
+        for (int c = 0; c < classes; c++) {
+          float[] uc = unit[c];
+          axpy8(
+              scale * uc[k], x0, scale * uc[k + 1], x1, scale * uc[k + 2], x2, scale * uc[k + 3],
+              x3, scale * uc[k + 4], x4, scale * uc[k + 5], x5, scale * uc[k + 6], x6,
+              scale * uc[k + 7], x7, logits[c], from, to);
+        }
+      }
+      for (; k + 3 < d; k += 4) {
+        float[] x0 = columns[k];
+        float[] x1 = columns[k + 1];
+        float[] x2 = columns[k + 2];
+        float[] x3 = columns[k + 3];
+        for (int c = 0; c < classes; c++) {
+          float[] uc = unit[c];
+          axpy4(
+              scale * uc[k], x0, scale * uc[k + 1], x1, scale * uc[k + 2], x2, scale * uc[k + 3],
+              x3, logits[c], from, to);
+        }
+      }
+      for (; k < d; k++) {
+        for (int c = 0; c < classes; c++) {
+          axpy(scale * unit[c][k], columns[k], logits[c], from, to);
+        }
+      }
+    }
+    // Softmax per example, with log-probabilities from the log-sum-exp. Every pass runs along a
+    // class's row with per-example accumulators (max, sum, entropy), so the loads are contiguous
+    // and the loops without Math.exp vectorise; each accumulator still sums its classes in class
+    // order, so the results are those of a loop over classes per example, bit for bit.
+    float[] max = rowMax;
+    float[] sum = rowSum;
+    Arrays.fill(max, 0, n, Float.NEGATIVE_INFINITY);
     for (int c = 0; c < classes; c++) {
-      Arrays.fill(logits[c], b[c]);
-    }
-    int k = 0;
-    for (; k + 3 < d; k += 4) {
-      float[] x0 = columns[k];
-      float[] x1 = columns[k + 1];
-      float[] x2 = columns[k + 2];
-      float[] x3 = columns[k + 3];
-      for (int c = 0; c < classes; c++) {
-        float[] uc = unit[c];
-        axpy4(
-            scale * uc[k], x0, scale * uc[k + 1], x1, scale * uc[k + 2], x2, scale * uc[k + 3], x3,
-            logits[c], n);
+      float[] lc = logits[c];
+      for (int i = 0; i < n; i++) {
+        max[i] = Math.max(max[i], lc[i]);
       }
     }
-    for (; k < d; k++) {
-      for (int c = 0; c < classes; c++) {
-        axpy(scale * unit[c][k], columns[k], logits[c], n);
+    Arrays.fill(sum, 0, n, 0f);
+    for (int c = 0; c < classes; c++) {
+      float[] lc = logits[c];
+      float[] pc = probs[c];
+      for (int i = 0; i < n; i++) {
+        float e = (float) Math.exp(lc[i] - max[i]);
+        pc[i] = e;
+        sum[i] += e;
       }
     }
-    // Softmax per example, with log-probabilities from the log-sum-exp.
+    // From here max holds log sum_c exp(z_ic) and sum its inverse.
     for (int i = 0; i < n; i++) {
-      float max = Float.NEGATIVE_INFINITY;
-      for (int c = 0; c < classes; c++) {
-        max = Math.max(max, logits[c][i]);
-      }
-      float sum = 0;
-      for (int c = 0; c < classes; c++) {
-        float e = (float) Math.exp(logits[c][i] - max);
-        probs[c][i] = e;
-        sum += e;
-      }
-      float logSum = max + (float) Math.log(sum);
-      float inv = 1f / sum;
-      for (int c = 0; c < classes; c++) {
-        probs[c][i] *= inv;
-        logProbs[c][i] = logits[c][i] - logSum;
+      float s = sum[i];
+      max[i] = max[i] + (float) Math.log(s);
+      sum[i] = 1f / s;
+    }
+    for (int c = 0; c < classes; c++) {
+      float[] lc = logits[c];
+      float[] pc = probs[c];
+      float[] lpc = logProbs[c];
+      for (int i = 0; i < n; i++) {
+        pc[i] *= sum[i];
+        lpc[i] = lc[i] - max[i];
       }
     }
     double loss = 0;
     // Cross-entropy on the support (absent only when a gradient check isolates the other terms).
-    float invSupport = supportCount == 0 ? 0f : 1f / supportCount;
-    for (int i = 0; i < supportCount; i++) {
+    final int ns = supportCount;
+    float invSupport = ns == 0 ? 0f : 1f / ns;
+    for (int c = 0; c < classes; c++) {
+      float[] pc = probs[c];
+      float[] gc = grad[c];
+      for (int i = 0; i < ns; i++) {
+        gc[i] = pc[i] * invSupport;
+      }
+    }
+    for (int i = 0; i < ns; i++) {
       int y = target[i];
       loss -= logProbs[y][i];
-      for (int c = 0; c < classes; c++) {
-        grad[c][i] = (probs[c][i] - (c == y ? 1f : 0f)) * invSupport;
-      }
+      grad[y][i] = (probs[y][i] - 1f) * invSupport;
     }
     loss *= invSupport;
     if (queryCount > 0) {
@@ -239,8 +300,8 @@ final class Objective {
       for (int c = 0; c < classes; c++) {
         float[] pc = probs[c];
         float m = 0;
-        for (int j = supportCount; j < n; j++) {
-          m += queryWeight[j - supportCount] * pc[j];
+        for (int j = ns; j < n; j++) {
+          m += queryWeight[j - ns] * pc[j];
         }
         marginal[c] = m;
       }
@@ -260,45 +321,69 @@ final class Objective {
           marginalGrad[c] = -alpha / (alpha - 1) * power;
         }
       }
+      // Per query j (indices from ns): h its entropy, gp = sum_c g_c p_jc.
+      float[] h = rowMax;
+      float[] gp = rowSum;
+      Arrays.fill(h, ns, n, 0f);
+      Arrays.fill(gp, ns, n, 0f);
       double entropySum = 0;
-      for (int j = supportCount; j < n; j++) {
-        float weight = queryWeight[j - supportCount];
-        float entropyScale = entropyWeight * weight;
-        float marginalScale = -marginalWeight * weight;
-        float h = 0;
-        float gp = 0;
-        if (alpha == 1f) {
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            h -= p * logProbs[c][j];
-            gp += marginalGrad[c] * p;
+      if (alpha == 1f) {
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] lpc = logProbs[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            h[j] -= p * lpc[j];
+            gp[j] += g * p;
           }
-          entropySum += weight * h;
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            grad[c][j] =
-                entropyScale * (-p * (logProbs[c][j] + h))
-                    + marginalScale * p * (marginalGrad[c] - gp);
+        }
+        for (int j = ns; j < n; j++) {
+          entropySum += queryWeight[j - ns] * h[j];
+        }
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] lpc = logProbs[c];
+          float[] gc = grad[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            gc[j] =
+                entropyScale[j] * (-p * (lpc[j] + h[j])) + marginalScale[j] * p * (g - gp[j]);
           }
-        } else {
-          // H_a(p_j) and, through the softmax, dH_a/dz_jc = p_jc (e_c - sum_k e_k p_jk) with
-          // e_c = -a/(a-1) p_jc^(a-1); the power is kept in the gradient buffer meanwhile.
-          float powerSum = 0;
-          float[] e = entropyGrad;
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            float power = (float) Math.exp((alpha - 1) * logProbs[c][j]);
-            powerSum += p * power;
-            e[c] = -alpha / (alpha - 1) * power;
-            gp += marginalGrad[c] * p;
+        }
+      } else {
+        // H_a(p_j) = (1 - sum_c p_jc^a) / (a - 1) and, through the softmax, dH_a/dz_jc =
+        // p_jc (e_jc - sum_k e_jk p_jk) with e_jc = -a/(a-1) p_jc^(a-1), kept in the gradient
+        // buffer meanwhile; h first holds sum_c p_jc^a.
+        float coefficient = -alpha / (alpha - 1);
+        float[] ep = powerSum;
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] lpc = logProbs[c];
+          float[] gc = grad[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            float power = (float) Math.exp((alpha - 1) * lpc[j]);
+            h[j] += p * power;
+            gc[j] = coefficient * power;
+            gp[j] += g * p;
           }
-          h = (1 - powerSum) / (alpha - 1);
-          float ep = -alpha / (alpha - 1) * powerSum;
-          entropySum += weight * h;
-          for (int c = 0; c < classes; c++) {
-            float p = probs[c][j];
-            grad[c][j] =
-                entropyScale * p * (e[c] - ep) + marginalScale * p * (marginalGrad[c] - gp);
+        }
+        for (int j = ns; j < n; j++) {
+          float s = h[j];
+          h[j] = (1 - s) / (alpha - 1);
+          ep[j] = coefficient * s;
+          entropySum += queryWeight[j - ns] * h[j];
+        }
+        for (int c = 0; c < classes; c++) {
+          float[] pc = probs[c];
+          float[] gc = grad[c];
+          float g = marginalGrad[c];
+          for (int j = ns; j < n; j++) {
+            float p = pc[j];
+            gc[j] = entropyScale[j] * p * (gc[j] - ep[j]) + marginalScale[j] * p * (g - gp[j]);
           }
         }
       }
@@ -339,6 +424,22 @@ final class Objective {
       gradB[c] = bias;
     }
     int i = 0;
+    for (; i + 7 < n; i += 8) {
+      float[] x0 = rows[i];
+      float[] x1 = rows[i + 1];
+      float[] x2 = rows[i + 2];
+      float[] x3 = rows[i + 3];
+      float[] x4 = rows[i + 4];
+      float[] x5 = rows[i + 5];
+      float[] x6 = rows[i + 6];
+      float[] x7 = rows[i + 7];
+      for (int c = 0; c < classes; c++) {
+        float[] sc = scaledGrad[c];
+        axpy8(
+            sc[i], x0, sc[i + 1], x1, sc[i + 2], x2, sc[i + 3], x3, sc[i + 4], x4, sc[i + 5], x5,
+            sc[i + 6], x6, sc[i + 7], x7, gradUnit[c], 0, d);
+      }
+    }
     for (; i + 3 < n; i += 4) {
       float[] x0 = rows[i];
       float[] x1 = rows[i + 1];
@@ -346,12 +447,12 @@ final class Objective {
       float[] x3 = rows[i + 3];
       for (int c = 0; c < classes; c++) {
         float[] sc = scaledGrad[c];
-        axpy4(sc[i], x0, sc[i + 1], x1, sc[i + 2], x2, sc[i + 3], x3, gradUnit[c], d);
+        axpy4(sc[i], x0, sc[i + 1], x1, sc[i + 2], x2, sc[i + 3], x3, gradUnit[c], 0, d);
       }
     }
     for (; i < n; i++) {
       for (int c = 0; c < classes; c++) {
-        axpy(scaledGrad[c][i], rows[i], gradUnit[c], d);
+        axpy(scaledGrad[c][i], rows[i], gradUnit[c], 0, d);
       }
     }
     for (int c = 0; c < classes; c++) {
@@ -367,19 +468,33 @@ final class Objective {
     return (float) loss;
   }
 
-  /** {@code y += a x} over {@code [0, n)}. */
-  private static void axpy(float a, float[] x, float[] y, int n) {
-    for (int i = 0; i < n; i++) {
+  /** {@code y += a x} over {@code [from, to)}. */
+  private static void axpy(float a, float[] x, float[] y, int from, int to) {
+    for (int i = from; i < to; i++) {
       y[i] += a * x[i];
     }
   }
 
-  /** Four fused axpys, so {@code y} is loaded and stored once per four products. */
+  /** Four fused axpys over {@code [from, to)}, so {@code y} is loaded and stored once per four. */
   private static void axpy4(
       float a0, float[] x0, float a1, float[] x1, float a2, float[] x2, float a3, float[] x3,
-      float[] y, int n) {
-    for (int i = 0; i < n; i++) {
+      float[] y, int from, int to) {
+    for (int i = from; i < to; i++) {
       y[i] += a0 * x0[i] + a1 * x1[i] + a2 * x2[i] + a3 * x3[i];
+    }
+  }
+
+  /**
+   * Two {@link #axpy4} passes fused: {@code y} is loaded and stored once per eight products, and
+   * each element is rounded exactly as by the two passes in turn.
+   */
+  private static void axpy8(
+      float a0, float[] x0, float a1, float[] x1, float a2, float[] x2, float a3, float[] x3,
+      float a4, float[] x4, float a5, float[] x5, float a6, float[] x6, float a7, float[] x7,
+      float[] y, int from, int to) {
+    for (int i = from; i < to; i++) {
+      float first = y[i] + (a0 * x0[i] + a1 * x1[i] + a2 * x2[i] + a3 * x3[i]);
+      y[i] = first + (a4 * x4[i] + a5 * x5[i] + a6 * x6[i] + a7 * x7[i]);
     }
   }
 }
