@@ -53,6 +53,7 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String QUERY_BATCH_LINGER_MS_CONFIG = "fewshot.query.batch.linger.ms";
   public static final String QUERY_POOL_SIZE_CONFIG = "fewshot.query.pool.size";
   public static final String QUERY_POOL_SAMPLE_RATE_CONFIG = "fewshot.query.pool.sample.rate";
+  public static final String QUERY_POOL_PER_INTERVAL_CONFIG = "fewshot.query.pool.per.interval";
   public static final String MAX_RECORD_BYTES_CONFIG = "fewshot.max.record.bytes";
   public static final String DEAD_LETTER_MAX_VALUE_BYTES_CONFIG =
       "fewshot.dead.letter.max.value.bytes";
@@ -244,6 +245,16 @@ public final class FewShotConfig extends AbstractConfig {
               Range.between(0.0, 1.0),
               Importance.LOW,
               "Fraction of classified queries whose embedding is sent to the task's pool.")
+          .define(
+              QUERY_POOL_PER_INTERVAL_CONFIG,
+              Type.INT,
+              0,
+              Range.atLeast(0),
+              Importance.LOW,
+              "Most queries per task sent to its pool per fine-tune interval; 0 means the pool"
+                  + " size, since the pool is read once an interval and keeps that many: more would"
+                  + " be overwritten unread, each at the cost of a repartition record and two"
+                  + " changelog writes.")
           .define(
               MAX_RECORD_BYTES_CONFIG,
               Type.INT,
@@ -765,6 +776,12 @@ public final class FewShotConfig extends AbstractConfig {
 
   public double queryPoolSampleRate() {
     return getDouble(QUERY_POOL_SAMPLE_RATE_CONFIG);
+  }
+
+  /** Most queries per task pooled per fine-tune interval: the setting, or the pool size at 0. */
+  public int queryPoolPerInterval() {
+    int set = getInt(QUERY_POOL_PER_INTERVAL_CONFIG);
+    return set == 0 ? queryPoolSize() : set;
   }
 
   public int maxRecordBytes() {

@@ -111,6 +111,8 @@ public final class FewShotTopology {
                         telemetry,
                         config.queryPoolSize(),
                         config.queryPoolSampleRate(),
+                        config.queryPoolPerInterval(),
+                        config.fineTuneIntervalMs(),
                         config.queryBatchSize(),
                         config.queryBatchLingerMs()),
                 Named.as("query-classifier"),

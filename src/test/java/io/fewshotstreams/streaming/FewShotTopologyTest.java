@@ -18,6 +18,7 @@ import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
 import io.fewshotstreams.streaming.learner.FineTuneScheduler;
+import io.fewshotstreams.streaming.learner.TaskState;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,7 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -189,6 +191,33 @@ class FewShotTopologyTest {
     assertThat(after.get(0).method()).isEqualTo(ModelSnapshot.PROTOTYPES);
     assertThat(after.get(0).classes()).extracting(ModelSnapshot.ClassWeights::label)
         .containsExactly("A", "B", "C");
+  }
+
+  /**
+   * The pool takes at most its size per fine-tune interval (issue 14): the ring is read once an
+   * interval, so more queries would be overwritten unread, each at three Kafka records. Catches the
+   * cap not applied (10 pooled) or never reopened (3 after the next interval).
+   */
+  @Test
+  void shouldPoolAtMostThePoolSizeOfQueriesPerFineTuneInterval() {
+    start(Map.of(FewShotConfig.QUERY_POOL_SIZE_CONFIG, 3));
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "b1", axis(1, 0.1f, 2));
+    for (int i = 0; i < 10; i++) {
+      query("q" + i, axis(i % 2, 0.2f, 10 + i));
+    }
+    assertThat(poolAdds()).as("queries pooled in the first interval").isEqualTo(3);
+    driver.advanceWallClockTime(Duration.ofMillis(TopologyHarness.INTERVAL_MS));
+    for (int i = 10; i < 12; i++) {
+      query("q" + i, axis(i % 2, 0.2f, 10 + i));
+    }
+    assertThat(poolAdds()).as("after the next interval began").isEqualTo(5);
+    assertThat(predictions.readValuesToList()).as("every query answered").hasSize(12);
+  }
+
+  private long poolAdds() {
+    KeyValueStore<String, TaskState> tasks = driver.getKeyValueStore(StoreNames.TASKS);
+    return tasks.get(TASK).poolAdds();
   }
 
   @Test

@@ -86,6 +86,7 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
   private final Telemetry telemetry;
   private final int poolSize;
   private final double poolSampleRate;
+  private final PoolAdmission poolAdmission;
   private final int batchSize;
   private final long lingerMs;
   private final Map<String, Cached> cache =
@@ -132,6 +133,8 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
       Telemetry telemetry,
       int poolSize,
       double poolSampleRate,
+      int poolPerInterval,
+      long fineTuneIntervalMs,
       int batchSize,
       long lingerMs) {
     if (batchSize < 1) {
@@ -143,6 +146,7 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     this.telemetry = telemetry;
     this.poolSize = poolSize;
     this.poolSampleRate = poolSampleRate;
+    this.poolAdmission = new PoolAdmission(poolPerInterval, fineTuneIntervalMs);
     this.batchSize = batchSize;
     this.lingerMs = lingerMs;
   }
@@ -377,7 +381,8 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     telemetry.event(Input.QUERIES, Outcome.OK);
     telemetry.predicted(prediction, query.image());
     if (poolSize > 0
-        && (poolSampleRate >= 1.0 || ThreadLocalRandom.current().nextDouble() < poolSampleRate)) {
+        && (poolSampleRate >= 1.0 || ThreadLocalRandom.current().nextDouble() < poolSampleRate)
+        && poolAdmission.admit(query.task(), context.currentSystemTimeMs())) {
       context.forward(
           record
               .withKey(query.task())

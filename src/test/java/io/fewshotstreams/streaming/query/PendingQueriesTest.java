@@ -177,6 +177,8 @@ class PendingQueriesTest {
         telemetry,
         0,
         0.0,
+        0,
+        10_000,
         batchSize,
         5);
   }
