@@ -272,8 +272,10 @@ final class RestoreBench {
     settings.put(FewShotConfig.MODELS_TOPIC_CONFIG, app + "-models");
     settings.put(FewShotConfig.DEAD_LETTERS_TOPIC_CONFIG, app + "-dead-letters");
     settings.putAll(serviceSettings);
-    // The fill waits for every query to be pooled.
+    // The fill waits for every query to be pooled: none is sampled out, none held back by the
+    // pool's per-interval cap (the fill sends them all within one interval).
     settings.put(FewShotConfig.QUERY_POOL_SAMPLE_RATE_CONFIG, 1.0);
+    settings.put(FewShotConfig.QUERY_POOL_PER_INTERVAL_CONFIG, Integer.MAX_VALUE);
     return new FewShotConfig(settings);
   }
 
