@@ -145,7 +145,7 @@ public final class RobustTransduction implements OpenSetMethod {
    * What the support set and the pool say before any fitting.
    *
    * @param branch the fit: {@value Methods#TRANSDUCTIVE} (the pool passed both tests), {@value
-   *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES} or {@value #WEIGHTED}
+   *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED} or {@value #ALPHA}
    * @param threshold the open-set threshold
    * @param looTemperature the leave-one-out temperature; NaN at one shot
    * @param imbalanced whether the pool's marginal tested as not uniform
