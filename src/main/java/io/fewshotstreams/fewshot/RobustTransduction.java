@@ -83,7 +83,7 @@ public final class RobustTransduction implements OpenSetMethod {
                       .classifier();
           int changed = 0;
           for (float[] x : pool) {
-            if (argmax(tuned.logits(x)) != argmax(fallback.logits(x))) {
+            if (tuned.predict(x) != fallback.predict(x)) {
               changed++;
             }
           }
@@ -345,15 +345,6 @@ public final class RobustTransduction implements OpenSetMethod {
     return config.priorZ() == 0 || 2 * ratio > quantile;
   }
 
-  private static int argmax(float[] v) {
-    int best = 0;
-    for (int c = 1; c < v.length; c++) {
-      if (v[c] > v[best]) {
-        best = c;
-      }
-    }
-    return best;
-  }
 
   @Override
   public String toString() {
