@@ -5,6 +5,7 @@ import io.fewshotstreams.events.FeedbackEvent;
 import io.fewshotstreams.events.Outcome;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.ReviewItem;
+import io.fewshotstreams.streaming.BoundedMaps;
 import io.fewshotstreams.streaming.DeadLetters;
 import io.fewshotstreams.streaming.LearnerInput;
 import io.fewshotstreams.streaming.Origin;
@@ -13,7 +14,6 @@ import io.fewshotstreams.streaming.feedback.FeedbackSerdes.Counts;
 import io.fewshotstreams.streaming.feedback.FeedbackSerdes.Queued;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.streams.KeyValue;
@@ -58,14 +58,7 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
    * {@link #TRACKED_TASKS}) it is 0, which costs one scan from the queue's start.
    */
   private final Map<String, long[]> lowWater =
-      new LinkedHashMap<>(64, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
-          return size() > TRACKED_TASKS;
-        }
-      };
+      BoundedMaps.of(TRACKED_TASKS, true);
   static final int TRACKED_TASKS = 65_536;
 
   FeedbackJoiner(TaskSettings settings, DeadLetters deadLetters, FeedbackMetrics metrics) {

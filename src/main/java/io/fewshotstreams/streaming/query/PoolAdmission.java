@@ -1,6 +1,6 @@
 package io.fewshotstreams.streaming.query;
 
-import java.util.LinkedHashMap;
+import io.fewshotstreams.streaming.BoundedMaps;
 import java.util.Map;
 
 /**
@@ -18,14 +18,7 @@ final class PoolAdmission {
   private final int limit;
   private final long intervalMs;
   private final Map<String, long[]> windows =
-      new LinkedHashMap<>(64, 0.75f, false) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
-          return size() > TRACKED_TASKS;
-        }
-      };
+      BoundedMaps.of(TRACKED_TASKS, false);
 
   /**
    * @param limit queries admitted per task per interval; 0 admits none

@@ -7,6 +7,7 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.fewshot.CosineClassifier;
+import io.fewshotstreams.streaming.BoundedMaps;
 import io.fewshotstreams.streaming.DeadLetters;
 import io.fewshotstreams.streaming.Features;
 import io.fewshotstreams.streaming.Intake;
@@ -21,7 +22,6 @@ import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -90,14 +90,7 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
   private final int batchSize;
   private final long lingerMs;
   private final Map<String, Cached> cache =
-      new LinkedHashMap<>(64, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Cached> eldest) {
-          return size() > CACHED_TASKS;
-        }
-      };
+      BoundedMaps.of(CACHED_TASKS, true);
   /** What waits in the pending store, by offset: the store's keys, mirrored, never scanned. */
   private final TreeMap<Long, Waiting> waiting = new TreeMap<>();
   private ProcessorContext<String, Routed> context;
