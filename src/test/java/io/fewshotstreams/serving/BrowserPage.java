@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -183,10 +184,16 @@ public final class BrowserPage implements AutoCloseable {
     return this;
   }
 
-  /** The visible text of the first element matching {@code cssSelector}, or "" when none does. */
+  /**
+   * The visible text of the first element matching {@code cssSelector}, or "" when none does. Read
+   * again on the new element when a redraw replaced the one found (see {@link #texts}).
+   */
   public String text(String cssSelector) {
-    List<WebElement> found = driver.findElements(By.cssSelector(cssSelector));
-    return found.isEmpty() ? "" : found.get(0).getText();
+    return readFresh(
+        () -> {
+          List<WebElement> found = driver.findElements(By.cssSelector(cssSelector));
+          return found.isEmpty() ? "" : found.get(0).getText();
+        });
   }
 
   /**
@@ -195,11 +202,18 @@ public final class BrowserPage implements AutoCloseable {
    * read is then done again on the new elements.
    */
   public List<String> texts(String cssSelector) {
+    return readFresh(
+        () ->
+            driver.findElements(By.cssSelector(cssSelector)).stream()
+                .map(WebElement::getText)
+                .toList());
+  }
+
+  /** Runs {@code read}, again when a redraw made an element it found stale, at most five times. */
+  private static <T> T readFresh(Supplier<T> read) {
     for (int attempt = 1; ; attempt++) {
       try {
-        return driver.findElements(By.cssSelector(cssSelector)).stream()
-            .map(WebElement::getText)
-            .toList();
+        return read.get();
       } catch (StaleElementReferenceException e) {
         if (attempt == 5) { // a redraw every second cannot beat five reads in a row
           throw e;
