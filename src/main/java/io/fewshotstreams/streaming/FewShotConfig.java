@@ -43,6 +43,7 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String FINETUNE_INTERVAL_MS_CONFIG = "fewshot.finetune.interval.ms";
   public static final String FINETUNE_METHOD_CONFIG = "fewshot.finetune.method";
   public static final String FINETUNE_THREADS_CONFIG = "fewshot.finetune.threads";
+  public static final String FINETUNE_KEEP_ON_ADD_CONFIG = "fewshot.finetune.keep.on.add";
   public static final String OPENSET_ACCEPT_SHARE_CONFIG = "fewshot.openset.accept.share";
   public static final String MAX_EXAMPLES_PER_CLASS_CONFIG = "fewshot.max.examples.per.class";
   public static final String MAX_CLASSES_PER_TASK_CONFIG = "fewshot.max.classes.per.task";
@@ -161,6 +162,16 @@ public final class FewShotConfig extends AbstractConfig {
                   + " holding images of unregistered classes, calibrated), auto (transductive"
                   + " when the task has enough pooled queries, else inductive, else none at one"
                   + " shot), transductive, inductive, or prototypes (no fine-tuning).")
+          .define(
+              FINETUNE_KEEP_ON_ADD_CONFIG,
+              Type.BOOLEAN,
+              true,
+              Importance.LOW,
+              "Whether a fine-tuned snapshot keeps answering when a new example of one of its"
+                  + " classes arrives (promoted feedback, say); the next fine-tune, within the"
+                  + " interval, takes the example in. A new class, a removed or relabelled example"
+                  + " and a deleted class publish prototypes at once either way. False publishes"
+                  + " prototypes at every support change.")
           .define(
               OPENSET_ACCEPT_SHARE_CONFIG,
               Type.DOUBLE,
@@ -732,6 +743,10 @@ public final class FewShotConfig extends AbstractConfig {
 
   public String fineTuneMethod() {
     return getString(FINETUNE_METHOD_CONFIG);
+  }
+
+  public boolean fineTuneKeepOnAdd() {
+    return getBoolean(FINETUNE_KEEP_ON_ADD_CONFIG);
   }
 
   public double openSetAcceptShare() {

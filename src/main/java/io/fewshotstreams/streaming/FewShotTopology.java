@@ -67,7 +67,8 @@ public final class FewShotTopology {
             config.fineTuneMaxExamplesPerClass(),
             config.fineTuneMaxBytes(),
             config.maxSnapshotBytes(features.size()),
-            (float) config.openSetAcceptShare());
+            (float) config.openSetAcceptShare(),
+            config.fineTuneKeepOnAdd());
 
     TaskCount taskCount = new TaskCount(config.maxTasks());
     StreamsBuilder builder = new StreamsBuilder();

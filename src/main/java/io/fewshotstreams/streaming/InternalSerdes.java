@@ -66,6 +66,11 @@ public final class InternalSerdes {
         });
   }
 
+  /**
+   * A task's bookkeeping. The last two fields were appended later: a value written before them
+   * reads as published at its current support changes with a prototype snapshot, so its next
+   * support change publishes prototypes and a fine-tune in flight installs only if nothing changed.
+   */
   static Serde<TaskState> taskState() {
     return serde(
         (out, t) -> {
@@ -75,15 +80,27 @@ public final class InternalSerdes {
           out.writeInt(t.poolCount());
           out.writeLong(t.tunedSupportChanges());
           out.writeLong(t.tunedPoolAdds());
+          out.writeLong(t.publishedSupportChanges());
+          out.writeBoolean(t.fineTuned());
         },
-        in ->
-            new TaskState(
-                in.readLong(),
-                in.readLong(),
-                in.readLong(),
-                in.readInt(),
-                in.readLong(),
-                in.readLong()));
+        in -> {
+          long version = in.readLong();
+          long supportChanges = in.readLong();
+          long poolAdds = in.readLong();
+          int poolCount = in.readInt();
+          long tunedSupportChanges = in.readLong();
+          long tunedPoolAdds = in.readLong();
+          boolean appended = in.available() > 0;
+          return new TaskState(
+              version,
+              supportChanges,
+              poolAdds,
+              poolCount,
+              tunedSupportChanges,
+              tunedPoolAdds,
+              appended ? in.readLong() : supportChanges,
+              appended && in.readBoolean());
+        });
   }
 
   static Serde<float[]> floats() {

@@ -23,6 +23,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -43,7 +44,8 @@ import java.util.Set;
  * fine-tunes (in the background, as in the service) whatever task changed.
  *
  * <p>Run: {@code java -cp <test classpath> io.fewshotstreams.bench.FeedbackCurve [seeds] [svg]
- * [method]}.
+ * [method] [setting=value ...]}; the settings go to the service as they are, e.g. {@code
+ * fewshot.finetune.keep.on.add=false}.
  */
 public final class FeedbackCurve {
   static final int WINDOW = 200;
@@ -58,6 +60,14 @@ public final class FeedbackCurve {
     int seeds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     Path svg = Path.of(args.length > 1 ? args[1] : "target/feedback-curve.svg");
     String method = args.length > 2 ? args[2] : "prototypes";
+    Map<String, Object> extra = new HashMap<>();
+    for (int i = 3; i < args.length; i++) {
+      int eq = args[i].indexOf('=');
+      if (eq < 1) {
+        throw new IllegalArgumentException("expected setting=value, found '" + args[i] + "'");
+      }
+      extra.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+    }
     IdxDataset data =
         FashionMnist.open(FashionMnist.DEFAULT_DIR, "test", new HashSet<>(FashionMnist.NOVEL));
     List<Sample> samples = data.samples();
@@ -74,7 +84,7 @@ public final class FeedbackCurve {
       long[][] right = new long[2][windows];
       for (int seed = 0; seed < seeds; seed++) {
         for (int fed = 0; fed < 2; fed++) {
-          long[] run = run(embedder, samples, features, seed, fed == 1, method);
+          long[] run = run(embedder, samples, features, seed, fed == 1, method, extra);
           for (int w = 0; w < windows; w++) {
             right[fed][w] += run[w];
           }
@@ -108,6 +118,12 @@ public final class FeedbackCurve {
     }
   }
 
+  private static Map<String, Object> merged(Map<String, Object> base, Map<String, Object> extra) {
+    Map<String, Object> all = new HashMap<>(base);
+    all.putAll(extra);
+    return all;
+  }
+
   /** Right answers per window of one run. */
   private static long[] run(
       Embedder embedder,
@@ -115,7 +131,8 @@ public final class FeedbackCurve {
       float[][] features,
       int seed,
       boolean feedback,
-      String method)
+      String method,
+      Map<String, Object> extra)
       throws IOException, InterruptedException {
     Random random = new Random(seed);
     List<Integer> order = new ArrayList<>();
@@ -141,10 +158,12 @@ public final class FeedbackCurve {
         TopologyHarness.settings(
             "feedback-curve",
             state,
-            Map.of(
-                FewShotConfig.FINETUNE_METHOD_CONFIG, method,
-                FewShotConfig.QUERY_POOL_SIZE_CONFIG, 0,
-                FewShotConfig.FEEDBACK_ENABLED_CONFIG, true));
+            merged(
+                Map.of(
+                    FewShotConfig.FINETUNE_METHOD_CONFIG, method,
+                    FewShotConfig.QUERY_POOL_SIZE_CONFIG, 0,
+                    FewShotConfig.FEEDBACK_ENABLED_CONFIG, true),
+                extra));
     int windows = (samples.size() - support.size()) / WINDOW;
     long[] right = new long[windows];
     long tuned = 0;

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.ClassSum;
 import io.fewshotstreams.streaming.learner.TaskState;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
@@ -64,8 +66,29 @@ class InternalSerdesTest {
     ClassSum sumsBack = roundTrip(InternalSerdes.classSum(), sums);
     assertThat(sumsBack.count()).isEqualTo(2);
     assertThat(sumsBack.sum()).containsExactly(0.1, 1e-17);
-    TaskState state = new TaskState(5, 4, 3, 2, 1, 0);
+    TaskState state = new TaskState(5, 4, 3, 2, 1, 0, 3, true);
     assertThat(roundTrip(InternalSerdes.taskState(), state)).isEqualTo(state);
+  }
+
+  /**
+   * A task's bookkeeping written before the last two fields existed still restores, as published
+   * with prototypes at its support changes. Catches a reader that needs the new fields (an
+   * EOFException on every old changelog record) or defaults them to "fine-tuned" or 0 (which would
+   * let a stale fine-tune replace a newer prototype snapshot).
+   */
+  @Test
+  void shouldReadATaskStateWrittenBeforeItsLastTwoFields() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.writeByte(1);
+    out.writeLong(5);
+    out.writeLong(4);
+    out.writeLong(3);
+    out.writeInt(2);
+    out.writeLong(1);
+    out.writeLong(0);
+    assertThat(InternalSerdes.taskState().deserializer().deserialize("t", bytes.toByteArray()))
+        .isEqualTo(new TaskState(5, 4, 3, 2, 1, 0, 4, false));
   }
 
   /**

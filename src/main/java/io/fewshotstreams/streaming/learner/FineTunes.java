@@ -167,7 +167,7 @@ final class FineTunes {
     MethodName method = configuredMethod;
     if (labels.size() < 2 || method == MethodName.PROTOTYPES) {
       // One class has nothing to separate; the prototype snapshot stands.
-      stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
+      stores.putTask(task, state.tuned(state.supportChanges(), state.poolAdds()));
       return;
     }
     List<StoredExample> examples = stores.examples(task);
@@ -185,7 +185,7 @@ final class FineTunes {
     boolean usesPool = method.usesPool();
     if (method == MethodName.PROTOTYPES || (!supportChanged && !usesPool)) {
       // Nothing to fit, or only the pool changed and the method ignores it: same result as before.
-      stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
+      stores.putTask(task, state.tuned(state.supportChanges(), state.poolAdds()));
       return;
     }
     float[][] unlabelled = usesPool ? queries : new float[0][];
@@ -340,7 +340,7 @@ final class FineTunes {
     }
     TaskState state = stores.task(task);
     if (state != null) {
-      stores.putTask(task, state.tuned(state.version(), state.supportChanges(), state.poolAdds()));
+      stores.putTask(task, state.tuned(state.supportChanges(), state.poolAdds()));
     }
     telemetry.fineTuned(
         new RecentActivity.FineTuneEvent(
@@ -375,15 +375,15 @@ final class FineTunes {
 
   private void install(Tuned tuned) {
     TaskState state = stores.task(tuned.task());
-    if (state == null || state.supportChanges() != tuned.atSupportChanges()) {
-      // The support set changed while tuning: the next punctuation tunes again.
+    if (state == null || !state.installable(tuned.atSupportChanges())) {
+      // A prototype snapshot went out while tuning: the next punctuation tunes again.
       report(tuned, state == null ? 0 : state.version(), FineTuneOutcome.STALE);
       return;
     }
     if (tuned.model() == null) {
       stores.putTask(
           tuned.task(),
-          state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
+          state.tuned(tuned.atSupportChanges(), tuned.atPoolAdds()));
       report(tuned, state.version(), FineTuneOutcome.FAILED);
       return;
     }
@@ -404,12 +404,12 @@ final class FineTunes {
       log.warn(withheld);
       stores.putTask(
           tuned.task(),
-          state.tuned(state.version(), tuned.atSupportChanges(), tuned.atPoolAdds()));
+          state.tuned(tuned.atSupportChanges(), tuned.atPoolAdds()));
       report(tuned, state.version(), FineTuneOutcome.FAILED);
       return;
     }
     stores.putTask(
-        tuned.task(), state.tuned(version, tuned.atSupportChanges(), tuned.atPoolAdds()));
+        tuned.task(), state.installed(version, tuned.atSupportChanges(), tuned.atPoolAdds()));
     report(tuned, version, FineTuneOutcome.INSTALLED);
   }
 

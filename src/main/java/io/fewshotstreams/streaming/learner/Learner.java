@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The learner, keyed by task: applies support changes to the example and class-sum stores ({@link
- * LearnerStores}) and publishes a prototype snapshot after each ({@link SnapshotPublisher}); keeps
+ * LearnerStores}) and publishes a prototype snapshot after each ({@link SnapshotPublisher}), but
+ * for a new example of a class of a fine-tuned snapshot, which is held for the next fine-tune; keeps
  * a ring of recent query embeddings per task ({@link QueryPool}); and on a wall-clock punctuator
  * fine-tunes the tasks whose data changed ({@link FineTunes}). A change that {@link SupportLimits}
  * refuse, or that fails, becomes a dead letter.
@@ -48,6 +49,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
    * @param fineTuneMaxExamplesPerClass support examples per class a fine-tune uses at most
    * @param fineTuneMaxBytes estimated working memory a fine-tune may take
    * @param maxSnapshotBytes the largest snapshot value the models topic and the producer take
+   * @param keepFineTunedOnAdd whether a new example of a class of the fine-tuned snapshot answering
+   *     its task is held for the next fine-tune instead of publishing prototypes
    */
   public record Settings(
       String backboneId,
@@ -60,7 +63,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       int fineTuneMaxExamplesPerClass,
       long fineTuneMaxBytes,
       long maxSnapshotBytes,
-      float acceptShare) {}
+      float acceptShare,
+      boolean keepFineTunedOnAdd) {}
 
   /**
    * A learner; the codec, scheduler, telemetry and task count are shared by every learner of an
@@ -221,11 +225,20 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       subtract(task, previous);
       sum = stores.classSum(task, add.label());
     }
-    if (sum == null) {
+    boolean newClass = sum == null;
+    if (newClass) {
       sum = ClassSum.empty(settings.featureSize());
     }
     stores.putClassSum(task, add.label(), sum.plus(add.feature()));
     stores.putExample(task, add.exampleId(), new StoredExample(add.label(), add.feature()));
+    TaskState state = stores.taskOrNew(task);
+    if (previous == null && !newClass && state.fineTuned() && settings.keepFineTunedOnAdd()) {
+      // A new example of a class the fine-tuned snapshot has: with a few examples a class it beats
+      // the prototypes by points (BENCHMARKS.md), so it keeps answering until the next fine-tune,
+      // within the interval, takes the example in.
+      stores.putTask(task, state.held());
+      return;
+    }
     supportChanged(record, task);
   }
 

@@ -9,6 +9,9 @@ package io.fewshotstreams.streaming.learner;
  * @param poolCount how many pool slots hold an embedding
  * @param tunedSupportChanges {@code supportChanges} at the last fine-tune (or decision not to)
  * @param tunedPoolAdds {@code poolAdds} at the last fine-tune
+ * @param publishedSupportChanges {@code supportChanges} at the last prototype snapshot: the changes
+ *     after it were held (new examples of a fine-tuned snapshot's classes, see {@link #held})
+ * @param fineTuned whether the last snapshot published is fine-tuned
  */
 public record TaskState(
     long version,
@@ -16,14 +19,40 @@ public record TaskState(
     long poolAdds,
     int poolCount,
     long tunedSupportChanges,
-    long tunedPoolAdds) {
+    long tunedPoolAdds,
+    long publishedSupportChanges,
+    boolean fineTuned) {
 
   /** A task with no history. */
-  public static final TaskState NEW = new TaskState(0, 0, 0, 0, 0, 0);
+  public static final TaskState NEW = new TaskState(0, 0, 0, 0, 0, 0, 0, false);
 
+  /** A support change published as prototype snapshot {@code newVersion}. */
   TaskState supportChanged(long newVersion) {
     return new TaskState(
-        newVersion, supportChanges + 1, poolAdds, poolCount, tunedSupportChanges, tunedPoolAdds);
+        newVersion,
+        supportChanges + 1,
+        poolAdds,
+        poolCount,
+        tunedSupportChanges,
+        tunedPoolAdds,
+        supportChanges + 1,
+        false);
+  }
+
+  /**
+   * A support change held back: the fine-tuned snapshot keeps answering, and the next fine-tune
+   * takes the change in.
+   */
+  TaskState held() {
+    return new TaskState(
+        version,
+        supportChanges + 1,
+        poolAdds,
+        poolCount,
+        tunedSupportChanges,
+        tunedPoolAdds,
+        publishedSupportChanges,
+        fineTuned);
   }
 
   TaskState pooled(int poolSize) {
@@ -33,7 +62,9 @@ public record TaskState(
         poolAdds + 1,
         Math.min(poolCount + 1, poolSize),
         tunedSupportChanges,
-        tunedPoolAdds);
+        tunedPoolAdds,
+        publishedSupportChanges,
+        fineTuned);
   }
 
   /** Next pool slot to write: the pool is a ring over {@code poolSize} slots. */
@@ -51,8 +82,38 @@ public record TaskState(
         || poolAdds - tunedPoolAdds >= Math.max(1, poolCount / 2);
   }
 
-  TaskState tuned(long newVersion, long atSupportChanges, long atPoolAdds) {
+  /**
+   * Whether a fine-tune of the support set after {@code atSupportChanges} changes may replace the
+   * task's snapshot: no prototype snapshot was published since it started. The changes after it,
+   * if any, were held, and the next fine-tune takes them in.
+   */
+  boolean installable(long atSupportChanges) {
+    return atSupportChanges >= publishedSupportChanges;
+  }
+
+  /** Tuned (or given up) at these counts, the snapshot unchanged. */
+  TaskState tuned(long atSupportChanges, long atPoolAdds) {
     return new TaskState(
-        newVersion, supportChanges, poolAdds, poolCount, atSupportChanges, atPoolAdds);
+        version,
+        supportChanges,
+        poolAdds,
+        poolCount,
+        atSupportChanges,
+        atPoolAdds,
+        publishedSupportChanges,
+        fineTuned);
+  }
+
+  /** Tuned at these counts and published as fine-tuned snapshot {@code newVersion}. */
+  TaskState installed(long newVersion, long atSupportChanges, long atPoolAdds) {
+    return new TaskState(
+        newVersion,
+        supportChanges,
+        poolAdds,
+        poolCount,
+        atSupportChanges,
+        atPoolAdds,
+        publishedSupportChanges,
+        true);
   }
 }

@@ -49,7 +49,18 @@ final class LearnerRig implements AutoCloseable {
   /** Settings of a small learner: {@value #D} features, inductive fine-tuning. */
   static Learner.Settings settings() {
     return new Learner.Settings(
-        BACKBONE, D, 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100, 256L << 20, 1L << 20, 0.95f);
+        BACKBONE,
+        D,
+        500,
+        1000,
+        100,
+        Methods.INDUCTIVE,
+        1_000,
+        100,
+        256L << 20,
+        1L << 20,
+        0.95f,
+        true);
   }
 
   Learner learner(Learner.Settings settings, FineTunes.Tuner tuner) {
@@ -84,6 +95,11 @@ final class LearnerRig implements AutoCloseable {
     learner.process(
         new Record<>(
             task, (LearnerInput) new LearnerInput.Add(task, label, id, feature, origin()), 0L));
+  }
+
+  void remove(Learner learner, String task, String id) {
+    learner.process(
+        new Record<>(task, (LearnerInput) new LearnerInput.Remove(task, id, origin()), 0L));
   }
 
   void deleteClass(Learner learner, String task, String label) {

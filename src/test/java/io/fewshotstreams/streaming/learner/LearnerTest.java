@@ -217,7 +217,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 2,
-                  256L << 20, 1L << 20, 0.95f),
+                  256L << 20, 1L << 20, 0.95f, true),
               tuner);
       MockProcessorContext<String, Routed> context = rig.open();
       learner.init(context);
@@ -246,7 +246,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100,
-                  tooSmall, 1L << 20, 0.95f),
+                  tooSmall, 1L << 20, 0.95f, true),
               (m, st, u) -> {
                 calls.incrementAndGet();
                 return Methods.fineTune(m, st, u);
@@ -319,7 +319,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100,
-                  256L << 20, limit, 0.95f),
+                  256L << 20, limit, 0.95f, true),
               Methods::fineTune);
       MockProcessorContext<String, Routed> context = rig.open();
       learner.init(context);
@@ -368,7 +368,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100,
-                  256L << 20, limit, 0.95f),
+                  256L << 20, limit, 0.95f, true),
               Methods::fineTune);
       MockProcessorContext<String, Routed> context = rig.open();
       small.init(context);

@@ -12,9 +12,41 @@ class TaskStateTest {
     TaskState changed = TaskState.NEW.supportChanged(1);
     assertThat(TaskState.NEW.needsFineTune()).isFalse();
     assertThat(changed.needsFineTune()).isTrue();
-    TaskState tuned = changed.tuned(2, changed.supportChanges(), changed.poolAdds());
+    TaskState tuned = changed.installed(2, changed.supportChanges(), changed.poolAdds());
     assertThat(tuned.needsFineTune()).isFalse();
     assertThat(tuned.version()).isEqualTo(2);
+    assertThat(tuned.fineTuned()).isTrue();
+    TaskState given = changed.tuned(changed.supportChanges(), changed.poolAdds());
+    assertThat(given.needsFineTune()).isFalse();
+    assertThat(given.version()).as("given up: the prototype snapshot stays").isEqualTo(1);
+    assertThat(given.fineTuned()).isFalse();
+  }
+
+  /**
+   * A fine-tune may install over held changes but never over a prototype snapshot published after
+   * it started. Catches a rule that compares with the support changes (fine-tunes under a steady
+   * stream of promoted feedback would never install) or ignores the prototype snapshot (a removed
+   * example or deleted class would come back with the stale fine-tune).
+   */
+  @Test
+  void shouldInstallAFineTuneOverHeldChangesOnly() {
+    TaskState tuning = TaskState.NEW.supportChanged(1).supportChanged(2);
+    long at = tuning.supportChanges();
+    assertThat(tuning.installable(at)).isTrue();
+    TaskState installed = tuning.installed(3, at, 0);
+    TaskState held = installed.held().held();
+    assertThat(held.version()).as("held changes publish nothing").isEqualTo(3);
+    assertThat(held.fineTuned()).isTrue();
+    assertThat(held.needsFineTune()).isTrue();
+    assertThat(held.installable(held.supportChanges() - 1))
+        .as("a fine-tune started between two held changes")
+        .isTrue();
+    TaskState published = held.supportChanged(4);
+    assertThat(published.fineTuned()).isFalse();
+    assertThat(published.installable(held.supportChanges()))
+        .as("a fine-tune started before the prototype snapshot")
+        .isFalse();
+    assertThat(published.installable(published.supportChanges())).isTrue();
   }
 
   @Test
@@ -23,7 +55,7 @@ class TaskStateTest {
     for (int i = 0; i < 60; i++) {
       state = state.pooled(POOL);
     }
-    state = state.tuned(2, state.supportChanges(), state.poolAdds());
+    state = state.installed(2, state.supportChanges(), state.poolAdds());
     for (int i = 0; i < 29; i++) {
       state = state.pooled(POOL);
     }
