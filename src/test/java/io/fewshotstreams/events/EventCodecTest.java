@@ -1,6 +1,7 @@
 package io.fewshotstreams.events;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.nio.charset.StandardCharsets;
@@ -102,7 +103,21 @@ class EventCodecTest {
       assertThat(back).isEqualTo(prediction);
       // clients show the classes in the model's order
       assertThat(back.probabilities().keySet()).containsExactly("sneaker", "boot");
+      Prediction own = CODEC.readOwnPrediction(json);
+      assertThat(own).isEqualTo(prediction);
+      assertThat(own.probabilities().keySet()).containsExactly("sneaker", "boot");
     }
+  }
+
+  // The feedback room's stores bind their predictions without the schema: a value that does not
+  // bind must still fail loudly (a service bug), not come back half read.
+  @Test
+  void shouldFailLoudlyOnAnOwnPredictionThatDoesNotBind() {
+    assertThatThrownBy(() -> CODEC.readOwnPrediction("{\"task\": 3".getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("expected a prediction the service wrote");
+    assertThatThrownBy(() -> CODEC.readOwnPrediction("{\"schemaVersion\": 1}".getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(IllegalStateException.class);
   }
 
   @Test

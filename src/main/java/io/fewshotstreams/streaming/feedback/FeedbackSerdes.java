@@ -62,7 +62,7 @@ final class FeedbackSerdes {
         in -> {
           byte kind = in.readByte();
           if (kind == PREDICTED) {
-            Prediction p = codec.readPrediction(readBytes(in));
+            Prediction p = codec.readOwnPrediction(readBytes(in));
             return new FeedbackInput.Predicted(p, readFloats(in));
           }
           if (kind != TRUTH) {
@@ -102,7 +102,7 @@ final class FeedbackSerdes {
           if (!in.readBoolean()) {
             return new Retained(null, null, at, seq, answered);
           }
-          Prediction p = codec.readPrediction(readBytes(in));
+          Prediction p = codec.readOwnPrediction(readBytes(in));
           return new Retained(p, readFloats(in), at, seq, answered);
         });
   }
