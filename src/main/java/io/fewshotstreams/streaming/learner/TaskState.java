@@ -93,19 +93,16 @@ public record TaskState(
 
   /** Tuned (or given up) at these counts, the snapshot unchanged. */
   TaskState tuned(long atSupportChanges, long atPoolAdds) {
-    return new TaskState(
-        version,
-        supportChanges,
-        poolAdds,
-        poolCount,
-        atSupportChanges,
-        atPoolAdds,
-        publishedSupportChanges,
-        fineTuned);
+    return tunedAt(version, atSupportChanges, atPoolAdds, fineTuned);
   }
 
   /** Tuned at these counts and published as fine-tuned snapshot {@code newVersion}. */
   TaskState installed(long newVersion, long atSupportChanges, long atPoolAdds) {
+    return tunedAt(newVersion, atSupportChanges, atPoolAdds, true);
+  }
+
+  private TaskState tunedAt(
+      long newVersion, long atSupportChanges, long atPoolAdds, boolean nowFineTuned) {
     return new TaskState(
         newVersion,
         supportChanges,
@@ -114,6 +111,6 @@ public record TaskState(
         atSupportChanges,
         atPoolAdds,
         publishedSupportChanges,
-        true);
+        nowFineTuned);
   }
 }

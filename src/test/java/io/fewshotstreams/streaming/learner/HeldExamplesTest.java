@@ -45,6 +45,19 @@ class HeldExamplesTest {
     installFinished(context);
   }
 
+  /**
+   * A learner fine-tuned once, then given a held example of class-0: its second fine-tune is
+   * running, held by {@link #secondHeldAt}'s gate.
+   */
+  private MockProcessorContext<String, Routed> secondTuneRunning(
+      LearnerRig rig, Learner learner, CountDownLatch started) throws InterruptedException {
+    MockProcessorContext<String, Routed> context = fineTuned(rig, learner);
+    rig.add(learner, TASK, "class-0", "new-0", near(0, random));
+    startDue(context);
+    assertThat(started.await(20, TimeUnit.SECONDS)).as("the second fine-tune started").isTrue();
+    return context;
+  }
+
   /** Fine-tunes for real, the second one only once {@code gate} opens. */
   private static FineTunes.Tuner secondHeldAt(CountDownLatch gate, CountDownLatch started) {
     return (m, s, u) -> {
@@ -107,14 +120,8 @@ class HeldExamplesTest {
     CountDownLatch gate = new CountDownLatch(1);
     CountDownLatch started = new CountDownLatch(2);
     try (LearnerRig rig = new LearnerRig()) {
-      Learner learner =
-          rig.learner(
-              LearnerRig.settings(),
-              secondHeldAt(gate, started));
-      MockProcessorContext<String, Routed> context = fineTuned(rig, learner);
-      rig.add(learner, TASK, "class-0", "new-0", near(0, random));
-      startDue(context);
-      assertThat(started.await(20, TimeUnit.SECONDS)).as("the second fine-tune started").isTrue();
+      Learner learner = rig.learner(LearnerRig.settings(), secondHeldAt(gate, started));
+      MockProcessorContext<String, Routed> context = secondTuneRunning(rig, learner, started);
       rig.add(learner, TASK, "class-1", "during", near(1, random));
       gate.countDown();
       rig.awaitIdle();
@@ -137,14 +144,8 @@ class HeldExamplesTest {
     CountDownLatch gate = new CountDownLatch(1);
     CountDownLatch started = new CountDownLatch(2);
     try (LearnerRig rig = new LearnerRig()) {
-      Learner learner =
-          rig.learner(
-              LearnerRig.settings(),
-              secondHeldAt(gate, started));
-      MockProcessorContext<String, Routed> context = fineTuned(rig, learner);
-      rig.add(learner, TASK, "class-0", "new-0", near(0, random));
-      startDue(context);
-      assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
+      Learner learner = rig.learner(LearnerRig.settings(), secondHeldAt(gate, started));
+      MockProcessorContext<String, Routed> context = secondTuneRunning(rig, learner, started);
       rig.remove(learner, TASK, "e-0-0");
       assertThat(versions(context, ModelSnapshot.PROTOTYPES))
           .as("the removal published at once")
