@@ -20,15 +20,18 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -153,11 +156,74 @@ final class EndToEndBench {
               "end-to-end " + guarantee);
       List<Latency> latencies = new ArrayList<>();
       for (double fraction : loadFractions) {
+        awaitIdle(prefix + "app", out, "end-to-end " + guarantee);
         double rate = fraction * throughput.queriesPerSecond();
         int n = Math.max(minLatencyQueries, (int) Math.round(rate * latencySeconds));
         latencies.add(paced(config, producer, consumer, rate, n, "r" + latencies.size()));
       }
       return new Report(guarantee, throughput, writes.result(throughput.queries()), latencies);
+    }
+  }
+
+  /** Longest wait for the service to catch up with its internal topics before a latency run. */
+  private static final Duration IDLE_WAIT = Duration.ofSeconds(60);
+
+  /**
+   * Waits until the service's consumer group ({@code groupId}, its application id) has committed
+   * every record of its input and internal topics, and says how far behind it was. The throughput
+   * phase ends when the last prediction is read, but records written for later stages (the query
+   * pool's and the feedback room's repartition topics) can still wait; a latency run started then
+   * measures that backlog, not the service at the offered load. One record per partition is
+   * allowed for the transaction marker after the last committed record.
+   */
+  private void awaitIdle(String groupId, PrintWriter out, String label) {
+    long start = System.nanoTime();
+    long deadline = start + IDLE_WAIT.toNanos();
+    long first = -1;
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      while (true) {
+        Map<TopicPartition, OffsetAndMetadata> committed =
+            admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        committed.keySet().forEach(tp -> request.put(tp, OffsetSpec.latest()));
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
+            admin.listOffsets(request).all().get();
+        long behind = 0;
+        for (Map.Entry<TopicPartition, OffsetAndMetadata> e : committed.entrySet()) {
+          long end = ends.get(e.getKey()).offset();
+          behind += Math.max(0, end - (e.getValue() == null ? 0 : e.getValue().offset()) - 1);
+        }
+        if (first < 0) {
+          first = behind;
+        }
+        double waited = (System.nanoTime() - start) / 1e9;
+        if (behind == 0) {
+          out.printf(
+              Locale.ROOT,
+              "%s: idle after %.1f s (%d records of its input and internal topics were still"
+                  + " unread when the last answer came)%n",
+              label,
+              waited,
+              first);
+          out.flush();
+          return;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new FewShotException(
+              "expected the service to catch up with its topics within "
+                  + IDLE_WAIT.toSeconds()
+                  + " s, found "
+                  + behind
+                  + " records still unread");
+        }
+        Thread.sleep(100);
+      }
+    } catch (ExecutionException e) {
+      throw new FewShotException("cannot read the service's committed offsets: " + e.getCause(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new FewShotException("interrupted while waiting for the service to be idle", e);
     }
   }
 
