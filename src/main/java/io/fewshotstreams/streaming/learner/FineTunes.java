@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.LongSupplier;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.api.Record;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -341,6 +342,7 @@ final class FineTunes {
     TaskState state = stores.task(task);
     if (state != null) {
       stores.putTask(task, state.tuned(state.supportChanges(), state.poolAdds()));
+      publishHeld(task);
     }
     telemetry.fineTuned(
         new RecentActivity.FineTuneEvent(
@@ -354,6 +356,31 @@ final class FineTunes {
             0,
             clock.getAsLong(),
             FineTuneOutcome.FAILED));
+  }
+
+  /**
+   * After a fine-tune that installed nothing: when examples were held for it, publishes the
+   * prototypes of the task's support, so that a task whose fine-tunes fail does not keep its new
+   * examples out of every snapshot.
+   */
+  private void publishHeld(String task) {
+    TaskState state = stores.task(task);
+    if (state == null || !state.holdsChanges()) {
+      return;
+    }
+    long version = state.version() + 1;
+    String withheld =
+        publisher.prototypes(
+            new Record<>(task, null, clock.getAsLong()),
+            task,
+            version,
+            stores.classSums(task),
+            stores.examples(task));
+    if (withheld == null) {
+      stores.putTask(task, state.prototypesPublished(version));
+    } else {
+      log.warn(withheld);
+    }
   }
 
   /** Installs and publishes finished fine-tunes whose task did not change in the meantime. */
@@ -384,6 +411,7 @@ final class FineTunes {
       stores.putTask(
           tuned.task(),
           state.tuned(tuned.atSupportChanges(), tuned.atPoolAdds()));
+      publishHeld(tuned.task());
       report(tuned, state.version(), FineTuneOutcome.FAILED);
       return;
     }
@@ -405,6 +433,7 @@ final class FineTunes {
       stores.putTask(
           tuned.task(),
           state.tuned(tuned.atSupportChanges(), tuned.atPoolAdds()));
+      publishHeld(tuned.task());
       report(tuned, state.version(), FineTuneOutcome.FAILED);
       return;
     }

@@ -9,8 +9,9 @@ package io.fewshotstreams.streaming.learner;
  * @param poolCount how many pool slots hold an embedding
  * @param tunedSupportChanges {@code supportChanges} at the last fine-tune (or decision not to)
  * @param tunedPoolAdds {@code poolAdds} at the last fine-tune
- * @param publishedSupportChanges {@code supportChanges} at the last prototype snapshot: the changes
- *     after it were held (new examples of a fine-tuned snapshot's classes, see {@link #held})
+ * @param publishedSupportChanges the {@code supportChanges} the last snapshot published reflects:
+ *     the changes after it were held (new examples of a fine-tuned snapshot's classes, see {@link
+ *     #held}) or came while its fine-tune ran
  * @param fineTuned whether the last snapshot published is fine-tuned
  */
 public record TaskState(
@@ -37,6 +38,24 @@ public record TaskState(
         tunedPoolAdds,
         supportChanges + 1,
         false);
+  }
+
+  /** Prototypes of the support as it is published as snapshot {@code newVersion}. */
+  TaskState prototypesPublished(long newVersion) {
+    return new TaskState(
+        newVersion,
+        supportChanges,
+        poolAdds,
+        poolCount,
+        tunedSupportChanges,
+        tunedPoolAdds,
+        supportChanges,
+        false);
+  }
+
+  /** Whether the snapshot answering is fine-tuned and support changes wait for its next fine-tune. */
+  boolean holdsChanges() {
+    return fineTuned && supportChanges > publishedSupportChanges;
   }
 
   /**
@@ -84,8 +103,9 @@ public record TaskState(
 
   /**
    * Whether a fine-tune of the support set after {@code atSupportChanges} changes may replace the
-   * task's snapshot: no prototype snapshot was published since it started. The changes after it,
-   * if any, were held, and the next fine-tune takes them in.
+   * task's snapshot: it saw at least what that snapshot reflects, so no prototype snapshot was
+   * published since it started. The changes after it, if any, were held, and the next fine-tune
+   * takes them in.
    */
   boolean installable(long atSupportChanges) {
     return atSupportChanges >= publishedSupportChanges;
@@ -93,7 +113,7 @@ public record TaskState(
 
   /** Tuned (or given up) at these counts, the snapshot unchanged. */
   TaskState tuned(long atSupportChanges, long atPoolAdds) {
-    return tunedAt(version, atSupportChanges, atPoolAdds, fineTuned);
+    return tunedAt(version, atSupportChanges, atPoolAdds, false);
   }
 
   /** Tuned at these counts and published as fine-tuned snapshot {@code newVersion}. */
@@ -102,7 +122,7 @@ public record TaskState(
   }
 
   private TaskState tunedAt(
-      long newVersion, long atSupportChanges, long atPoolAdds, boolean nowFineTuned) {
+      long newVersion, long atSupportChanges, long atPoolAdds, boolean installed) {
     return new TaskState(
         newVersion,
         supportChanges,
@@ -110,7 +130,7 @@ public record TaskState(
         poolCount,
         atSupportChanges,
         atPoolAdds,
-        publishedSupportChanges,
-        nowFineTuned);
+        installed ? atSupportChanges : publishedSupportChanges,
+        installed || fineTuned);
   }
 }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.junit.jupiter.api.Test;
 
@@ -156,6 +157,39 @@ class HeldExamplesTest {
       assertThat(versions(context, ModelSnapshot.FINE_TUNED))
           .as("the fine-tune that still had e-0-0 is not installed")
           .containsExactly(7L);
+    }
+  }
+
+  // Bug it catches: a task whose next fine-tune fails (or is given up) kept its held examples out
+  // of every snapshot, serving the old fine-tuned one until some later fine-tune succeeded.
+  @Test
+  void shouldPublishPrototypesOfHeldExamplesWhenTheFineTuneFails() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    try (LearnerRig rig = new LearnerRig()) {
+      Learner learner =
+          rig.learner(
+              LearnerRig.settings(),
+              (m, s, u) -> {
+                if (calls.incrementAndGet() == 2) {
+                  throw new IllegalStateException("test: the second fine-tune fails");
+                }
+                return Methods.fineTune(m, s, u);
+              });
+      MockProcessorContext<String, Routed> context = fineTuned(rig, learner);
+      rig.add(learner, TASK, "class-0", "new-0", near(0, random));
+      assertThat(versions(context, ModelSnapshot.PROTOTYPES)).endsWith(6L);
+      tune(rig, context);
+
+      assertThat(calls.get()).isEqualTo(2);
+      List<ModelSnapshot> prototypes = snapshots(context, ModelSnapshot.PROTOTYPES);
+      assertThat(prototypes).extracting(ModelSnapshot::version).endsWith(6L, 8L);
+      assertThat(prototypes.get(prototypes.size() - 1).supportExamples())
+          .as("the held example is in the snapshot that answers now")
+          .isEqualTo(7);
+      rig.add(learner, TASK, "class-1", "next", near(1, random));
+      assertThat(versions(context, ModelSnapshot.PROTOTYPES))
+          .as("with prototypes answering, the next example publishes at once")
+          .endsWith(8L, 9L);
     }
   }
 
