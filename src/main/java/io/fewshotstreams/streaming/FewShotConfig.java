@@ -168,9 +168,9 @@ public final class FewShotConfig extends AbstractConfig {
               true,
               Importance.LOW,
               "Whether a fine-tuned snapshot keeps answering when a new example of one of its"
-                  + " classes arrives (promoted feedback, say); the next fine-tune, within the"
-                  + " interval, takes the example in (a fine-tune that fails publishes prototypes"
-                  + " instead). A new class, a removed or relabelled example and a deleted class"
+                  + " classes arrives (promoted feedback, say); the next fine-tune to start, within"
+                  + " one or two intervals, takes the example in (a fine-tune that fails publishes"
+                  + " prototypes instead). A new class, a removed or relabelled example and a deleted class"
                   + " publish prototypes at once either way. False publishes prototypes at every"
                   + " support change.")
           .define(

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The fine-tuning of one incarnation of a learner: {@link #startDue} submits a fine-tune for every
  * task whose data changed to the {@link FineTuneScheduler}'s threads, and {@link #installFinished},
- * on the stream thread, installs and publishes those whose task did not change in the meantime.
+ * on the stream thread, installs and publishes those over which no prototype snapshot went out in
+ * the meantime.
  *
  * <p>Kafka Streams re-initialises the same processor after closing a task (a corrupted task is
  * closed dirty and revived), so the learner makes a new {@code FineTunes} at every {@code init} and
@@ -167,8 +168,10 @@ final class FineTunes {
     }
     MethodName method = configuredMethod;
     if (labels.size() < 2 || method == MethodName.PROTOTYPES) {
-      // One class has nothing to separate; the prototype snapshot stands.
+      // One class has nothing to separate; the prototype snapshot stands (or is published now,
+      // for examples held while a fine-tuned one answered, before a restart with prototypes).
       stores.putTask(task, state.tuned(state.supportChanges(), state.poolAdds()));
+      publishHeld(task);
       return;
     }
     List<StoredExample> examples = stores.examples(task);
@@ -187,6 +190,7 @@ final class FineTunes {
     if (method == MethodName.PROTOTYPES || (!supportChanged && !usesPool)) {
       // Nothing to fit, or only the pool changed and the method ignores it: same result as before.
       stores.putTask(task, state.tuned(state.supportChanges(), state.poolAdds()));
+      publishHeld(task);
       return;
     }
     float[][] unlabelled = usesPool ? queries : new float[0][];
@@ -230,7 +234,7 @@ final class FineTunes {
     } catch (Throwable e) {
       // An Error too (out of memory, a stack overflow): the task must leave the in-flight set,
       // and the fine-tuning thread must live on for the other tasks.
-      log.error("fine-tuning task '{}' failed; its prototype snapshot stays", task, e);
+      log.error("fine-tuning task '{}' failed; its snapshot stays", task, e);
     }
     if (closed) {
       return;
@@ -297,7 +301,7 @@ final class FineTunes {
                   counts.length, counts.length + Math.min(queries.length, counts.length), dimension)
               + " bytes for one example of each of its "
               + counts.length
-              + " classes; its prototype snapshot stays",
+              + " classes; its snapshot stays",
           null);
       return null;
     }
@@ -337,7 +341,7 @@ final class FineTunes {
     if (cause == null) {
       log.warn(why);
     } else {
-      log.error("{}; its prototype snapshot stays until its data changes", why, cause);
+      log.error("{}; its snapshot stays until its data changes", why, cause);
     }
     TaskState state = stores.task(task);
     if (state != null) {
@@ -383,7 +387,10 @@ final class FineTunes {
     }
   }
 
-  /** Installs and publishes finished fine-tunes whose task did not change in the meantime. */
+  /**
+   * Installs and publishes finished fine-tunes over which no prototype snapshot went out in the
+   * meantime ({@link TaskState#installable}).
+   */
   void installFinished() {
     Tuned tuned;
     while (!closed && (tuned = finished.poll()) != null) {
@@ -428,7 +435,7 @@ final class FineTunes {
             tuned.finalLoss(),
         tuned.millis());
     if (withheld != null) {
-      // Too big for the models topic: the prototype snapshot stays until the data changes.
+      // Too big for the models topic: the snapshot answering stays until the data changes.
       log.warn(withheld);
       stores.putTask(
           tuned.task(),

@@ -232,14 +232,22 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     stores.putClassSum(task, add.label(), sum.plus(add.feature()));
     stores.putExample(task, add.exampleId(), new StoredExample(add.label(), add.feature()));
     TaskState state = stores.taskOrNew(task);
-    if (previous == null && !newClass && state.fineTuned() && settings.keepFineTunedOnAdd()) {
-      // A new example of a class the fine-tuned snapshot has: with a few examples a class it beats
-      // the prototypes by points (BENCHMARKS.md), so it keeps answering until the next fine-tune,
-      // within the interval, takes the example in.
+    if (!newClass && (previous == null || sameClass) && holds(state)) {
+      // A new example of a class the fine-tuned snapshot has, or one replaced within its class
+      // (a promotion sent again): with a few dozen examples a class the fine-tuned classifier beats
+      // the prototypes by points (BENCHMARKS.md), so it keeps answering until the next fine-tune
+      // takes the example in.
       stores.putTask(task, state.held());
       return;
     }
     supportChanged(record, task);
+  }
+
+  /** Whether a new example of an existing class waits for the next fine-tune of its task. */
+  private boolean holds(TaskState state) {
+    return state.fineTuned()
+        && settings.keepFineTunedOnAdd()
+        && !settings.method().equals(Methods.PROTOTYPES);
   }
 
   private void remove(Record<String, LearnerInput> record, LearnerInput.Remove remove) {

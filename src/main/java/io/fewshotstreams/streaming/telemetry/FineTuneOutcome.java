@@ -9,7 +9,7 @@ public enum FineTuneOutcome {
   INSTALLED("installed"),
   /** Dropped: the task's support changed while it ran; the next round tunes again. */
   STALE("stale"),
-  /** The fine-tuning threw; the task's prototype snapshot stays. */
+  /** The fine-tuning threw; the task's snapshot stays (and examples held for it are published). */
   FAILED("failed");
 
   private final String tag;

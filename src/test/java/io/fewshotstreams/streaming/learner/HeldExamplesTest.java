@@ -193,27 +193,70 @@ class HeldExamplesTest {
     }
   }
 
+  // Bug it catches: a promotion sent again (the joiner re-sends it on duplicate feedback, and a
+  // replay after a crash does too) replaced the fine-tuned snapshot with prototypes, as a relabel
+  // must; within its class it is held like a new example.
+  @Test
+  void shouldHoldAnExampleSentAgainButPublishARelabel() throws Exception {
+    try (LearnerRig rig = new LearnerRig()) {
+      Learner learner = rig.learner(LearnerRig.settings(), Methods::fineTune);
+      MockProcessorContext<String, Routed> context = fineTuned(rig, learner);
+      float[] feature = near(0, random);
+      rig.add(learner, TASK, "class-0", "promoted", feature);
+      rig.add(learner, TASK, "class-0", "promoted", feature);
+      assertThat(versions(context, ModelSnapshot.PROTOTYPES)).endsWith(6L);
+      rig.add(learner, TASK, "class-1", "promoted", feature);
+      assertThat(versions(context, ModelSnapshot.PROTOTYPES))
+          .as("a relabel publishes at once")
+          .endsWith(6L, 8L);
+    }
+  }
+
+  // Bug it catches: a task restarted with fewshot.finetune.method=prototypes kept the examples
+  // held under its old fine-tuned snapshot out of every snapshot, and held each new one too.
+  @Test
+  void shouldPublishHeldExamplesAfterARestartWithPrototypes() throws Exception {
+    try (LearnerRig rig = new LearnerRig()) {
+      Learner tuning = rig.learner(LearnerRig.settings(), Methods::fineTune);
+      fineTuned(rig, tuning);
+      rig.add(tuning, TASK, "class-0", "held", near(0, random));
+      tuning.close();
+
+      Learner prototypes = rig.learner(settings(Methods.PROTOTYPES, true), Methods::fineTune);
+      MockProcessorContext<String, Routed> context = rig.open();
+      prototypes.init(context);
+      tune(rig, context);
+      List<ModelSnapshot> published = snapshots(context, ModelSnapshot.PROTOTYPES);
+      assertThat(published).extracting(ModelSnapshot::version).containsExactly(8L);
+      assertThat(published.get(0).supportExamples()).isEqualTo(7);
+      rig.add(prototypes, TASK, "class-1", "next", near(1, random));
+      assertThat(versions(context, ModelSnapshot.PROTOTYPES)).containsExactly(8L, 9L);
+    }
+  }
+
+  private static Learner.Settings settings(String method, boolean keepOnAdd) {
+    Learner.Settings s = LearnerRig.settings();
+    return new Learner.Settings(
+        s.backboneId(),
+        s.featureSize(),
+        s.maxExamplesPerClass(),
+        s.maxClassesPerTask(),
+        s.poolSize(),
+        method,
+        s.fineTuneIntervalMs(),
+        s.fineTuneMaxExamplesPerClass(),
+        s.fineTuneMaxBytes(),
+        s.maxSnapshotBytes(),
+        s.acceptShare(),
+        keepOnAdd);
+  }
+
   // Bug it catches: the setting ignored, so a user who needs every example answered at once could
   // not have it.
   @Test
   void shouldPublishPrototypesForEveryExampleWhenKeepOnAddIsOff() throws Exception {
-    Learner.Settings s = LearnerRig.settings();
-    Learner.Settings off =
-        new Learner.Settings(
-            s.backboneId(),
-            s.featureSize(),
-            s.maxExamplesPerClass(),
-            s.maxClassesPerTask(),
-            s.poolSize(),
-            s.method(),
-            s.fineTuneIntervalMs(),
-            s.fineTuneMaxExamplesPerClass(),
-            s.fineTuneMaxBytes(),
-            s.maxSnapshotBytes(),
-            s.acceptShare(),
-            false);
     try (LearnerRig rig = new LearnerRig()) {
-      Learner learner = rig.learner(off, Methods::fineTune);
+      Learner learner = rig.learner(settings(Methods.INDUCTIVE, false), Methods::fineTune);
       MockProcessorContext<String, Routed> context = fineTuned(rig, learner);
       rig.add(learner, TASK, "class-0", "new-0", near(0, random));
       assertThat(versions(context, ModelSnapshot.PROTOTYPES)).endsWith(6L, 8L);
