@@ -174,8 +174,10 @@ class FewShotTopologyTest {
     assertThat(snapshots()).as("nothing changed, so nothing is tuned again").isEmpty();
   }
 
+  // A new class publishes prototypes at once; a fine-tune that started before it, without the
+  // class, must not replace them (new examples of existing classes would be held instead).
   @Test
-  void shouldDropAFineTuneWhoseSupportChangedWhileItRan() throws InterruptedException {
+  void shouldDropAFineTuneOverWhichAPrototypeSnapshotWentOut() throws InterruptedException {
     start(Map.of());
     add("A", "a1", axis(0, 0.3f, 1));
     add("A", "a2", axis(0, 0.3f, 2));
