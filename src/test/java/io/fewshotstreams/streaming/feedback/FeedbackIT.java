@@ -205,16 +205,7 @@ class FeedbackIT {
       }
       producer.flush();
       try (KafkaConsumer<String, byte[]> models = consumer(configA.modelsTopic())) {
-        java.util.Set<String> ready = new java.util.HashSet<>();
-        readUntil(
-            models,
-            r -> CODEC.readSnapshot(r.value()),
-            m -> {
-              if (m.classes().size() == 2) {
-                ready.add(m.task());
-              }
-              return ready.containsAll(tasks);
-            });
+        awaitTwoClasses(models, tasks);
       }
       for (String task : tasks) {
         producer.send(new ProducerRecord<>(configA.queriesTopic(), task, CODEC.write(
@@ -288,16 +279,7 @@ class FeedbackIT {
         }
       }
       producer.flush();
-      java.util.Set<String> ready = new java.util.HashSet<>();
-      readUntil(
-          models,
-          r -> CODEC.readSnapshot(r.value()),
-          m -> {
-            if (m.classes().size() == 2) {
-              ready.add(m.task());
-            }
-            return ready.containsAll(tasks);
-          });
+      awaitTwoClasses(models, tasks);
       for (String task : tasks) {
         for (int i = 0; i < perTask; i++) {
           // Noisy queries near A or B; every third one's truth is the other class.
@@ -610,6 +592,21 @@ class FeedbackIT {
     }
     assertThat(out).as("records read within " + WAIT).hasSize(n);
     return out;
+  }
+
+  /** Reads the models topic until every one of {@code tasks} has a snapshot of two classes. */
+  private static void awaitTwoClasses(
+      KafkaConsumer<String, byte[]> models, java.util.Collection<String> tasks) {
+    java.util.Set<String> ready = new java.util.HashSet<>();
+    readUntil(
+        models,
+        r -> CODEC.readSnapshot(r.value()),
+        m -> {
+          if (m.classes().size() == 2) {
+            ready.add(m.task());
+          }
+          return ready.containsAll(tasks);
+        });
   }
 
   private static <T> T readUntil(
