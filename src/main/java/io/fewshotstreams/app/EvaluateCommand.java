@@ -224,15 +224,16 @@ final class EvaluateCommand implements Callable<Integer> {
               : ", " + shape.describe());
       out.printf(
           Locale.ROOT,
-          "%-16s %17s %15s %15s %15s %21s %10s %9s%n",
+          "%-16s %17s %15s %15s %15s %21s %15s %10s %9s%n",
           "method", "accuracy (95% CI)", "AUROC", "unknown reject", "known reject",
-          "ECE (95% CI)", "ms/episode", "median ms");
+          "ECE (95% CI)", "task gap", "ms/episode", "median ms");
       for (PoolReport r : results) {
         out.printf(
             Locale.ROOT,
-            "%-16s %17s %15s %15s %15s %21s %10.3f %9.3f%n",
+            "%-16s %17s %15s %15s %15s %21s %15s %10.3f %9.3f%n",
             r.method(), percent(r.accuracy()), percent(r.auroc()), percent(r.unknownRejected()),
-            percent(r.knownRejected()), ece(r), r.meanMillis(), r.medianMillis());
+            percent(r.knownRejected()), ece(r), gap(r.taskGap()), r.meanMillis(),
+            r.medianMillis());
       }
       Map<String, PoolReport> references = new LinkedHashMap<>();
       for (PoolReport r : results) {
@@ -278,6 +279,8 @@ final class EvaluateCommand implements Callable<Integer> {
         row.put("ece", finite(r.ece()));
         row.put("eceLow", finite(r.eceLow()));
         row.put("eceHigh", finite(r.eceHigh()));
+        row.put("taskGap", finite(r.taskGap().mean()));
+        row.put("taskGapCi95", finite(r.taskGap().ci95()));
         row.put("meanMillis", r.meanMillis());
         row.put("medianMillis", r.medianMillis());
         if (!r.method().startsWith("baseline:")) {
@@ -344,6 +347,10 @@ final class EvaluateCommand implements Callable<Integer> {
     return i.applies()
         ? String.format(Locale.ROOT, "%6.2f%% ± %5.2f", 100 * i.mean(), 100 * i.ci95())
         : "-";
+  }
+
+  private static String gap(Interval i) {
+    return i.applies() ? String.format(Locale.ROOT, "%.3f ± %.3f", i.mean(), i.ci95()) : "-";
   }
 
   private static String ece(PoolReport r) {

@@ -102,6 +102,7 @@ public final class Evaluator {
     double[][][] confidence = new double[rows][n][];
     boolean[][][] correct = new boolean[rows][n][];
     double[][] millis = new double[rows][n];
+    double[][] taskGap = new double[rows][n];
     for (int e = 0; e < n; e++) {
       Episode episode = episodes.get(e);
       List<String> classes = episode.classes();
@@ -148,6 +149,7 @@ public final class Evaluator {
         }
         boolean thresholded = !Double.isNaN(scored.threshold);
         accuracy[k][e] = hits / (double) known.length;
+        taskGap[k][e] = OpenSetMetrics.calibrationGap(confidence[k][e], correct[k][e]);
         auroc[k][e] = open.length == 0 ? Double.NaN : OpenSetMetrics.auroc(knownScores, openScores);
         knownRejected[k][e] = thresholded ? knownOut / (double) known.length : Double.NaN;
         unknownRejected[k][e] =
@@ -167,7 +169,8 @@ public final class Evaluator {
               name, n, Interval.of(accuracy[k]), Interval.of(auroc[k]),
               Interval.of(unknownRejected[k]), Interval.of(knownRejected[k]),
               baseline ? Double.NaN : ece[0], baseline ? Double.NaN : ece[1],
-              baseline ? Double.NaN : ece[2], Interval.of(millis[k]).mean(),
+              baseline ? Double.NaN : ece[2], baseline ? Interval.NONE : Interval.of(taskGap[k]),
+              Interval.of(millis[k]).mean(),
               Summary.median(millis[k]), accuracy[k]));
     }
     return out;

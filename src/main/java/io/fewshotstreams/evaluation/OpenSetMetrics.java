@@ -33,6 +33,27 @@ public final class OpenSetMetrics {
   }
 
   /**
+   * The calibration gap of one task: {@code |mean confidence - accuracy|} of its predictions. A
+   * method whose tasks are each over- or under-confident can still have a small ECE pooled over
+   * tasks; this is the error one task's user sees.
+   *
+   * @param confidence the probability of each predicted class, in [0, 1]
+   * @param correct whether each prediction was right
+   */
+  public static double calibrationGap(double[] confidence, boolean[] correct) {
+    if (confidence.length == 0 || confidence.length != correct.length) {
+      throw new IllegalArgumentException(
+          "expected as many confidences as outcomes, at least one, found "
+              + confidence.length + " and " + correct.length);
+    }
+    double gap = 0;
+    for (int i = 0; i < confidence.length; i++) {
+      gap += confidence[i] - (correct[i] ? 1 : 0);
+    }
+    return Math.abs(gap / confidence.length);
+  }
+
+  /**
    * Expected calibration error with {@code bins} equal-width bins of confidence: {@code sum_b
    * (n_b / n) |accuracy_b - mean confidence_b|}. A confidence {@code c} falls in bin {@code
    * min(bins - 1, floor(c bins))}, so 1.0 is in the last bin.

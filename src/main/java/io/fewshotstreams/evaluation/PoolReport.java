@@ -15,6 +15,10 @@ package io.fewshotstreams.evaluation;
  * @param ece expected calibration error (15 bins) of the known-class queries of all episodes pooled
  * @param eceLow lower end of the 95% bootstrap interval of {@code ece}
  * @param eceHigh upper end of the 95% bootstrap interval of {@code ece}
+ * @param taskGap per episode, the gap between the mean top probability and the accuracy on the
+ *     known-class queries, {@code |mean confidence - accuracy|}, then mean and interval over the
+ *     episodes: how far one task's probabilities are off, which the pooled ECE averages away;
+ *     {@link Interval#NONE} for the baselines
  * @param meanMillis mean time per episode to fit and classify the pool, milliseconds
  * @param medianMillis median of the same
  * @param perEpisodeAccuracy the accuracy of each episode, for paired comparisons
@@ -29,6 +33,7 @@ public record PoolReport(
     double ece,
     double eceLow,
     double eceHigh,
+    Interval taskGap,
     double meanMillis,
     double medianMillis,
     double[] perEpisodeAccuracy) {
