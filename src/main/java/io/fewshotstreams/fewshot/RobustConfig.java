@@ -47,6 +47,14 @@ import java.util.List;
  * @param biasCorrection 1 divides the predictions the marginal is tested on by the classes' mean
  *     leave-one-out prediction on the (balanced) support set, removing the pull some prototypes
  *     have on every image before testing the pool; 0 does not. Needs two examples of a class.
+ * @param temperaturePrior the temperature the leave-one-out one is shrunk towards, > 0: the
+ *     leave-one-out temperature of one support set is noisy (from 25 examples at 5 shots it says
+ *     nothing of the task's own accuracy), and a task whose draw gave a low one would answer with
+ *     probabilities well below how often it is right
+ * @param temperaturePriorWeight weight of {@code temperaturePrior} in pseudo-examples, >= 0:
+ *     {@code log T = (n log T_loo + w log temperaturePrior) / (n + w)} over the {@code n}
+ *     leave-one-out examples; 0 keeps the leave-one-out temperature. Only the returned
+ *     probabilities use it; the gate's tests keep the leave-one-out temperature
  */
 public record RobustConfig(
     int steps,
@@ -70,7 +78,9 @@ public record RobustConfig(
     float biasCorrection,
     float alpha,
     float fallbackAlpha,
-    float maxChange) {
+    float maxChange,
+    float temperaturePrior,
+    float temperaturePriorWeight) {
 
   private static final List<String> NAMES =
       List.of(
@@ -78,7 +88,7 @@ public record RobustConfig(
           "priorZ", "inlierSharpness", "acceptShare", "oneShotThreshold", "oneShotScale", "oneShotPriorScale", "scaleFactor",
           "minScale", "maxScale", "openZ", "fallback", "inductiveScaleFactor",
           "oneShotPrototypeScale", "biasCorrection", "alpha", "fallbackAlpha",
-          "maxChange");
+          "maxChange", "temperaturePrior", "temperaturePriorWeight");
 
   /** Checks every field's range. */
   public RobustConfig {
@@ -113,6 +123,8 @@ public record RobustConfig(
     if (!(maxChange >= 0 && maxChange <= 1)) {
       throw new InvalidInputException("expected maxChange in [0, 1], found " + maxChange);
     }
+    positive("temperaturePrior", temperaturePrior);
+    nonNegative("temperaturePriorWeight", temperaturePriorWeight);
     positive("inductiveScaleFactor", inductiveScaleFactor);
     positive("oneShotPrototypeScale", oneShotPrototypeScale);
     if (biasCorrection != 0 && biasCorrection != 1) {
@@ -128,7 +140,7 @@ public record RobustConfig(
   public static RobustConfig defaults() {
     return new RobustConfig(
         30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 1f, 4f, 1f, 1f,
-        2f, 1f);
+        2f, 1f, 7f, 75f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */
@@ -151,7 +163,8 @@ public record RobustConfig(
     v[index] = value;
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21]);
+        v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21],
+        v[22], v[23]);
   }
 
   private float[] values() {
@@ -159,7 +172,7 @@ public record RobustConfig(
       steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
       acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale,
       maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection,
-      alpha, fallbackAlpha, maxChange
+      alpha, fallbackAlpha, maxChange, temperaturePrior, temperaturePriorWeight
     };
   }
 

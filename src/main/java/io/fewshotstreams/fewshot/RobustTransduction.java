@@ -147,7 +147,8 @@ public final class RobustTransduction implements OpenSetMethod {
    * @param branch the fit: {@value Methods#TRANSDUCTIVE} (the pool passed both tests), {@value
    *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED} or {@value #ALPHA}
    * @param threshold the open-set threshold
-   * @param looTemperature the leave-one-out temperature; NaN at one shot
+   * @param looTemperature the leave-one-out temperature, shrunk towards the prior ({@link
+   *     #shrunk}); NaN at one shot
    * @param imbalanced whether the pool's marginal tested as not uniform
    * @param open whether more of the pool fell below the threshold than registered images would
    * @param weights the latent inlier weight of each pool image
@@ -183,8 +184,9 @@ public final class RobustTransduction implements OpenSetMethod {
         own[r] = loo[r][(int) loo[r][classes]];
       }
       threshold = SupportStatistics.quantileThreshold(own, config.acceptShare());
-      looTemperature = SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale());
-      priorTemperature = config.scaleFactor() * looTemperature;
+      float fitted = SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale());
+      priorTemperature = config.scaleFactor() * fitted;
+      looTemperature = shrunk(fitted, loo.length);
     }
     String auto = Methods.autoChoice(support, pool.length);
     int n = pool.length;
@@ -228,6 +230,20 @@ public final class RobustTransduction implements OpenSetMethod {
     }
     return new Gate(
         branch, threshold, looTemperature, imbalanced, open, weights, imbalanced ? prior : null);
+  }
+
+  /**
+   * The leave-one-out temperature {@code fitted} of {@code n} examples, shrunk in log space towards
+   * {@link RobustConfig#temperaturePrior} by {@link RobustConfig#temperaturePriorWeight}
+   * pseudo-examples.
+   */
+  float shrunk(float fitted, int n) {
+    double w = config.temperaturePriorWeight();
+    if (w == 0) {
+      return fitted;
+    }
+    return (float)
+        Math.exp((n * Math.log(fitted) + w * Math.log(config.temperaturePrior())) / (n + w));
   }
 
   /**

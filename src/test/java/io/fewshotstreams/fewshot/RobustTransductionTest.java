@@ -225,4 +225,35 @@ class RobustTransductionTest {
     assertThat(method.openShown(10, 75)).isTrue();
     assertThat(method.openShown(0, 0)).as("an empty pool").isFalse();
   }
+
+  @Test
+  void shouldAnswerAtTheLeaveOneOutTemperatureShrunkTowardsThePrior() {
+    Random random = new Random(12);
+    SupportSet set = axes(3, 5, random);
+    float[][] pool = pool(new int[] {40, 3, 2}, 0, random);
+    RobustConfig defaults = RobustConfig.defaults();
+    float loo =
+        SupportStatistics.fitTemperature(
+            SupportStatistics.leaveOneOutCosines(set), defaults.minScale(), defaults.maxScale());
+    double expected =
+        Math.exp(
+            (15 * Math.log(loo) + defaults.temperaturePriorWeight()
+                    * Math.log(defaults.temperaturePrior()))
+                / (15 + defaults.temperaturePriorWeight()));
+
+    RobustTransduction method = new RobustTransduction();
+    RobustTransduction unshrunk =
+        new RobustTransduction(defaults.with("temperaturePriorWeight", 0));
+
+    // Well-separated clusters give a leave-one-out temperature far above the prior's 7.
+    assertThat(loo).isGreaterThan(20f);
+    assertThat(method.gate(set, pool).branch()).isEqualTo(Methods.INDUCTIVE);
+    assertThat((double) method.fitOpenSet(set, pool).classifier().scale())
+        .isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-3));
+    assertThat(unshrunk.fitOpenSet(set, pool).classifier().scale()).isEqualTo(loo);
+    // Only the answer's temperature moves: the gate tests at the leave-one-out one.
+    assertThat(method.gate(set, pool).imbalanced()).isEqualTo(unshrunk.gate(set, pool).imbalanced());
+    assertThat(method.fitOpenSet(set, pool).classifier().weights())
+        .isDeepEqualTo(unshrunk.fitOpenSet(set, pool).classifier().weights());
+  }
 }
