@@ -140,7 +140,7 @@ public record RobustConfig(
   public static RobustConfig defaults() {
     return new RobustConfig(
         30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 1f, 4f, 1f, 1f,
-        2f, 1f, 7f, 75f);
+        2f, 1f, 8f, 25f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */

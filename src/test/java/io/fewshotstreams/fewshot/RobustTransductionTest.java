@@ -245,7 +245,7 @@ class RobustTransductionTest {
     RobustTransduction unshrunk =
         new RobustTransduction(defaults.with("temperaturePriorWeight", 0));
 
-    // Well-separated clusters give a leave-one-out temperature far above the prior's 7.
+    // Well-separated clusters give a leave-one-out temperature far above the prior's 8.
     assertThat(loo).isGreaterThan(20f);
     assertThat(method.gate(set, pool).branch()).isEqualTo(Methods.INDUCTIVE);
     assertThat((double) method.fitOpenSet(set, pool).classifier().scale())
