@@ -1,5 +1,6 @@
 package io.fewshotstreams.evaluation;
 
+import io.fewshotstreams.fewshot.CalibratedPrototypes;
 import io.fewshotstreams.fewshot.FewShotMethod;
 import io.fewshotstreams.fewshot.InvalidInputException;
 import io.fewshotstreams.fewshot.Methods;
@@ -12,8 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The methods {@code evaluate} can compare: those of {@link Methods}, and {@value
- * RobustTransduction#NAME}. For tuning runs, {@code robust:name=value;name=value} overrides
+ * The methods {@code evaluate} can compare: those of {@link Methods} (with {@value
+ * RobustTransduction#NAME}), and {@value CalibratedPrototypes#NAME}, the service's prototype
+ * snapshot. For tuning runs, {@code robust:name=value;name=value} overrides
  * settings of {@link RobustConfig} by component name.
  */
 public final class MethodCatalog {
@@ -21,7 +23,9 @@ public final class MethodCatalog {
 
   /** Every method name, those of {@link Methods} first. */
   public static List<String> names() {
-    return Methods.names();
+    List<String> names = new ArrayList<>(Methods.names());
+    names.add(CalibratedPrototypes.NAME);
+    return names;
   }
 
   /**
@@ -30,6 +34,9 @@ public final class MethodCatalog {
    * @throws InvalidInputException naming the valid names if there is no such method
    */
   public static FewShotMethod byName(String spec) {
+    if (CalibratedPrototypes.NAME.equals(spec)) {
+      return new CalibratedPrototypes();
+    }
     if (spec != null && spec.startsWith(RobustTransduction.NAME)) {
       String rest = spec.substring(RobustTransduction.NAME.length());
       if (rest.isEmpty()) {

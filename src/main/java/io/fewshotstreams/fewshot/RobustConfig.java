@@ -48,9 +48,8 @@ import java.util.List;
  *     leave-one-out prediction on the (balanced) support set, removing the pull some prototypes
  *     have on every image before testing the pool; 0 does not. Needs two examples of a class.
  * @param temperaturePrior the temperature the leave-one-out one is shrunk towards, > 0: the
- *     leave-one-out temperature of one support set is noisy (from 25 examples at 5 shots it says
- *     nothing of the task's own accuracy), and a task whose draw gave a low one would answer with
- *     probabilities well below how often it is right
+ *     leave-one-out temperature of one support set is noisy, and a task whose draw gave a low one
+ *     answers with probabilities well below how often it is right (BENCHMARKS.md, "Calibration")
  * @param temperaturePriorWeight weight of {@code temperaturePrior} in pseudo-examples, >= 0:
  *     {@code log T = (n log T_loo + w log temperaturePrior) / (n + w)} over the {@code n}
  *     leave-one-out examples; 0 keeps the leave-one-out temperature. Only the returned

@@ -233,6 +233,21 @@ public final class RobustTransduction implements OpenSetMethod {
   }
 
   /**
+   * The temperature this method answers with when it keeps the prototypes: the fixed one-shot
+   * value when {@code loo} has no rows, else the temperature fitted to them, shrunk ({@link
+   * #shrunk}).
+   *
+   * @param loo rows as {@link SupportStatistics#leaveOneOutCosines} returns them
+   */
+  public float prototypeTemperature(float[][] loo) {
+    if (loo.length == 0) {
+      return config.oneShotPrototypeScale();
+    }
+    return shrunk(
+        SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale()), loo.length);
+  }
+
+  /**
    * The leave-one-out temperature {@code fitted} of {@code n} examples, shrunk in log space towards
    * {@link RobustConfig#temperaturePrior} by {@link RobustConfig#temperaturePriorWeight}
    * pseudo-examples.

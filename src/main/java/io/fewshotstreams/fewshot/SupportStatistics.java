@@ -17,6 +17,20 @@ public final class SupportStatistics {
    * without it. The last column holds the example's class index.
    */
   public static float[][] leaveOneOutCosines(SupportSet support) {
+    return leaveOneOutCosines(support, Integer.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #leaveOneOutCosines(SupportSet)}, but at most {@code maxRows} rows, spread evenly
+   * over the eligible examples (every class's prototype is still built from all its examples): the
+   * work is {@code maxRows x classes x dimension}, which a caller on the stream thread bounds.
+   *
+   * @param maxRows most rows, >= 1
+   */
+  public static float[][] leaveOneOutCosines(SupportSet support, int maxRows) {
+    if (maxRows < 1) {
+      throw new InvalidInputException("expected maxRows >= 1, found " + maxRows);
+    }
     int classes = support.numClasses();
     int d = support.dimension();
     float[][] x = support.featuresView();
@@ -32,17 +46,23 @@ public final class SupportStatistics {
     for (int c = 0; c < classes; c++) {
       prototypes[c] = ClassSum.prototype(sums[c], support.labels().get(c));
     }
-    int rows = 0;
+    int eligible = 0;
     for (int i = 0; i < x.length; i++) {
       if (counts[y[i]] >= 2) {
-        rows++;
+        eligible++;
       }
     }
+    int rows = Math.min(eligible, maxRows);
     float[][] out = new float[rows][];
     int r = 0;
-    for (int i = 0; i < x.length; i++) {
+    int seen = 0;
+    for (int i = 0; i < x.length && r < rows; i++) {
       int own = y[i];
       if (counts[own] < 2) {
+        continue;
+      }
+      // Eligible example number seen is taken when it starts a new stride of eligible / rows.
+      if ((long) seen++ * rows / eligible != (long) r) {
         continue;
       }
       float[] row = new float[classes + 1];

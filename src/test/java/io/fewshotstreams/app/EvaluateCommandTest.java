@@ -69,7 +69,7 @@ class EvaluateCommandTest {
     assertThat(printed).contains("5-way 1-shot 5-query, 20 episodes");
     JsonNode a = Json.MAPPER.readTree(first.toFile()).get("results");
     JsonNode b = Json.MAPPER.readTree(replay.toFile()).get("results");
-    assertThat(a).as("five methods, then two open-set baselines").hasSize(7);
+    assertThat(a).as("six methods, then two open-set baselines").hasSize(8);
     List<String> methods = new ArrayList<>();
     for (int i = 0; i < a.size(); i++) {
       methods.add(a.get(i).get("method").asText());
@@ -82,7 +82,8 @@ class EvaluateCommandTest {
     }
     assertThat(methods)
         .containsExactly(
-            "prototypes", "inductive", "transductive", "auto", "robust", "baseline:max-cosine",
+            "prototypes", "inductive", "transductive", "auto", "robust", "prototypes:calibrated",
+            "baseline:max-cosine",
             "baseline:nearest-support");
     JsonNode drawn = Json.MAPPER.readTree(episodes.toFile()).get("episodes");
     assertThat(drawn).hasSize(20);

@@ -1,9 +1,11 @@
 package io.fewshotstreams.fewshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SupportStatisticsTest {
@@ -67,5 +69,32 @@ class SupportStatisticsTest {
       int c = (int) table[r][table[r].length - 1];
       assertThat(own[r]).isEqualTo(table[r][c]);
     }
+  }
+
+  @Test
+  void shouldSpreadAtMostTheAskedRowsEvenlyOverTheEligibleExamples() {
+    Random random = new Random(3);
+    int perClass = 6;
+    float[][] x = new float[3 * perClass + 1][];
+    int[] y = new int[x.length];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = Vectors.normalize(new float[] {random.nextFloat(), random.nextFloat(), 1});
+      // The last example is class c's only one: it gives no row.
+      y[i] = i == x.length - 1 ? 3 : i / perClass;
+    }
+    SupportSet support = new SupportSet(List.of("a", "b", "c", "d"), x, y);
+    float[][] all = SupportStatistics.leaveOneOutCosines(support);
+    assertThat(all).hasNumberOfRows(18);
+
+    float[][] six = SupportStatistics.leaveOneOutCosines(support, 6);
+
+    // Every third eligible example, each row exactly as in the full computation: 2 per class.
+    assertThat(six).hasNumberOfRows(6);
+    for (int r = 0; r < 6; r++) {
+      assertThat(six[r]).containsExactly(all[3 * r]);
+    }
+    assertThat(SupportStatistics.leaveOneOutCosines(support, 100)).isDeepEqualTo(all);
+    assertThatThrownBy(() -> SupportStatistics.leaveOneOutCosines(support, 0))
+        .hasMessageContaining("maxRows >= 1, found 0");
   }
 }

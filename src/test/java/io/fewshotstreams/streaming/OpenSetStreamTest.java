@@ -85,6 +85,7 @@ class OpenSetStreamTest {
       int tunedRejected,
       int prototypeKnownRejected,
       int tunedKnownRejected,
+      double prototypeConfidence,
       double tunedConfidence) {
     Outcome plus(Outcome o) {
       return new Outcome(
@@ -96,6 +97,7 @@ class OpenSetStreamTest {
           tunedRejected + o.tunedRejected,
           prototypeKnownRejected + o.prototypeKnownRejected,
           tunedKnownRejected + o.tunedKnownRejected,
+          prototypeConfidence + o.prototypeConfidence,
           tunedConfidence + o.tunedConfidence);
     }
   }
@@ -170,7 +172,7 @@ class OpenSetStreamTest {
   }
 
   private Outcome run(String method) throws InterruptedException {
-    Outcome total = new Outcome(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    Outcome total = new Outcome(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     int n = 0;
     for (long seed : SEEDS) {
       total = total.plus(stream(method, seed, stateDir.resolve(method + "-" + n++)));
@@ -224,6 +226,7 @@ class OpenSetStreamTest {
       int tunedRejected = 0;
       int protoKnownRejected = 0;
       int tunedKnownRejected = 0;
+      double prototypeConfidence = 0;
       double tunedConfidence = 0;
       for (SampleImage s : stream) {
         Prediction a = before.get(s.name());
@@ -231,6 +234,7 @@ class OpenSetStreamTest {
         assertThat(b.modelVersion()).isEqualTo(tuned.get(0).version());
         boolean isKnown = split.labels().contains(s.label());
         if (isKnown) {
+          prototypeConfidence += a.probability();
           tunedConfidence += b.probability();
           protoCorrect += a.label().equals(s.label()) ? 1 : 0;
           tunedCorrect += b.label().equals(s.label()) ? 1 : 0;
@@ -250,6 +254,7 @@ class OpenSetStreamTest {
           tunedRejected,
           protoKnownRejected,
           tunedKnownRejected,
+          prototypeConfidence,
           tunedConfidence);
     }
   }

@@ -2,6 +2,7 @@ package io.fewshotstreams.streaming.learner;
 
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.ModelSnapshot;
+import io.fewshotstreams.fewshot.CalibratedPrototypes;
 import io.fewshotstreams.fewshot.CosineClassifier;
 import io.fewshotstreams.fewshot.FineTuneConfig;
 import io.fewshotstreams.fewshot.OpenSetClassifier;
@@ -38,6 +39,7 @@ final class SnapshotPublisher {
   private final int featureSize;
   private final long maxSnapshotBytes;
   private final float acceptShare;
+  private final CalibratedPrototypes calibrated;
   private final EventCodec codec;
   private final Telemetry telemetry;
   private final ProcessorContext<String, Routed> context;
@@ -58,6 +60,7 @@ final class SnapshotPublisher {
     this.featureSize = featureSize;
     this.maxSnapshotBytes = maxSnapshotBytes;
     this.acceptShare = acceptShare;
+    this.calibrated = new CalibratedPrototypes(acceptShare);
     this.codec = codec;
     this.telemetry = telemetry;
     this.context = context;
@@ -100,7 +103,7 @@ final class SnapshotPublisher {
    * Publishes the prototype snapshot {@code version} of {@code task}, keyed by the task and stamped
    * like {@code cause}, the record that changed it.
    *
-   * @param examples the task's support examples, for the open-set threshold
+   * @param examples the task's support examples, for the open-set threshold and the temperature
    * @return null when published, else why it was withheld (it does not fit in the models topic)
    */
   String prototypes(
@@ -124,6 +127,7 @@ final class SnapshotPublisher {
       index.put(entry.label(), index.size());
       total += entry.sum().count();
     }
+    SupportSet measured = measured(weights, index, examples);
     ModelSnapshot snapshot =
         new ModelSnapshot(
             1,
@@ -133,14 +137,14 @@ final class SnapshotPublisher {
             null,
             backboneId,
             featureSize,
-            FineTuneConfig.DEFAULT_SCALE,
+            measured == null ? FineTuneConfig.DEFAULT_SCALE : calibrated.temperature(measured),
             weights,
             total,
             0,
             context.currentSystemTimeMs(),
             null,
             null,
-            threshold(weights, index, examples));
+            measured == null ? null : OpenSetThreshold.of(measured, acceptShare));
     long oversize = oversize(snapshot);
     if (oversize >= 0) {
       String why = withheld(snapshot, oversize);
@@ -157,14 +161,17 @@ final class SnapshotPublisher {
   }
 
   /**
-   * Most examples of a class the prototype snapshot's threshold is measured on: the threshold is a
-   * quantile of leave-one-out cosines, which a few dozen examples per class already estimate, and
-   * it is computed on the stream thread at every support change.
+   * Most examples of a class the prototype snapshot's threshold and temperature are measured on:
+   * both come from leave-one-out cosines, which a few dozen examples per class already estimate,
+   * and they are computed on the stream thread at every support change.
    */
-  private static final int THRESHOLD_EXAMPLES_PER_CLASS = 32;
+  private static final int MEASURED_EXAMPLES_PER_CLASS = 32;
 
-  /** The open-set threshold of the classes' examples; null when there are no classes. */
-  private Float threshold(
+  /**
+   * The support set the prototype snapshot's threshold and temperature are measured on: at most
+   * {@link #MEASURED_EXAMPLES_PER_CLASS} examples of each class; null when there are no classes.
+   */
+  private static SupportSet measured(
       List<ModelSnapshot.ClassWeights> classes,
       Map<String, Integer> index,
       List<StoredExample> examples) {
@@ -180,17 +187,15 @@ final class SnapshotPublisher {
     List<Integer> classIndex = new ArrayList<>();
     for (StoredExample example : examples) {
       Integer c = index.get(example.label());
-      if (c != null && taken[c]++ < THRESHOLD_EXAMPLES_PER_CLASS) {
+      if (c != null && taken[c]++ < MEASURED_EXAMPLES_PER_CLASS) {
         features.add(example.feature());
         classIndex.add(c);
       }
     }
-    SupportSet support =
-        new SupportSet(
-            labels,
-            features.toArray(float[][]::new),
-            classIndex.stream().mapToInt(Integer::intValue).toArray());
-    return OpenSetThreshold.of(support, acceptShare);
+    return new SupportSet(
+        labels,
+        features.toArray(float[][]::new),
+        classIndex.stream().mapToInt(Integer::intValue).toArray());
   }
 
   /**

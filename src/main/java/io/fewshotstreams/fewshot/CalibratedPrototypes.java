@@ -1,0 +1,61 @@
+package io.fewshotstreams.fewshot;
+
+/**
+ * The prototypes as the service's first snapshot of a task answers with them, before any
+ * fine-tune: the prototype classifier at the temperature {@link RobustTransduction} gives the
+ * prototypes ({@link RobustTransduction#prototypeTemperature}), with the support-derived open-set
+ * threshold ({@link OpenSetThreshold}). Only the probabilities differ from {@code prototypes},
+ * which answers at {@link FineTuneConfig#DEFAULT_SCALE}: the labels are the same. Name: {@value
+ * #NAME}.
+ *
+ * <p>It runs on the stream thread at every support change, so the temperature is fitted on at
+ * most {@link #LOO_BUDGET} leave-one-out cosines (rows times classes).
+ */
+public final class CalibratedPrototypes implements OpenSetMethod {
+  /** The method's name in {@code evaluate}. */
+  public static final String NAME = "prototypes:calibrated";
+
+  /** Most leave-one-out rows times classes the temperature is fitted on. */
+  public static final int LOO_BUDGET = 8192;
+
+  private final RobustTransduction robust;
+  private final float acceptShare;
+
+  /** With {@link RobustConfig#defaults()} and their accept share. */
+  public CalibratedPrototypes() {
+    this(RobustConfig.defaults().acceptShare());
+  }
+
+  /**
+   * @param acceptShare share of registered-class images the threshold accepts, in (0, 1]
+   */
+  public CalibratedPrototypes(float acceptShare) {
+    this.robust = new RobustTransduction(RobustConfig.defaults().with("acceptShare", acceptShare));
+    this.acceptShare = acceptShare;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  /** The temperature of {@code support}'s prototypes, from a bounded leave-one-out. */
+  public float temperature(SupportSet support) {
+    int rows = Math.max(1, LOO_BUDGET / support.numClasses());
+    return robust.prototypeTemperature(SupportStatistics.leaveOneOutCosines(support, rows));
+  }
+
+  /** The pool is not used: these are the prototypes. */
+  @Override
+  public OpenSetClassifier fitOpenSet(SupportSet support, float[][] unlabelledPool) {
+    float[][] rows = support.prototypes();
+    CosineClassifier classifier = Methods.prototypeClassifier(support, temperature(support));
+    return new OpenSetClassifier(
+        classifier, rows, OpenSetThreshold.of(support, acceptShare), acceptShare);
+  }
+
+  @Override
+  public String toString() {
+    return NAME;
+  }
+}
