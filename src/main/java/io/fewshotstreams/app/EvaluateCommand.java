@@ -224,13 +224,13 @@ final class EvaluateCommand implements Callable<Integer> {
               : ", " + shape.describe());
       out.printf(
           Locale.ROOT,
-          "%-16s %17s %15s %15s %15s %21s %15s %10s %9s%n",
+          "%-22s %17s %15s %15s %15s %21s %15s %10s %9s%n",
           "method", "accuracy (95% CI)", "AUROC", "unknown reject", "known reject",
           "ECE (95% CI)", "task gap", "ms/episode", "median ms");
       for (PoolReport r : results) {
         out.printf(
             Locale.ROOT,
-            "%-16s %17s %15s %15s %15s %21s %15s %10.3f %9.3f%n",
+            "%-22s %17s %15s %15s %15s %21s %15s %10.3f %9.3f%n",
             r.method(), percent(r.accuracy()), percent(r.auroc()), percent(r.unknownRejected()),
             percent(r.knownRejected()), ece(r), gap(r.taskGap()), r.meanMillis(),
             r.medianMillis());
@@ -249,7 +249,7 @@ final class EvaluateCommand implements Callable<Integer> {
           if (r.method().startsWith("baseline:")) {
             continue;
           }
-          StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-16s", r.method()));
+          StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-22s", r.method()));
           for (PoolReport ref : references.values()) {
             Interval d = r.pairedAccuracyDifference(ref);
             line.append(

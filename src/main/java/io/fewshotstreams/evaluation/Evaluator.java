@@ -149,7 +149,7 @@ public final class Evaluator {
         }
         boolean thresholded = !Double.isNaN(scored.threshold);
         accuracy[k][e] = hits / (double) known.length;
-        taskGap[k][e] = OpenSetMetrics.calibrationGap(confidence[k][e], correct[k][e]);
+        taskGap[k][e] = OpenSetMetrics.taskGap(confidence[k][e], correct[k][e]);
         auroc[k][e] = open.length == 0 ? Double.NaN : OpenSetMetrics.auroc(knownScores, openScores);
         knownRejected[k][e] = thresholded ? knownOut / (double) known.length : Double.NaN;
         unknownRejected[k][e] =

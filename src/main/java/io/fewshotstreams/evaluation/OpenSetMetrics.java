@@ -33,14 +33,15 @@ public final class OpenSetMetrics {
   }
 
   /**
-   * The calibration gap of one task: {@code |mean confidence - accuracy|} of its predictions. A
+   * The task gap, the calibration error of one task: {@code |mean confidence - accuracy|} of its
+   * predictions. A
    * method whose tasks are each over- or under-confident can still have a small ECE pooled over
    * tasks; this is the error one task's user sees.
    *
    * @param confidence the probability of each predicted class, in [0, 1]
    * @param correct whether each prediction was right
    */
-  public static double calibrationGap(double[] confidence, boolean[] correct) {
+  public static double taskGap(double[] confidence, boolean[] correct) {
     if (confidence.length == 0 || confidence.length != correct.length) {
       throw new IllegalArgumentException(
           "expected as many confidences as outcomes, at least one, found "

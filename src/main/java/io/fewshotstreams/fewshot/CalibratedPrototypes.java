@@ -9,28 +9,35 @@ package io.fewshotstreams.fewshot;
  * #NAME}.
  *
  * <p>It runs on the stream thread at every support change, so the temperature is fitted on at
- * most {@link #LOO_BUDGET} leave-one-out cosines (rows times classes).
+ * most {@code max(1, LOO_BUDGET / classes)} leave-one-out rows of one cosine per class: {@link
+ * #LOO_BUDGET} cosines while a task has at most that many classes. The shrinkage counts the rows
+ * used, so a task with many classes is pulled nearer the prior than {@code robust}, which fits on
+ * every row. (The service also measures on at most 32 examples per class; {@code evaluate} passes
+ * the whole support set.)
  */
 public final class CalibratedPrototypes implements OpenSetMethod {
   /** The method's name in {@code evaluate}. */
   public static final String NAME = "prototypes:calibrated";
 
-  /** Most leave-one-out rows times classes the temperature is fitted on. */
+  /** Leave-one-out cosines the temperature is fitted on, at most, while rows allow. */
   public static final int LOO_BUDGET = 8192;
 
-  private final RobustTransduction robust;
+  private final RobustTransduction robust = new RobustTransduction();
   private final float acceptShare;
 
-  /** With {@link RobustConfig#defaults()} and their accept share. */
+  /** With the accept share of {@link RobustConfig#defaults()}. */
   public CalibratedPrototypes() {
     this(RobustConfig.defaults().acceptShare());
   }
 
   /**
-   * @param acceptShare share of registered-class images the threshold accepts, in (0, 1]
+   * @param acceptShare share of registered-class images the threshold accepts, in (0, 1]; the
+   *     temperature does not depend on it
    */
   public CalibratedPrototypes(float acceptShare) {
-    this.robust = new RobustTransduction(RobustConfig.defaults().with("acceptShare", acceptShare));
+    if (!(acceptShare > 0 && acceptShare <= 1)) {
+      throw new InvalidInputException("expected an accept share in (0, 1], found " + acceptShare);
+    }
     this.acceptShare = acceptShare;
   }
 

@@ -24,8 +24,10 @@ import java.util.List;
  * @param oneShotScale softmax temperature of the returned classifier when no class has two support
  *     examples, > 0
  * @param oneShotPriorScale softmax temperature of the predictions the marginal is estimated from
- *     when no class has two support examples, > 0 (with two or more, the leave-one-out one)
- * @param scaleFactor factor on the leave-one-out temperature, > 0: the fine-tuned centres sit
+ *     when no class has two support examples, > 0 (with two or more, {@code scaleFactor} times
+ *     the fitted leave-one-out one)
+ * @param scaleFactor factor on the (shrunk) leave-one-out temperature after the transductive fit,
+ *     and on the fitted one for the gate's predictions, > 0: the fine-tuned centres sit
  *     nearer their images than the leave-one-out prototypes
  * @param minScale lower end of the leave-one-out temperature search, > 0
  * @param maxScale upper end of the leave-one-out temperature search, > minScale
@@ -36,7 +38,8 @@ import java.util.List;
  *     one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted transductive fit
  *     towards the estimated marginal, 2 the inlier-weighted transductive fit with Tsallis
  *     entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM)
- * @param inductiveScaleFactor factor on the leave-one-out temperature for the inductive fit, > 0
+ * @param inductiveScaleFactor factor on the (shrunk) leave-one-out temperature for the inductive
+ *     fit, > 0
  * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot when the
  *     pool fails a test, > 0
  * @param alpha alpha of the Tsallis entropies of the transductive branch's fit, > 0; 1 is
@@ -52,8 +55,9 @@ import java.util.List;
  *     answers with probabilities well below how often it is right (BENCHMARKS.md, "Calibration")
  * @param temperaturePriorWeight weight of {@code temperaturePrior} in pseudo-examples, >= 0:
  *     {@code log T = (n log T_loo + w log temperaturePrior) / (n + w)} over the {@code n}
- *     leave-one-out examples; 0 keeps the leave-one-out temperature. Only the returned
- *     probabilities use it; the gate's tests keep the leave-one-out temperature
+ *     leave-one-out examples; 0 keeps the fitted temperature. Only the returned probabilities
+ *     use it: the gate tests the pool on predictions at {@code scaleFactor} times the fitted
+ *     temperature, not shrunk
  */
 public record RobustConfig(
     int steps,

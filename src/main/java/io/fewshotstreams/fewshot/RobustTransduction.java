@@ -10,7 +10,9 @@ import java.util.Arrays;
  *   <li>From the support set alone, by leaving each example out: the open-set threshold {@code
  *       tau} (the {@code 1 - acceptShare} quantile of the examples' cosines to their own class's
  *       prototype) and the softmax temperature {@code T} (fitted to the leave-one-out
- *       predictions). A one-shot support set has no such pairs; fixed values stand in.
+ *       predictions, then shrunk towards {@link RobustConfig#temperaturePrior}: from a few dozen
+ *       examples the fit alone is noisy). A one-shot support set has no such pairs; fixed values
+ *       stand in.
  *   <li>The gate ({@link #gate}): the pool's class marginal, estimated by EM (Saerens et al. 2002)
  *       from the prototypes' calibrated predictions, is tested against uniform by its likelihood
  *       ratio; the number of pool images scoring below {@code tau} is tested against the {@code 1 -
@@ -62,7 +64,7 @@ public final class RobustTransduction implements OpenSetMethod {
     int classes = support.numClasses();
     CosineClassifier prototypes = Methods.prototypeClassifier(support, FineTuneConfig.DEFAULT_SCALE);
     float[][] rows = prototypes.weightsView();
-    boolean oneShot = Float.isNaN(gate.looTemperature());
+    boolean oneShot = Float.isNaN(gate.temperature());
     CosineClassifier tuned;
     float temperature;
     switch (gate.branch()) {
@@ -73,7 +75,7 @@ public final class RobustTransduction implements OpenSetMethod {
                     FineTuneConfig.transductiveDefaults())
                 .classifier();
         temperature =
-            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.looTemperature();
+            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.temperature();
         if (config.maxChange() < 1) {
           CosineClassifier fallback =
               oneShot
@@ -92,7 +94,7 @@ public final class RobustTransduction implements OpenSetMethod {
             temperature =
                 oneShot
                     ? config.oneShotPrototypeScale()
-                    : config.inductiveScaleFactor() * gate.looTemperature();
+                    : config.inductiveScaleFactor() * gate.temperature();
           }
         }
         break;
@@ -100,11 +102,11 @@ public final class RobustTransduction implements OpenSetMethod {
         tuned =
             FineTuner.fineTune(prototypes, support, new float[0][], FineTuneConfig.inductiveDefaults())
                 .classifier();
-        temperature = config.inductiveScaleFactor() * gate.looTemperature();
+        temperature = config.inductiveScaleFactor() * gate.temperature();
         break;
       case Methods.PROTOTYPES:
         tuned = prototypes;
-        temperature = oneShot ? config.oneShotPrototypeScale() : gate.looTemperature();
+        temperature = oneShot ? config.oneShotPrototypeScale() : gate.temperature();
         break;
       case ALPHA:
         tuned =
@@ -113,7 +115,7 @@ public final class RobustTransduction implements OpenSetMethod {
                     config.fineTuneConfig())
                 .classifier();
         temperature =
-            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.looTemperature();
+            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.temperature();
         break;
       default:
         tuned =
@@ -121,7 +123,7 @@ public final class RobustTransduction implements OpenSetMethod {
                     prototypes, support, pool, gate.weights(), gate.prior(), config.fineTuneConfig())
                 .classifier();
         temperature =
-            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.looTemperature();
+            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.temperature();
         break;
     }
     float ratio = temperature / tuned.scale();
@@ -147,8 +149,10 @@ public final class RobustTransduction implements OpenSetMethod {
    * @param branch the fit: {@value Methods#TRANSDUCTIVE} (the pool passed both tests), {@value
    *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED} or {@value #ALPHA}
    * @param threshold the open-set threshold
-   * @param looTemperature the leave-one-out temperature, shrunk towards the prior ({@link
-   *     #shrunk}); NaN at one shot
+   * @param temperature the answer's temperature before the branch's factor: the leave-one-out
+   *     one, shrunk towards the prior ({@link #shrunk}); NaN at one shot
+   * @param priorTemperature the temperature of the predictions the pool is tested on: {@code
+   *     scaleFactor} times the leave-one-out one, not shrunk; the fixed one-shot value at one shot
    * @param imbalanced whether the pool's marginal tested as not uniform
    * @param open whether more of the pool fell below the threshold than registered images would
    * @param weights the latent inlier weight of each pool image
@@ -157,7 +161,8 @@ public final class RobustTransduction implements OpenSetMethod {
   record Gate(
       String branch,
       float threshold,
-      float looTemperature,
+      float temperature,
+      float priorTemperature,
       boolean imbalanced,
       boolean open,
       float[] weights,
@@ -172,11 +177,11 @@ public final class RobustTransduction implements OpenSetMethod {
     int classes = support.numClasses();
     float[][] loo = SupportStatistics.leaveOneOutCosines(support);
     float threshold;
-    float looTemperature;
+    float temperature;
     float priorTemperature;
     if (loo.length == 0) {
       threshold = config.oneShotThreshold();
-      looTemperature = Float.NaN;
+      temperature = Float.NaN;
       priorTemperature = config.oneShotPriorScale();
     } else {
       float[] own = new float[loo.length];
@@ -184,9 +189,9 @@ public final class RobustTransduction implements OpenSetMethod {
         own[r] = loo[r][(int) loo[r][classes]];
       }
       threshold = SupportStatistics.quantileThreshold(own, config.acceptShare());
-      float fitted = SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale());
+      float fitted = fitted(loo);
       priorTemperature = config.scaleFactor() * fitted;
-      looTemperature = shrunk(fitted, loo.length);
+      temperature = shrunk(fitted, loo.length);
     }
     String auto = Methods.autoChoice(support, pool.length);
     int n = pool.length;
@@ -229,7 +234,8 @@ public final class RobustTransduction implements OpenSetMethod {
       branch = Methods.PROTOTYPES;
     }
     return new Gate(
-        branch, threshold, looTemperature, imbalanced, open, weights, imbalanced ? prior : null);
+        branch, threshold, temperature, priorTemperature, imbalanced, open, weights,
+        imbalanced ? prior : null);
   }
 
   /**
@@ -240,11 +246,12 @@ public final class RobustTransduction implements OpenSetMethod {
    * @param loo rows as {@link SupportStatistics#leaveOneOutCosines} returns them
    */
   public float prototypeTemperature(float[][] loo) {
-    if (loo.length == 0) {
-      return config.oneShotPrototypeScale();
-    }
-    return shrunk(
-        SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale()), loo.length);
+    return loo.length == 0 ? config.oneShotPrototypeScale() : shrunk(fitted(loo), loo.length);
+  }
+
+  /** The temperature fitted to the leave-one-out rows, within the configured search range. */
+  private float fitted(float[][] loo) {
+    return SupportStatistics.fitTemperature(loo, config.minScale(), config.maxScale());
   }
 
   /**

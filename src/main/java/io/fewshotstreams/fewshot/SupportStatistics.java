@@ -44,7 +44,9 @@ public final class SupportStatistics {
     }
     float[][] prototypes = new float[classes][];
     for (int c = 0; c < classes; c++) {
-      prototypes[c] = ClassSum.prototype(sums[c], support.labels().get(c));
+      // Examples that cancel out leave no direction: score against it as orthogonal, as below.
+      float[] unit = ClassSum.unit(sums[c]);
+      prototypes[c] = unit != null ? unit : new float[d];
     }
     int eligible = 0;
     for (int i = 0; i < x.length; i++) {

@@ -161,7 +161,9 @@ public final class FewShotConfig extends AbstractConfig {
               "Fine-tuning method: robust (transductive, safe on imbalanced pools and pools"
                   + " holding images of unregistered classes, calibrated), auto (transductive"
                   + " when the task has enough pooled queries, else inductive, else none at one"
-                  + " shot), transductive, inductive, or prototypes (no fine-tuning).")
+                  + " shot), transductive, inductive, or prototypes (no fine-tuning). Whatever"
+                  + " the method, the prototype snapshot answers at a calibrated temperature;"
+                  + " auto, transductive and inductive fine-tunes answer at 15.")
           .define(
               FINETUNE_KEEP_ON_ADD_CONFIG,
               Type.BOOLEAN,

@@ -1,6 +1,7 @@
 package io.fewshotstreams.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -126,6 +127,36 @@ class EvaluateCommandTest {
     // every prototype against near 1 for their own class, so the score separates them fully.
     assertThat(robust.get("auroc").asDouble()).isGreaterThan(0.99);
     assertThat(robust.get("unknownRejected").asDouble()).isGreaterThan(0.99);
+  }
+
+  /**
+   * The task gap reaches the table and the JSON for every method, from the episodes' own
+   * confidences and outcomes, and is absent for the open-set baselines (they give no
+   * probabilities). Catches the column or the keys dropped, or the gap computed from another
+   * method's row.
+   */
+  @Test
+  void shouldReportEachMethodsTaskGapAndNoneForTheBaselines() throws IOException {
+    Path json = dir.resolve("gap.json");
+
+    String printed =
+        run("evaluate", "--embeddings", embeddings.toString(), "--shots", "1", "--queries", "5",
+            "--episodes", "10", "--methods", "prototypes,prototypes:calibrated", "--quiet",
+            "--json", json.toString());
+
+    assertThat(printed).contains("task gap");
+    JsonNode rows = Json.MAPPER.readTree(json.toFile()).get("results");
+    JsonNode scale15 = rows.get(0);
+    JsonNode calibrated = rows.get(1);
+    assertThat(calibrated.get("method").asText()).isEqualTo("prototypes:calibrated");
+    // Separable clusters, every answer right: the gap is 1 minus the mean top probability, far
+    // larger at the one-shot temperature 4 than at 15.
+    assertThat(scale15.get("meanAccuracy").asDouble()).isEqualTo(1.0);
+    assertThat(calibrated.get("taskGap").asDouble())
+        .isGreaterThan(scale15.get("taskGap").asDouble())
+        .isCloseTo(calibrated.get("ece").asDouble(), within(1e-9));
+    assertThat(rows.get(2).get("method").asText()).startsWith("baseline:");
+    assertThat(rows.get(2).get("taskGap").isNull()).isTrue();
   }
 
   @Test

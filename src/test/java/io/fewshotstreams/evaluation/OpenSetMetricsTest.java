@@ -68,18 +68,18 @@ class OpenSetMetricsTest {
   void shouldGiveOneTasksGapBetweenMeanConfidenceAndAccuracy() {
     // Mean confidence 0.6, 1 of 4 right: 0.35 over-confident; the reverse is as far off.
     assertThat(
-            OpenSetMetrics.calibrationGap(
+            OpenSetMetrics.taskGap(
                 new double[] {0.9, 0.5, 0.5, 0.5}, new boolean[] {true, false, false, false}))
         .isCloseTo(0.35, within(1e-12));
     assertThat(
-            OpenSetMetrics.calibrationGap(
+            OpenSetMetrics.taskGap(
                 new double[] {0.4, 0.4, 0.4, 0.4}, new boolean[] {true, true, true, false}))
         .isCloseTo(0.35, within(1e-12));
     // It asks nothing of each bin: one over-confident and one under-confident answer cancel.
     assertThat(
-            OpenSetMetrics.calibrationGap(new double[] {0.9, 0.1}, new boolean[] {false, true}))
+            OpenSetMetrics.taskGap(new double[] {0.9, 0.1}, new boolean[] {false, true}))
         .isCloseTo(0.0, within(1e-12));
-    assertThatThrownBy(() -> OpenSetMetrics.calibrationGap(new double[0], new boolean[0]))
+    assertThatThrownBy(() -> OpenSetMetrics.taskGap(new double[0], new boolean[0]))
         .hasMessageContaining("found 0 and 0");
   }
 }

@@ -251,8 +251,12 @@ class RobustTransductionTest {
     assertThat((double) method.fitOpenSet(set, pool).classifier().scale())
         .isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-3));
     assertThat(unshrunk.fitOpenSet(set, pool).classifier().scale()).isEqualTo(loo);
-    // Only the answer's temperature moves: the gate tests at the leave-one-out one.
-    assertThat(method.gate(set, pool).imbalanced()).isEqualTo(unshrunk.gate(set, pool).imbalanced());
+    // Only the answer's temperature moves: the gate tests at scaleFactor times the fitted one.
+    RobustTransduction.Gate gate = method.gate(set, pool);
+    assertThat((double) gate.temperature())
+        .isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-3));
+    assertThat(gate.priorTemperature()).isEqualTo(defaults.scaleFactor() * loo);
+    assertThat(gate.priorTemperature()).isEqualTo(unshrunk.gate(set, pool).priorTemperature());
     assertThat(method.fitOpenSet(set, pool).classifier().weights())
         .isDeepEqualTo(unshrunk.fitOpenSet(set, pool).classifier().weights());
   }

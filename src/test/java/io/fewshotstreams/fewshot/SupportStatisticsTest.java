@@ -97,4 +97,26 @@ class SupportStatisticsTest {
     assertThatThrownBy(() -> SupportStatistics.leaveOneOutCosines(support, 0))
         .hasMessageContaining("maxRows >= 1, found 0");
   }
+
+  /**
+   * A class whose examples cancel out has no prototype to score against: its column is 0, as its
+   * own rows are, instead of an exception. The prototype snapshot measures on at most 32 examples
+   * of a class, which can cancel where the class's whole sum does not.
+   */
+  @Test
+  void shouldScoreAgainstAClassWhoseExamplesCancelOutAsOrthogonal() {
+    SupportSet support =
+        new SupportSet(
+            List.of("a", "b"),
+            new float[][] {{1, 0}, {-1, 0}, {0.6f, 0.8f}, {0.8f, 0.6f}},
+            new int[] {0, 0, 1, 1});
+
+    float[][] rows = SupportStatistics.leaveOneOutCosines(support);
+
+    assertThat(rows).hasNumberOfRows(4);
+    // b's rows: cosine 0 to a (no direction), and to b without themselves.
+    assertThat(rows[2][0]).isEqualTo(0f);
+    assertThat(rows[2][1]).isCloseTo(0.96f, within(1e-6f));
+    assertThat(new CalibratedPrototypes().temperature(support)).isPositive();
+  }
 }

@@ -1,6 +1,7 @@
 package io.fewshotstreams.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.fewshotstreams.dataset.SampleImage;
 import io.fewshotstreams.dataset.SampleImages;
@@ -17,7 +18,10 @@ import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.events.Prediction;
 import io.fewshotstreams.events.QueryEvent;
 import io.fewshotstreams.events.SupportEvent;
+import io.fewshotstreams.fewshot.CalibratedPrototypes;
 import io.fewshotstreams.fewshot.RobustConfig;
+import io.fewshotstreams.fewshot.SupportSet;
+import io.fewshotstreams.fewshot.Vectors;
 import io.fewshotstreams.streaming.learner.FineTuneScheduler;
 import io.fewshotstreams.streaming.learner.TaskState;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
@@ -145,9 +149,19 @@ class FewShotTopologyTest {
     // Every prototype snapshot carries the threshold of its own support set.
     assertThat(before).allSatisfy(s -> assertThat(s.openSetThreshold()).isNotNull());
     // And answers at a calibrated temperature: the one-shot one while no class has two examples,
-    // then the leave-one-out one (shrunk), never the fixed scale 15.
+    // then the one robust gives the prototypes of these four examples, not the fixed scale 15.
     assertThat(before.get(0).scale()).isEqualTo(RobustConfig.defaults().oneShotPrototypeScale());
-    assertThat(before.get(3).scale()).isNotEqualTo(before.get(0).scale()).isNotEqualTo(15f);
+    SupportSet four =
+        new SupportSet(
+            List.of("A", "B"),
+            new float[][] {
+              Vectors.normalize(axis(0, 0.3f, 1)), Vectors.normalize(axis(0, 0.3f, 2)),
+              Vectors.normalize(axis(1, 0.3f, 3)), Vectors.normalize(axis(1, 0.3f, 4))
+            },
+            new int[] {0, 0, 1, 1});
+    assertThat(before.get(3).scale())
+        .isCloseTo(new CalibratedPrototypes().temperature(four), within(1e-4f))
+        .isNotEqualTo(15f);
 
     driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
     assertThat(scheduler.awaitIdle(10_000)).isTrue();
