@@ -22,23 +22,21 @@ public final class CalibratedPrototypes implements OpenSetMethod {
   /** Leave-one-out cosines the temperature is fitted on, at most, while rows allow. */
   public static final int LOO_BUDGET = 8192;
 
-  private final RobustTransduction robust = new RobustTransduction();
+  private final RobustTransduction robust;
   private final float acceptShare;
 
-  /** With the accept share of {@link RobustConfig#defaults()}. */
+  /** With {@link RobustConfig#defaults()}. */
   public CalibratedPrototypes() {
-    this(RobustConfig.defaults().acceptShare());
+    this(RobustConfig.defaults());
   }
 
   /**
-   * @param acceptShare share of registered-class images the threshold accepts, in (0, 1]; the
-   *     temperature does not depend on it
+   * @param config the settings whose accept share, one-shot temperature ({@code
+   *     oneShotPrototypeScale}) and temperature prior apply
    */
-  public CalibratedPrototypes(float acceptShare) {
-    if (!(acceptShare > 0 && acceptShare <= 1)) {
-      throw new InvalidInputException("expected an accept share in (0, 1], found " + acceptShare);
-    }
-    this.acceptShare = acceptShare;
+  public CalibratedPrototypes(RobustConfig config) {
+    this.robust = new RobustTransduction(config);
+    this.acceptShare = config.acceptShare();
   }
 
   @Override

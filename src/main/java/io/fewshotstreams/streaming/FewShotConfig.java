@@ -5,6 +5,7 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.EventType;
 import io.fewshotstreams.events.OutputFraming;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.streaming.feedback.TaskSettings;
 import io.fewshotstreams.streaming.learner.SnapshotSize;
 import io.fewshotstreams.streaming.query.FetchedOffsets;
@@ -45,6 +46,11 @@ public final class FewShotConfig extends AbstractConfig {
   public static final String FINETUNE_THREADS_CONFIG = "fewshot.finetune.threads";
   public static final String FINETUNE_KEEP_ON_ADD_CONFIG = "fewshot.finetune.keep.on.add";
   public static final String OPENSET_ACCEPT_SHARE_CONFIG = "fewshot.openset.accept.share";
+  public static final String TEMPERATURE_PRIOR_CONFIG = "fewshot.calibration.temperature.prior";
+  public static final String TEMPERATURE_PRIOR_WEIGHT_CONFIG =
+      "fewshot.calibration.temperature.prior.weight";
+  public static final String ONE_SHOT_TEMPERATURE_CONFIG =
+      "fewshot.calibration.one.shot.temperature";
   public static final String MAX_EXAMPLES_PER_CLASS_CONFIG = "fewshot.max.examples.per.class";
   public static final String MAX_CLASSES_PER_TASK_CONFIG = "fewshot.max.classes.per.task";
   public static final String MAX_TASKS_CONFIG = "fewshot.max.tasks";
@@ -184,6 +190,34 @@ public final class FewShotConfig extends AbstractConfig {
               "Share of images of a task's registered classes that its open-set threshold"
                   + " accepts; the threshold comes from the task's support examples alone, and"
                   + " a query scoring below it is answered as unknown (accepted=false).")
+          .define(
+              TEMPERATURE_PRIOR_CONFIG,
+              Type.DOUBLE,
+              (double) RobustConfig.defaults().temperaturePrior(),
+              Range.between(0.5, 200.0),
+              Importance.LOW,
+              "Temperature that the prototype snapshot's and robust's leave-one-out temperature"
+                  + " is shrunk towards (a task's own, from its support examples, is noisy)."
+                  + " Chosen on the bundled backbone; another backbone's cosines may want"
+                  + " another: measure with evaluate --model on labelled images of your own"
+                  + " (docs/backbones.md).")
+          .define(
+              TEMPERATURE_PRIOR_WEIGHT_CONFIG,
+              Type.DOUBLE,
+              (double) RobustConfig.defaults().temperaturePriorWeight(),
+              Range.between(0.0, 1e6),
+              Importance.LOW,
+              "Weight of fewshot.calibration.temperature.prior, in support examples; 0 keeps"
+                  + " each task's leave-one-out temperature as it is.")
+          .define(
+              ONE_SHOT_TEMPERATURE_CONFIG,
+              Type.DOUBLE,
+              (double) RobustConfig.defaults().oneShotPrototypeScale(),
+              Range.between(0.5, 200.0),
+              Importance.LOW,
+              "Temperature of the prototype snapshot and of robust's answers while no class of"
+                  + " the task has two examples (there is nothing to fit one on). Chosen on the"
+                  + " bundled backbone, like fewshot.calibration.temperature.prior.")
           .define(
               FINETUNE_THREADS_CONFIG,
               Type.INT,
@@ -754,6 +788,20 @@ public final class FewShotConfig extends AbstractConfig {
 
   public double openSetAcceptShare() {
     return getDouble(OPENSET_ACCEPT_SHARE_CONFIG);
+  }
+
+  /**
+   * The settings of {@code robust} and of the prototype snapshot's threshold and temperature: its
+   * defaults with this configuration's accept share and calibration settings.
+   */
+  public RobustConfig robustConfig() {
+    float oneShot = getDouble(ONE_SHOT_TEMPERATURE_CONFIG).floatValue();
+    return RobustConfig.defaults()
+        .with("acceptShare", (float) openSetAcceptShare())
+        .with("temperaturePrior", getDouble(TEMPERATURE_PRIOR_CONFIG).floatValue())
+        .with("temperaturePriorWeight", getDouble(TEMPERATURE_PRIOR_WEIGHT_CONFIG).floatValue())
+        .with("oneShotScale", oneShot)
+        .with("oneShotPrototypeScale", oneShot);
   }
 
   public int fineTuneThreads() {

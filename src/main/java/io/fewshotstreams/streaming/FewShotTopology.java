@@ -67,7 +67,7 @@ public final class FewShotTopology {
             config.fineTuneMaxExamplesPerClass(),
             config.fineTuneMaxBytes(),
             config.maxSnapshotBytes(features.size()),
-            (float) config.openSetAcceptShare(),
+            config.robustConfig(),
             config.fineTuneKeepOnAdd());
 
     TaskCount taskCount = new TaskCount(config.maxTasks());

@@ -241,6 +241,41 @@ class FewShotTopologyTest {
     return tasks.get(TASK).poolAdds();
   }
 
+  /**
+   * The calibration settings reach the prototype snapshot: the one-shot temperature while no class
+   * has two examples, and with the prior's weight at 0 the leave-one-out temperature itself.
+   * Catches the settings documented but not applied (the snapshot answering at the defaults).
+   */
+  @Test
+  void shouldAnswerAtTheConfiguredCalibration() {
+    start(
+        Map.of(
+            FewShotConfig.ONE_SHOT_TEMPERATURE_CONFIG, "6",
+            FewShotConfig.TEMPERATURE_PRIOR_WEIGHT_CONFIG, "0"));
+    add("A", "a1", axis(0, 0.3f, 1));
+    add("A", "a2", axis(0, 0.3f, 2));
+    add("B", "b1", axis(1, 0.3f, 3));
+    add("B", "b2", axis(1, 0.3f, 4));
+    List<ModelSnapshot> published = snapshots();
+    SupportSet four =
+        new SupportSet(
+            List.of("A", "B"),
+            new float[][] {
+              Vectors.normalize(axis(0, 0.3f, 1)), Vectors.normalize(axis(0, 0.3f, 2)),
+              Vectors.normalize(axis(1, 0.3f, 3)), Vectors.normalize(axis(1, 0.3f, 4))
+            },
+            new int[] {0, 0, 1, 1});
+    RobustConfig defaults = RobustConfig.defaults();
+
+    assertThat(published.get(0).scale()).isEqualTo(6f);
+    assertThat(published.get(3).scale())
+        .isCloseTo(
+            new CalibratedPrototypes(defaults.with("temperaturePriorWeight", 0))
+                .temperature(four),
+            within(1e-4f))
+        .isNotCloseTo(new CalibratedPrototypes(defaults).temperature(four), within(1e-2f));
+  }
+
   @Test
   void shouldForgetADeletedClassInTheNextPrediction() {
     start(Map.of());

@@ -60,6 +60,7 @@ final class FineTunes {
   }
 
   private final MethodName configuredMethod;
+  private final RobustConfig robust;
   private final float acceptShare;
   private final FineTuneBudget budget;
   private final Tuner tuner;
@@ -92,14 +93,15 @@ final class FineTunes {
 
   /**
    * @param method the configured {@code fewshot.finetune.method}
-   * @param acceptShare the share of registered-class images the open-set threshold accepts
+   * @param robust the settings of {@code robust}; their accept share is also the open-set
+   *     threshold's of the other methods
    * @param clock the stream time of the processor, epoch milliseconds
    */
   FineTunes(
       String method,
       FineTuneBudget budget,
       Tuner tuner,
-      float acceptShare,
+      RobustConfig robust,
       FineTuneScheduler scheduler,
       LearnerStores stores,
       QueryPool pool,
@@ -107,7 +109,8 @@ final class FineTunes {
       Telemetry telemetry,
       LongSupplier clock) {
     this.configuredMethod = MethodName.of(method);
-    this.acceptShare = acceptShare;
+    this.robust = robust;
+    this.acceptShare = robust.acceptShare();
     this.budget = budget;
     this.tuner = tuner;
     this.scheduler = scheduler;
@@ -465,12 +468,12 @@ final class FineTunes {
   }
 
   /**
-   * The method a fine-tune runs: {@code robust} with this learner's accept share, else the method
-   * of that name.
+   * The method a fine-tune runs: {@code robust} with this learner's settings, else the method of
+   * that name.
    */
   private FewShotMethod method(MethodName name) {
     if (name == MethodName.ROBUST) {
-      return new RobustTransduction(RobustConfig.defaults().with("acceptShare", acceptShare));
+      return new RobustTransduction(robust);
     }
     return Methods.of(name);
   }

@@ -4,6 +4,7 @@ import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.fewshot.ClassSum;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.streaming.DeadLetters;
 import io.fewshotstreams.streaming.LearnerInput;
 import io.fewshotstreams.streaming.Origin;
@@ -49,6 +50,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
    * @param fineTuneMaxExamplesPerClass support examples per class a fine-tune uses at most
    * @param fineTuneMaxBytes estimated working memory a fine-tune may take
    * @param maxSnapshotBytes the largest snapshot value the models topic and the producer take
+   * @param robust the settings of {@code robust} fine-tunes and of the prototype snapshot's
+   *     threshold and temperature (accept share, temperature prior, one-shot temperature)
    * @param keepFineTunedOnAdd whether a new example of a class of the fine-tuned snapshot answering
    *     its task is held for the next fine-tune instead of publishing prototypes
    */
@@ -63,7 +66,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       int fineTuneMaxExamplesPerClass,
       long fineTuneMaxBytes,
       long maxSnapshotBytes,
-      float acceptShare,
+      RobustConfig robust,
       boolean keepFineTunedOnAdd) {}
 
   /**
@@ -115,7 +118,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             settings.backboneId(),
             settings.featureSize(),
             settings.maxSnapshotBytes(),
-            settings.acceptShare(),
+            settings.robust(),
             codec,
             telemetry,
             context);
@@ -125,7 +128,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             new FineTuneBudget(
                 settings.fineTuneMaxExamplesPerClass(), settings.fineTuneMaxBytes()),
             tuner,
-            settings.acceptShare(),
+            settings.robust(),
             scheduler,
             stores,
             pool,

@@ -7,6 +7,7 @@ import io.fewshotstreams.fewshot.CosineClassifier;
 import io.fewshotstreams.fewshot.FineTuneConfig;
 import io.fewshotstreams.fewshot.OpenSetClassifier;
 import io.fewshotstreams.fewshot.OpenSetThreshold;
+import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.streaming.Routed;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
@@ -52,15 +53,15 @@ final class SnapshotPublisher {
       String backboneId,
       int featureSize,
       long maxSnapshotBytes,
-      float acceptShare,
+      RobustConfig robust,
       EventCodec codec,
       Telemetry telemetry,
       ProcessorContext<String, Routed> context) {
     this.backboneId = backboneId;
     this.featureSize = featureSize;
     this.maxSnapshotBytes = maxSnapshotBytes;
-    this.acceptShare = acceptShare;
-    this.calibrated = new CalibratedPrototypes(acceptShare);
+    this.acceptShare = robust.acceptShare();
+    this.calibrated = new CalibratedPrototypes(robust);
     this.codec = codec;
     this.telemetry = telemetry;
     this.context = context;

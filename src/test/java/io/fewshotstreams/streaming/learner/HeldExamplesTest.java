@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.streaming.Routed;
 import java.util.List;
 import java.util.Random;
@@ -247,7 +248,7 @@ class HeldExamplesTest {
         s.fineTuneMaxExamplesPerClass(),
         s.fineTuneMaxBytes(),
         s.maxSnapshotBytes(),
-        s.acceptShare(),
+        s.robust(),
         keepOnAdd);
   }
 

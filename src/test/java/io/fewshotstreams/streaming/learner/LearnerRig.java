@@ -5,6 +5,7 @@ import io.fewshotstreams.events.EventCodec;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.ClassSum;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.streaming.DeadLetters;
 import io.fewshotstreams.streaming.LearnerInput;
 import io.fewshotstreams.streaming.Origin;
@@ -59,7 +60,7 @@ final class LearnerRig implements AutoCloseable {
         100,
         256L << 20,
         1L << 20,
-        0.95f,
+        RobustConfig.defaults(),
         true);
   }
 

@@ -11,6 +11,7 @@ import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.FineTuneResult;
 import io.fewshotstreams.fewshot.Methods;
+import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.streaming.Routed;
 import java.util.ArrayList;
@@ -217,7 +218,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 2,
-                  256L << 20, 1L << 20, 0.95f, true),
+                  256L << 20, 1L << 20, RobustConfig.defaults(), true),
               tuner);
       MockProcessorContext<String, Routed> context = rig.open();
       learner.init(context);
@@ -246,7 +247,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100,
-                  tooSmall, 1L << 20, 0.95f, true),
+                  tooSmall, 1L << 20, RobustConfig.defaults(), true),
               (m, st, u) -> {
                 calls.incrementAndGet();
                 return Methods.fineTune(m, st, u);
@@ -319,7 +320,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100,
-                  256L << 20, limit, 0.95f, true),
+                  256L << 20, limit, RobustConfig.defaults(), true),
               Methods::fineTune);
       MockProcessorContext<String, Routed> context = rig.open();
       learner.init(context);
@@ -368,7 +369,7 @@ class LearnerTest {
           rig.learner(
               new Learner.Settings(
                   s.backboneId(), s.featureSize(), 500, 1000, 100, Methods.INDUCTIVE, 1_000, 100,
-                  256L << 20, limit, 0.95f, true),
+                  256L << 20, limit, RobustConfig.defaults(), true),
               Methods::fineTune);
       MockProcessorContext<String, Routed> context = rig.open();
       small.init(context);
