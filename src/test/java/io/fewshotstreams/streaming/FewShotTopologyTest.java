@@ -151,14 +151,7 @@ class FewShotTopologyTest {
     // And answers at a calibrated temperature: the one-shot one while no class has two examples,
     // then the one robust gives the prototypes of these four examples, not the fixed scale 15.
     assertThat(before.get(0).scale()).isEqualTo(RobustConfig.defaults().oneShotPrototypeScale());
-    SupportSet four =
-        new SupportSet(
-            List.of("A", "B"),
-            new float[][] {
-              Vectors.normalize(axis(0, 0.3f, 1)), Vectors.normalize(axis(0, 0.3f, 2)),
-              Vectors.normalize(axis(1, 0.3f, 3)), Vectors.normalize(axis(1, 0.3f, 4))
-            },
-            new int[] {0, 0, 1, 1});
+    SupportSet four = twoOfEach();
     assertThat(before.get(3).scale())
         .isCloseTo(new CalibratedPrototypes().temperature(four), within(1e-4f))
         .isNotEqualTo(15f);
@@ -257,14 +250,7 @@ class FewShotTopologyTest {
     add("B", "b1", axis(1, 0.3f, 3));
     add("B", "b2", axis(1, 0.3f, 4));
     List<ModelSnapshot> published = snapshots();
-    SupportSet four =
-        new SupportSet(
-            List.of("A", "B"),
-            new float[][] {
-              Vectors.normalize(axis(0, 0.3f, 1)), Vectors.normalize(axis(0, 0.3f, 2)),
-              Vectors.normalize(axis(1, 0.3f, 3)), Vectors.normalize(axis(1, 0.3f, 4))
-            },
-            new int[] {0, 0, 1, 1});
+    SupportSet four = twoOfEach();
     RobustConfig defaults = RobustConfig.defaults();
 
     assertThat(published.get(0).scale()).isEqualTo(6f);
@@ -486,6 +472,20 @@ class FewShotTopologyTest {
 
   private List<ModelSnapshot> snapshots() {
     return models.readValuesToList().stream().map(codec::readSnapshot).toList();
+  }
+
+  /**
+   * The support set the service holds after two examples of A and two of B, {@code axis(0, 0.3f,
+   * 1..2)} and {@code axis(1, 0.3f, 3..4)}, as it stores them (normalised).
+   */
+  private static SupportSet twoOfEach() {
+    return new SupportSet(
+        List.of("A", "B"),
+        new float[][] {
+          Vectors.normalize(axis(0, 0.3f, 1)), Vectors.normalize(axis(0, 0.3f, 2)),
+          Vectors.normalize(axis(1, 0.3f, 3)), Vectors.normalize(axis(1, 0.3f, 4))
+        },
+        new int[] {0, 0, 1, 1});
   }
 
   /** A vector along basis axis {@code axis} of the backbone's feature space, plus noise. */
