@@ -119,6 +119,9 @@ class FeedbackKillIT {
         awaitTrue(() -> lastSnapshots().size() == TASKS.length
             && lastSnapshots().values().stream().allMatch(s -> s.classes().size() == CLASSES),
             reader, "a snapshot of " + CLASSES + " classes of every task");
+        // The query path reads the instance's global store of snapshots, which follows the
+        // models topic a moment behind: a query sent in between is a dead letter (UNKNOWN_TASK).
+        awaitServedModels(port);
 
         Map<String, String> truth = new LinkedHashMap<>();
         for (int i = 0; i < QUERIES; i++) {
@@ -287,6 +290,38 @@ class FeedbackKillIT {
       }
     }
     assertThat(served).as("results of %s over HTTP", task).isEqualTo(results);
+  }
+
+  /** Until the service's own view of every task (its global store) holds all its classes. */
+  private void awaitServedModels(int port) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    for (String task : TASKS) {
+      String last = "no answer";
+      while (true) {
+        try {
+          HttpResponse<String> answer =
+              http.send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://localhost:" + port + "/api/tasks/" + task))
+                      .timeout(Duration.ofSeconds(10))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+          last = answer.statusCode() + " " + answer.body();
+          if (answer.statusCode() == 200
+              && json.readTree(answer.body()).path("classes").size() == CLASSES) {
+            break;
+          }
+        } catch (java.io.IOException e) {
+          last = e.toString();
+        }
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError(
+              "expected the service to serve " + task + "'s " + CLASSES + " classes within "
+                  + WAIT + "; last answer: " + last);
+        }
+        Thread.sleep(100);
+      }
+    }
   }
 
   private JsonNode accuracy(int port, String task) throws Exception {
