@@ -85,11 +85,14 @@ public final class FewShotTopology {
     builder.addStateStore(store(StoreNames.CLASSES, InternalSerdes.classSum()));
     builder.addStateStore(store(StoreNames.TASKS, InternalSerdes.taskState()));
     builder.addStateStore(store(StoreNames.POOL, InternalSerdes.floats()));
+    // A query is put and deleted within one commit interval, nearly always: with the record cache
+    // the changelog gets one tombstone for it instead of the value and the tombstone.
     builder.addStateStore(
         Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(StoreNames.PENDING_QUERIES),
-            Serdes.Long(),
-            PendingQuery.serde()));
+                Stores.persistentKeyValueStore(StoreNames.PENDING_QUERIES),
+                Serdes.Long(),
+                PendingQuery.serde())
+            .withCachingEnabled());
 
     KStream<String, Routed> support =
         builder
