@@ -48,7 +48,9 @@ import org.apache.kafka.streams.state.Stores;
  * <ul>
  *   <li>{@code pass-through}: the output record only (1 record per query);
  *   <li>{@code store}: the whole query value put into a changelogged store keyed by its offset and
- *       deleted again, as the pending-queries store does (3 records: output, put, tombstone);
+ *       deleted again, as the pending-queries store did before its record cache (3 records:
+ *       output, put, tombstone; the service now writes only the tombstone of a query answered
+ *       within a commit interval, so this variant does one record more than the service);
  *   <li>{@code store+hop}: also a pool record of the size of a 256-float embedding through a
  *       repartition topic into a second sub-topology, which writes it into a ring of 100 slots of
  *       a changelogged store and the slot position into another, as the learner's pool does (6

@@ -15,8 +15,9 @@ import java.util.List;
 /**
  * The methods {@code evaluate} can compare: those of {@link Methods} (with {@value
  * RobustTransduction#NAME}), and {@value CalibratedPrototypes#NAME}, the service's prototype
- * snapshot. For tuning runs, {@code robust:name=value;name=value} overrides
- * settings of {@link RobustConfig} by component name.
+ * snapshot. For tuning runs, {@code robust:name=value;name=value} and {@code
+ * prototypes:calibrated:name=value;name=value} override settings of {@link RobustConfig} by
+ * component name.
  */
 public final class MethodCatalog {
   private MethodCatalog() {}
@@ -34,48 +35,58 @@ public final class MethodCatalog {
    * @throws InvalidInputException naming the valid names if there is no such method
    */
   public static FewShotMethod byName(String spec) {
-    if (CalibratedPrototypes.NAME.equals(spec)) {
-      return new CalibratedPrototypes();
-    }
-    if (spec != null && spec.startsWith(RobustTransduction.NAME)) {
-      String rest = spec.substring(RobustTransduction.NAME.length());
+    for (String base : List.of(CalibratedPrototypes.NAME, RobustTransduction.NAME)) {
+      if (spec == null || !spec.startsWith(base)) {
+        continue;
+      }
+      String rest = spec.substring(base.length());
+      if (!rest.isEmpty() && !rest.startsWith(":")) {
+        continue;
+      }
+      RobustConfig config = rest.isEmpty() ? RobustConfig.defaults() : overrides(spec, rest);
+      OpenSetMethod method =
+          base.equals(RobustTransduction.NAME)
+              ? new RobustTransduction(config)
+              : new CalibratedPrototypes(config);
       if (rest.isEmpty()) {
-        return new RobustTransduction();
+        return method;
       }
-      if (rest.startsWith(":")) {
-        RobustConfig config = RobustConfig.defaults();
-        for (String setting : rest.substring(1).split(";")) {
-          String[] kv = setting.split("=", 2);
-          if (kv.length != 2) {
-            throw new InvalidInputException(
-                "expected name=value in '" + spec + "', found '" + setting + "'");
-          }
-          try {
-            config = config.with(kv[0].trim(), Float.parseFloat(kv[1].trim()));
-          } catch (NumberFormatException e) {
-            throw new InvalidInputException(
-                "expected a number for " + kv[0].trim() + " in '" + spec + "', found '"
-                    + kv[1].trim() + "'");
-          }
+      return new OpenSetMethod() {
+        @Override
+        public String name() {
+          return spec;
         }
-        RobustTransduction tuned = new RobustTransduction(config);
-        return new OpenSetMethod() {
-          @Override
-          public String name() {
-            return spec;
-          }
 
-          @Override
-          public OpenSetClassifier fitOpenSet(SupportSet support, float[][] unlabelledPool) {
-            return tuned.fitOpenSet(support, unlabelledPool);
-          }
-        };
-      }
+        @Override
+        public OpenSetClassifier fitOpenSet(SupportSet support, float[][] unlabelledPool) {
+          return method.fitOpenSet(support, unlabelledPool);
+        }
+      };
     }
     if (spec != null && Methods.names().contains(spec)) {
       return Methods.byName(spec);
     }
     throw new InvalidInputException(
         "expected a few-shot method among " + names() + ", found '" + spec + "'");
+  }
+
+  /** {@code rest} is {@code :name=value;name=value}, settings of {@link RobustConfig}. */
+  private static RobustConfig overrides(String spec, String rest) {
+    RobustConfig config = RobustConfig.defaults();
+    for (String setting : rest.substring(1).split(";")) {
+      String[] kv = setting.split("=", 2);
+      if (kv.length != 2) {
+        throw new InvalidInputException(
+            "expected name=value in '" + spec + "', found '" + setting + "'");
+      }
+      try {
+        config = config.with(kv[0].trim(), Float.parseFloat(kv[1].trim()));
+      } catch (NumberFormatException e) {
+        throw new InvalidInputException(
+            "expected a number for " + kv[0].trim() + " in '" + spec + "', found '"
+                + kv[1].trim() + "'");
+      }
+    }
+    return config;
   }
 }

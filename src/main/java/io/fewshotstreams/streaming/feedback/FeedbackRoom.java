@@ -13,8 +13,6 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -44,13 +42,13 @@ public final class FeedbackRoom {
       Telemetry telemetry) {
     TaskSettings settings = config.feedbackSettings();
     FeedbackMetrics metrics = new FeedbackMetrics(telemetry.registry(), settings.metricsMaxTasks());
-    addStore(builder, FeedbackStores.PREDICTIONS, FeedbackSerdes.retained(codec), false);
-    addStore(builder, FeedbackStores.ORDER, FeedbackSerdes.queued(), false);
-    // A task's counts are written for every kept prediction: the record cache folds them into one
-    // changelog record per task and commit. The other stores' keys are each written once or far
-    // apart, where a cache would fold nothing.
-    addStore(builder, FeedbackStores.COUNTS, FeedbackSerdes.counts(), true);
-    addStore(builder, FeedbackStores.ACCURACY, FeedbackSerdes.accuracy(), false);
+    // No record cache: the four stores describe one state (a task's counts match its queues), and
+    // under at-least-once a cached store's changelog would lag the others' by up to a commit
+    // interval, so a crash would restore counts that no longer match the queues.
+    addStore(builder, FeedbackStores.PREDICTIONS, FeedbackSerdes.retained(codec));
+    addStore(builder, FeedbackStores.ORDER, FeedbackSerdes.queued());
+    addStore(builder, FeedbackStores.COUNTS, FeedbackSerdes.counts());
+    addStore(builder, FeedbackStores.ACCURACY, FeedbackSerdes.accuracy());
 
     KStream<String, Object> intake =
         builder
@@ -105,10 +103,8 @@ public final class FeedbackRoom {
         .merge(rejected, Named.as("feedback-outputs"));
   }
 
-  private static <V> void addStore(
-      StreamsBuilder builder, String name, Serde<V> serde, boolean cached) {
-    StoreBuilder<KeyValueStore<String, V>> store =
-        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(), serde);
-    builder.addStateStore(cached ? store.withCachingEnabled() : store);
+  private static <V> void addStore(StreamsBuilder builder, String name, Serde<V> serde) {
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(), serde));
   }
 }
