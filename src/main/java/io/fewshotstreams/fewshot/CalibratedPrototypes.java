@@ -50,13 +50,18 @@ public final class CalibratedPrototypes implements OpenSetMethod {
     return robust.prototypeTemperature(SupportStatistics.leaveOneOutCosines(support, rows));
   }
 
+  /** The open-set threshold of {@code support} at this accept share ({@link OpenSetThreshold}). */
+  public float threshold(SupportSet support) {
+    return OpenSetThreshold.of(support, acceptShare);
+  }
+
   /** The pool is not used: these are the prototypes. */
   @Override
   public OpenSetClassifier fitOpenSet(SupportSet support, float[][] unlabelledPool) {
     float[][] rows = support.prototypes();
-    CosineClassifier classifier = Methods.prototypeClassifier(support, temperature(support));
-    return new OpenSetClassifier(
-        classifier, rows, OpenSetThreshold.of(support, acceptShare), acceptShare);
+    CosineClassifier classifier =
+        CosineClassifier.ofPrototypes(support.labels(), rows, temperature(support));
+    return new OpenSetClassifier(classifier, rows, threshold(support), acceptShare);
   }
 
   @Override

@@ -61,7 +61,6 @@ final class FineTunes {
 
   private final MethodName configuredMethod;
   private final RobustConfig robust;
-  private final float acceptShare;
   private final FineTuneBudget budget;
   private final Tuner tuner;
   private final FineTuneScheduler scheduler;
@@ -110,7 +109,6 @@ final class FineTunes {
       LongSupplier clock) {
     this.configuredMethod = MethodName.of(method);
     this.robust = robust;
-    this.acceptShare = robust.acceptShare();
     this.budget = budget;
     this.tuner = tuner;
     this.scheduler = scheduler;
@@ -229,8 +227,8 @@ final class FineTunes {
             new OpenSetClassifier(
                 result.classifier(),
                 support.prototypes(),
-                OpenSetThreshold.of(support, acceptShare),
-                acceptShare);
+                OpenSetThreshold.of(support, robust.acceptShare()),
+                robust.acceptShare());
         initialLoss = finiteOrNull(result.initialLoss());
         finalLoss = finiteOrNull(result.finalLoss());
       }

@@ -39,7 +39,6 @@ final class SnapshotPublisher {
   private final String backboneId;
   private final int featureSize;
   private final long maxSnapshotBytes;
-  private final float acceptShare;
   private final CalibratedPrototypes calibrated;
   private final EventCodec codec;
   private final Telemetry telemetry;
@@ -60,7 +59,6 @@ final class SnapshotPublisher {
     this.backboneId = backboneId;
     this.featureSize = featureSize;
     this.maxSnapshotBytes = maxSnapshotBytes;
-    this.acceptShare = robust.acceptShare();
     this.calibrated = new CalibratedPrototypes(robust);
     this.codec = codec;
     this.telemetry = telemetry;
@@ -145,7 +143,7 @@ final class SnapshotPublisher {
             context.currentSystemTimeMs(),
             null,
             null,
-            measured == null ? null : OpenSetThreshold.of(measured, acceptShare));
+            measured == null ? null : calibrated.threshold(measured));
     long oversize = oversize(snapshot);
     if (oversize >= 0) {
       String why = withheld(snapshot, oversize);
