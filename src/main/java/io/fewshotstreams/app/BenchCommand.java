@@ -257,6 +257,13 @@ final class BenchCommand implements Callable<Integer> {
   double latencySeconds = 8;
 
   @Option(
+      names = "--latency-warm-up-seconds",
+      description =
+          "end-to-end: seconds of queries at each offered rate, sent first and not measured, so"
+              + " that the JIT has compiled what the rate runs (default: ${DEFAULT-VALUE}).")
+  double latencyWarmUpSeconds = 10;
+
+  @Option(
       names = "--service-setting",
       paramLabel = "KEY=VALUE",
       description = "end-to-end: a setting of the service (fewshot.* or Kafka Streams), repeatable.")
@@ -591,6 +598,10 @@ final class BenchCommand implements Callable<Integer> {
         throw new FewShotException("expected --loads in (0, 1], found " + load);
       }
     }
+    if (!(latencyWarmUpSeconds >= 0) || Double.isInfinite(latencyWarmUpSeconds)) {
+      throw new FewShotException(
+          "expected --latency-warm-up-seconds >= 0, found " + latencyWarmUpSeconds);
+    }
     List<KafkaCeilingBench.Variant> variants = new ArrayList<>();
     for (String v : kafkaVariants) {
       variants.add(KafkaCeilingBench.Variant.of(v));
@@ -646,7 +657,9 @@ final class BenchCommand implements Callable<Integer> {
         for (String guarantee : guarantees) {
           out.println("running " + guarantee + " ...");
           out.flush();
-          reports.add(bench.run(guarantee, e2eSteady, fractions, latencySeconds, 200, out));
+          reports.add(
+              bench.run(
+                  guarantee, e2eSteady, fractions, latencySeconds, latencyWarmUpSeconds, 200, out));
         }
       }
     } finally {
@@ -730,7 +743,9 @@ final class BenchCommand implements Callable<Integer> {
     out.println();
     out.println(
         "latency, ms: visible = send to prediction read (read_committed);"
-            + " service = predictedAt - query timestamp");
+            + " service = predictedAt - query timestamp; each rate's measured queries follow "
+            + String.format(Locale.ROOT, "%.0f", latencyWarmUpSeconds)
+            + " s of queries at the same rate, not measured");
     out.printf(
         "%-16s %6s %10s %10s %8s %12s %12s %12s %12s%n", "guarantee", "load", "offered/s",
         "sent/s", "queries", "visible p50", "visible p99", "service p50", "service p99");

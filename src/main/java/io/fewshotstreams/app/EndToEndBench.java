@@ -107,7 +107,10 @@ final class EndToEndBench {
   /**
    * Starts a service instance with {@code guarantee} on fresh topics, registers the classes,
    * measures the sustained rate in steady state, then the latency at each fraction of it for about
-   * {@code latencySeconds} (at least {@code minLatencyQueries} queries).
+   * {@code latencySeconds} (at least {@code minLatencyQueries} queries). Each latency run starts with
+   * {@code latencyWarmUpSeconds} of queries at the same rate that are not measured: a new rate
+   * takes other branches than the throughput run (small batches, idle polls), and the JIT compiles
+   * them anew; without it the first seconds measure that compilation.
    */
   @SuppressWarnings("try") // the service runs while the block measures it; closed on the way out
   Report run(
@@ -115,6 +118,7 @@ final class EndToEndBench {
       SteadyLoad.Settings steady,
       double[] loadFractions,
       double latencySeconds,
+      double latencyWarmUpSeconds,
       int minLatencyQueries,
       PrintWriter out) {
     String prefix = "bench-" + guarantee.replace('_', '-') + "-";
@@ -163,7 +167,8 @@ final class EndToEndBench {
             "end-to-end " + guarantee);
         double rate = fraction * throughput.queriesPerSecond();
         int n = Math.max(minLatencyQueries, (int) Math.round(rate * latencySeconds));
-        latencies.add(paced(config, producer, consumer, rate, n, "r" + latencies.size()));
+        int warmUp = (int) Math.round(rate * latencyWarmUpSeconds);
+        latencies.add(paced(config, producer, consumer, rate, warmUp, n, "r" + latencies.size()));
       }
       return new Report(guarantee, throughput, writes.result(throughput.queries()), latencies);
     }
@@ -265,19 +270,25 @@ final class EndToEndBench {
             + WAIT.toSeconds() + " s, found none");
   }
 
+  /**
+   * Sends {@code warmUp + n} queries at {@code rate} without a pause and measures the last {@code
+   * n}.
+   */
   private Latency paced(
       FewShotConfig config,
       KafkaProducer<String, byte[]> producer,
       KafkaConsumer<String, byte[]> consumer,
       double rate,
+      int warmUp,
       int n,
       String run) {
-    List<byte[]> values = queries(n, run);
-    long[] sentNanos = new long[n];
+    int total = warmUp + n;
+    List<byte[]> values = queries(total, run);
+    long[] sentNanos = new long[total];
     Map<String, Long> received = new HashMap<>();
     Map<String, Double> serviceMillis = new HashMap<>();
     long start = System.nanoTime();
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < total; i++) {
       long due = start + (long) (i * 1e9 / rate);
       long now;
       while ((now = System.nanoTime()) < due) {
@@ -289,17 +300,17 @@ final class EndToEndBench {
       producer.send(new ProducerRecord<>(config.queriesTopic(), TASK, values.get(i)));
     }
     long sendNanos = System.nanoTime() - start;
-    await(config, consumer, run + "-", n, received, serviceMillis);
+    await(config, consumer, run + "-", total, received, serviceMillis);
     double[] visible = new double[n];
     double[] service = new double[n];
     for (int i = 0; i < n; i++) {
-      String id = run + "-" + i;
-      visible[i] = (received.get(id) - sentNanos[i]) / 1e6;
+      String id = run + "-" + (warmUp + i);
+      visible[i] = (received.get(id) - sentNanos[warmUp + i]) / 1e6;
       service[i] = serviceMillis.get(id);
     }
     return new Latency(
         rate,
-        n == 1 ? rate : (n - 1) * 1e9 / Math.max(sendNanos, 1),
+        total == 1 ? rate : (total - 1) * 1e9 / Math.max(sendNanos, 1),
         n,
         Percentiles.median(visible),
         Percentiles.percentile(visible, 99),
