@@ -57,7 +57,7 @@ public final class FineTuner {
       float[] queryWeights,
       float[] prior,
       FineTuneConfig cfg) {
-    return fineTune(init, support, queries, queryWeights, prior, 1f, cfg);
+    return fineTune(init, support, queries, queryWeights, prior, 1f, 0f, cfg);
   }
 
   /**
@@ -72,6 +72,23 @@ public final class FineTuner {
       float[] queryWeights,
       float[] prior,
       float alpha,
+      FineTuneConfig cfg) {
+    return fineTune(init, support, queries, queryWeights, prior, alpha, 0f, cfg);
+  }
+
+  /**
+   * As above; with {@code jointPriorCount > 0} the marginal's target is re-estimated from the
+   * fit's own mean query prediction at every step, with that many pseudo-images per class
+   * ({@link Objective#jointPrior}), instead of held at {@code prior} (which must then be null).
+   */
+  public static FineTuneResult fineTune(
+      CosineClassifier init,
+      SupportSet support,
+      float[][] queries,
+      float[] queryWeights,
+      float[] prior,
+      float alpha,
+      float jointPriorCount,
       FineTuneConfig cfg) {
     if (init == null || support == null || cfg == null) {
       throw new InvalidInputException("expected a classifier, a support set and a config, found null");
@@ -122,6 +139,12 @@ public final class FineTuner {
             weights,
             prior,
             alpha);
+    if (jointPriorCount > 0) {
+      if (prior != null) {
+        throw new InvalidInputException("expected no fixed prior with a joint one, found one");
+      }
+      objective.jointPrior(jointPriorCount);
+    }
     int classes = objective.classes;
     int d = objective.dimension;
     float[][] w = new float[classes][];

@@ -80,6 +80,8 @@ final class Objective {
   private final float[] marginalScale; // count, -lambda_M a_j at query j (from supportCount)
   private final float[] queryWeight; // queryCount, theta_j / sum theta
   private final float[] logPrior; // classes, log pi_c of the marginal's target
+  private final double poolWeight; // sum theta_j: the pool's size in images
+  private float jointCount; // > 0: pi re-estimated from pbar at each evaluation (see jointPrior)
   private final float[][] scaledGrad; // classes x count, s * dL/dz
 
   Objective(
@@ -160,6 +162,7 @@ final class Objective {
     for (int j = 0; j < queryCount; j++) {
       total += weights == null ? 1 : weights[j];
     }
+    poolWeight = total;
     for (int j = 0; j < queryCount; j++) {
       queryWeight[j] = total > 0 ? (float) ((weights == null ? 1 : weights[j]) / total) : 0f;
     }
@@ -173,6 +176,27 @@ final class Objective {
     for (int c = 0; c < classes; c++) {
       logPrior[c] = prior == null ? 0f : (float) Math.log(Math.max(prior[c], TINY));
     }
+  }
+
+  /**
+   * Makes the marginal's target follow the fit: at each evaluation {@code pi = (N pbar + a 1) / (N +
+   * K a)}, the pool's own mean prediction over its {@code N} (weighted) images plus {@code a}
+   * pseudo-images per class, then held fixed for that evaluation's gradient. An alternation in
+   * the manner of EM: the marginal is estimated with the classifier instead of before it, and
+   * shrunk towards uniform by {@code a}; as {@code a} grows the term becomes TIM's, at {@code a}
+   * near 0 it vanishes.
+   *
+   * @param pseudoCount {@code a}, > 0
+   * @return this objective
+   */
+  Objective jointPrior(float pseudoCount) {
+    if (!(pseudoCount > 0) || !Float.isFinite(pseudoCount) || alpha != 1f) {
+      throw new InvalidInputException(
+          "expected a finite pseudo-count > 0 and Shannon entropies, found " + pseudoCount
+              + " and alpha " + alpha);
+    }
+    jointCount = pseudoCount;
+    return this;
   }
 
   /**
@@ -304,6 +328,12 @@ final class Objective {
           m += queryWeight[j - ns] * pc[j];
         }
         marginal[c] = m;
+      }
+      if (jointCount > 0) {
+        double norm = poolWeight + classes * (double) jointCount;
+        for (int c = 0; c < classes; c++) {
+          logPrior[c] = (float) Math.log((poolWeight * marginal[c] + jointCount) / norm);
+        }
       }
       // -KL(pbar || pi) = H(pbar) + sum_c pbar_c log pi_c; with a uniform pi, H(pbar) - log K.
       // With alpha != 1: H_a(pbar), whose gradient -a/(a-1) pbar_c^(a-1) grows only as a power

@@ -37,7 +37,10 @@ import java.util.List;
  * @param fallback what a pool that fails either test gets: 0 the inductive fit (the prototypes at
  *     one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted transductive fit
  *     towards the estimated marginal, 2 the inlier-weighted transductive fit with Tsallis
- *     entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM)
+ *     entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM), 3 at one shot the
+ *     inlier-weighted transductive fit whose marginal target follows the fit ("joint", shrunk
+ *     by {@code jointCount}) and from two shots the inductive fit, 4 the joint fit at every
+ *     shot count
  * @param inductiveScaleFactor factor on the (shrunk) leave-one-out temperature for the inductive
  *     fit, > 0
  * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot when the
@@ -58,6 +61,12 @@ import java.util.List;
  *     leave-one-out examples; 0 keeps the fitted temperature. Only the returned probabilities
  *     use it: the gate tests the pool on predictions at {@code scaleFactor} times the fitted
  *     temperature, not shrunk
+ * @param jointCount pseudo-images per class of the joint fit's marginal target, {@code (N pbar
+ *     + jointCount) / (N + K jointCount)} re-estimated at every step, > 0
+ * @param oneShotJointScale softmax temperature of the joint fit returned at one shot, > 0
+ * @param passedJointCount 0 fits a pool that passed the gate with TIM's uniform marginal; above
+ *     0, from two shots, with the joint target of that many pseudo-images per class (one-shot
+ *     pools that passed keep the uniform target), >= 0
  */
 public record RobustConfig(
     int steps,
@@ -83,7 +92,10 @@ public record RobustConfig(
     float fallbackAlpha,
     float maxChange,
     float temperaturePrior,
-    float temperaturePriorWeight) {
+    float temperaturePriorWeight,
+    float jointCount,
+    float oneShotJointScale,
+    float passedJointCount) {
 
   private static final List<String> NAMES =
       List.of(
@@ -91,7 +103,8 @@ public record RobustConfig(
           "priorZ", "inlierSharpness", "acceptShare", "oneShotThreshold", "oneShotScale", "oneShotPriorScale", "scaleFactor",
           "minScale", "maxScale", "openZ", "fallback", "inductiveScaleFactor",
           "oneShotPrototypeScale", "biasCorrection", "alpha", "fallbackAlpha",
-          "maxChange", "temperaturePrior", "temperaturePriorWeight");
+          "maxChange", "temperaturePrior", "temperaturePriorWeight", "jointCount",
+          "oneShotJointScale", "passedJointCount");
 
   /** Checks every field's range. */
   public RobustConfig {
@@ -118,8 +131,15 @@ public record RobustConfig(
     positive("minScale", minScale);
     positive("maxScale", maxScale);
     nonNegative("openZ", openZ);
-    if (fallback != 0 && fallback != 1 && fallback != 2) {
-      throw new InvalidInputException("expected fallback 0, 1 or 2, found " + fallback);
+    if (fallback != 0 && fallback != 1 && fallback != 2 && fallback != 3 && fallback != 4) {
+      throw new InvalidInputException("expected fallback 0 to 4, found " + fallback);
+    }
+    positive("jointCount", jointCount);
+    positive("oneShotJointScale", oneShotJointScale);
+    nonNegative("passedJointCount", passedJointCount);
+    if (passedJointCount > 0 && alpha != 1) {
+      throw new InvalidInputException(
+          "expected alpha 1 with passedJointCount > 0, found alpha " + alpha);
     }
     positive("alpha", alpha);
     positive("fallbackAlpha", fallbackAlpha);
@@ -142,8 +162,8 @@ public record RobustConfig(
   /** The defaults; see {@link RobustTransduction} for how they were chosen. */
   public static RobustConfig defaults() {
     return new RobustConfig(
-        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 0f, 1f, 4f, 1f, 1f,
-        2f, 1f, 8f, 25f);
+        30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 3f, 1f, 4f, 1f, 1f,
+        2f, 1f, 8f, 25f, 1.5f, 3f, 10f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */
@@ -167,7 +187,7 @@ public record RobustConfig(
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
         v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21],
-        v[22], v[23]);
+        v[22], v[23], v[24], v[25], v[26]);
   }
 
   private float[] values() {
@@ -175,7 +195,8 @@ public record RobustConfig(
       steps, entropyWeight, marginalWeight, priorIterations, priorCount, priorZ, inlierSharpness,
       acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale,
       maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection,
-      alpha, fallbackAlpha, maxChange, temperaturePrior, temperaturePriorWeight
+      alpha, fallbackAlpha, maxChange, temperaturePrior, temperaturePriorWeight, jointCount,
+      oneShotJointScale, passedJointCount
     };
   }
 

@@ -17,8 +17,17 @@ import java.util.Arrays;
  *       from the prototypes' calibrated predictions, is tested against uniform by its likelihood
  *       ratio; the number of pool images scoring below {@code tau} is tested against the {@code 1 -
  *       acceptShare} expected of registered images (one-sided binomial).
- *   <li>A pool that passes both gets exactly the transductive fit of {@code auto} (TIM's
- *       objective); one that fails either gets the inductive fit, or the prototypes at one shot.
+ *   <li>A pool that passes both gets TIM's objective: exactly the transductive fit of {@code
+ *       auto} at one shot; from two shots with the marginal's target following the fit, shrunk
+ *       by {@link RobustConfig#passedJointCount} pseudo-images per class, so a skewed pool the
+ *       tests missed is pulled less hard towards uniform. One that fails either test gets the
+ *       inductive fit from two shots. At one shot,
+ *       where the inductive fit is the prototypes, it gets the "joint" fit: TIM's objective over
+ *       the inlier-weighted pool, but with the marginal's target re-estimated from the fit's own
+ *       mean prediction at every step and shrunk towards uniform by {@link
+ *       RobustConfig#jointCount} pseudo-images per class ({@link Objective#jointPrior}). A pool
+ *       the gate wrongly flags still gets most of TIM's gain; a skewed one is not pulled towards
+ *       uniform.
  *   <li>The returned classifier's logits are rescaled to temperature {@code T} (per branch); the
  *       open-set score is {@code max_c cos(mu_c, x)}, to the prototypes, against {@code tau}.
  * </ol>
@@ -72,6 +81,7 @@ public final class RobustTransduction implements OpenSetMethod {
         tuned =
             FineTuner.fineTune(
                     prototypes, support, pool, null, null, config.alpha(),
+                    oneShot ? 0f : config.passedJointCount(),
                     FineTuneConfig.transductiveDefaults())
                 .classifier();
         temperature =
@@ -108,6 +118,15 @@ public final class RobustTransduction implements OpenSetMethod {
         tuned = prototypes;
         temperature = oneShot ? config.oneShotPrototypeScale() : gate.temperature();
         break;
+      case JOINT:
+        tuned =
+            FineTuner.fineTune(
+                    prototypes, support, pool, gate.weights(), null, 1f, config.jointCount(),
+                    config.fineTuneConfig())
+                .classifier();
+        temperature =
+            oneShot ? config.oneShotJointScale() : config.scaleFactor() * gate.temperature();
+        break;
       case ALPHA:
         tuned =
             FineTuner.fineTune(
@@ -143,11 +162,15 @@ public final class RobustTransduction implements OpenSetMethod {
   /** Name of the weighted alpha-TIM fit (Tsallis entropies, uniform marginal), a branch. */
   static final String ALPHA = "alpha";
 
+  /** Name of the weighted fit whose marginal target follows the fit, a branch. */
+  static final String JOINT = "joint";
+
   /**
    * What the support set and the pool say before any fitting.
    *
    * @param branch the fit: {@value Methods#TRANSDUCTIVE} (the pool passed both tests), {@value
-   *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED} or {@value #ALPHA}
+   *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED}, {@value #ALPHA} or
+   *     {@value #JOINT}
    * @param threshold the open-set threshold
    * @param temperature the answer's temperature before the branch's factor: the leave-one-out
    *     one, shrunk towards the prior ({@link #shrunk}); NaN at one shot
@@ -227,6 +250,8 @@ public final class RobustTransduction implements OpenSetMethod {
       branch = WEIGHTED;
     } else if (config.fallback() == 2) {
       branch = ALPHA;
+    } else if (config.fallback() == 4 || (config.fallback() == 3 && loo.length == 0)) {
+      branch = JOINT;
     } else {
       branch = loo.length == 0 ? Methods.PROTOTYPES : Methods.INDUCTIVE;
     }

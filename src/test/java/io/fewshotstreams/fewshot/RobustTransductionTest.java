@@ -79,7 +79,8 @@ class RobustTransductionTest {
       changed += transductive.predict(x) == inductive.predict(x) ? 0 : 1;
     }
     assertThat(changed).as("pool images the transductive fit moves").isPositive();
-    RobustConfig strict = RobustConfig.defaults().with("maxChange", 0);
+    RobustConfig uniform = RobustConfig.defaults().with("passedJointCount", 0);
+    RobustConfig strict = uniform.with("maxChange", 0);
     RobustTransduction method = new RobustTransduction(strict);
     assertThat(method.gate(e.support(), e.queries()).branch()).isEqualTo(Methods.TRANSDUCTIVE);
 
@@ -87,7 +88,9 @@ class RobustTransductionTest {
     // the pool is replaced by the inductive one (catches the check being skipped).
     assertThat(method.fitOpenSet(e.support(), e.queries()).classifier().weights())
         .isDeepEqualTo(inductive.weights());
-    assertThat(new RobustTransduction().fitOpenSet(e.support(), e.queries()).classifier().weights())
+    assertThat(
+            new RobustTransduction(uniform).fitOpenSet(e.support(), e.queries()).classifier()
+                .weights())
         .isDeepEqualTo(transductive.weights());
   }
 
@@ -140,13 +143,28 @@ class RobustTransductionTest {
     RobustTransduction.Gate gate = method.gate(set, pool);
     OpenSetClassifier fitted = method.fitOpenSet(set, pool);
 
-    // A pool that fits TIM's assumptions must get exactly auto's fit (catches false alarms of
-    // either test, or a changed objective); only the temperature differs.
+    // A pool that fits TIM's assumptions gets TIM's objective (catches false alarms of either
+    // test, or a changed objective); only the temperature differs. From two shots its marginal's
+    // target follows the fit, shrunk by passedJointCount pseudo-images per class; at 0 the fit
+    // is exactly auto's.
     assertThat(gate.imbalanced()).as("15/15/15 tested as imbalanced").isFalse();
     assertThat(gate.open()).as("a pool of registered images tested as open").isFalse();
     assertThat(gate.branch()).isEqualTo(Methods.TRANSDUCTIVE);
-    assertThat(fitted.classifier().weights())
-        .isDeepEqualTo(Methods.auto().fit(set, pool).weights());
+    float[][] auto = Methods.auto().fit(set, pool).weights();
+    assertThat(
+            new RobustTransduction(RobustConfig.defaults().with("passedJointCount", 0))
+                .fitOpenSet(set, pool).classifier().weights())
+        .isDeepEqualTo(auto);
+    CosineClassifier followed =
+        FineTuner.fineTune(
+                Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool, null,
+                null, 1f, RobustConfig.defaults().passedJointCount(),
+                FineTuneConfig.transductiveDefaults())
+            .classifier();
+    assertThat(fitted.classifier().weights()).isDeepEqualTo(followed.weights());
+    assertThat(java.util.Arrays.deepEquals(followed.weights(), auto))
+        .as("the joint target changed nothing")
+        .isFalse();
   }
 
   @Test
@@ -189,6 +207,46 @@ class RobustTransductionTest {
   }
 
   @Test
+  void shouldFitTowardsThePoolsOwnMarginalWhenTheJointFallbackIsChosen() {
+    Random random = new Random(12);
+    SupportSet set = axes(3, 5, random);
+    float[][] pool = pool(new int[] {40, 3, 2}, 0, random);
+    RobustTransduction joint = new RobustTransduction(RobustConfig.defaults().with("fallback", 4));
+    RobustTransduction.Gate gate = joint.gate(set, pool);
+    CosineClassifier prototypes = Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE);
+    FineTuneConfig cfg = RobustConfig.defaults().fineTuneConfig();
+    CosineClassifier tim =
+        FineTuner.fineTune(prototypes, set, pool, gate.weights(), null, cfg).classifier();
+    CosineClassifier followed =
+        FineTuner.fineTune(
+                prototypes, set, pool, gate.weights(), null, 1f,
+                RobustConfig.defaults().jointCount(), cfg)
+            .classifier();
+
+    // The joint branch (fallback 4 at every shot count; 3, the default, at one shot only) fits
+    // with the marginal's target following the
+    // fit's own mean prediction: the frequent class keeps more of the pool than under TIM's
+    // uniform target, which pulls its images towards the rare classes. Equal shares mean the
+    // joint target never reached the objective.
+    assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
+    assertThat(joint.fitOpenSet(set, pool).classifier().weights())
+        .isDeepEqualTo(followed.weights());
+    double followedShare = meanProbability(followed, pool, 0);
+    double timShare = meanProbability(tim, pool, 0);
+    assertThat(followedShare)
+        .as("the frequent class's mean probability, joint target against TIM's %.4f", timShare)
+        .isGreaterThan(timShare + 0.02);
+  }
+
+  private static double meanProbability(CosineClassifier classifier, float[][] pool, int c) {
+    double sum = 0;
+    for (float[] x : pool) {
+      sum += classifier.probabilities(x)[c];
+    }
+    return sum / pool.length;
+  }
+
+  @Test
   void shouldNotFitOnAPoolHoldingUnregisteredImages() {
     Random random = new Random(13);
     SupportSet set = axes(3, 5, random);
@@ -202,7 +260,7 @@ class RobustTransductionTest {
   }
 
   @Test
-  void shouldKeepThePrototypesAtOneShotWhenThePoolFailsATest() {
+  void shouldFitJointlyAtOneShotWhenThePoolFailsATest() {
     Random random = new Random(14);
     SupportSet set = axes(3, 1, random);
     float[][] pool = pool(new int[] {40, 3, 2}, 0, random);
@@ -210,10 +268,24 @@ class RobustTransductionTest {
     RobustTransduction.Gate gate = new RobustTransduction().gate(set, pool);
     OpenSetClassifier fitted = new RobustTransduction().fitOpenSet(set, pool);
 
-    // Inductive fine-tuning of one example per class changes nothing but the confidence.
-    assertThat(gate.branch()).isEqualTo(Methods.PROTOTYPES);
-    assertThat(fitted.classifier().weights()).isDeepEqualTo(set.prototypes());
-    assertThat(fitted.classifier().scale()).isEqualTo(RobustConfig.defaults().oneShotPrototypeScale());
+    // Inductive fine-tuning of one example per class changes nothing but the confidence, so a
+    // flagged one-shot pool gets the joint fit, at its own one-shot temperature; with fallback 0
+    // it keeps the prototypes.
+    assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
+    CosineClassifier followed =
+        FineTuner.fineTune(
+                Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool,
+                gate.weights(), null, 1f, RobustConfig.defaults().jointCount(),
+                RobustConfig.defaults().fineTuneConfig())
+            .classifier();
+    assertThat(fitted.classifier().weights()).isDeepEqualTo(followed.weights());
+    assertThat(fitted.classifier().scale()).isEqualTo(RobustConfig.defaults().oneShotJointScale());
+
+    RobustTransduction before = new RobustTransduction(RobustConfig.defaults().with("fallback", 0));
+    assertThat(before.gate(set, pool).branch()).isEqualTo(Methods.PROTOTYPES);
+    OpenSetClassifier kept = before.fitOpenSet(set, pool);
+    assertThat(kept.classifier().weights()).isDeepEqualTo(set.prototypes());
+    assertThat(kept.classifier().scale()).isEqualTo(RobustConfig.defaults().oneShotPrototypeScale());
   }
 
   @Test
