@@ -260,8 +260,9 @@ final class BenchCommand implements Callable<Integer> {
       names = "--latency-warm-up-seconds",
       description =
           "end-to-end: seconds of queries at each offered rate, sent first and not measured, so"
-              + " that the JIT has compiled what the rate runs (default: ${DEFAULT-VALUE}).")
-  double latencyWarmUpSeconds = 10;
+              + " that the JIT has compiled what the rate runs (default: ${DEFAULT-VALUE}; 10"
+              + " made no difference beyond the noise of a 2-core machine, see BENCHMARKS.md).")
+  double latencyWarmUpSeconds = 0;
 
   @Option(
       names = "--service-setting",

@@ -110,7 +110,7 @@ final class EndToEndBench {
    * {@code latencySeconds} (at least {@code minLatencyQueries} queries). Each latency run starts with
    * {@code latencyWarmUpSeconds} of queries at the same rate that are not measured: a new rate
    * takes other branches than the throughput run (small batches, idle polls), and the JIT compiles
-   * them anew; without it the first seconds measure that compilation.
+   * them anew.
    */
   @SuppressWarnings("try") // the service runs while the block measures it; closed on the way out
   Report run(
