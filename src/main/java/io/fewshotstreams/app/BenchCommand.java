@@ -259,9 +259,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--latency-warm-up-seconds",
       description =
-          "end-to-end: seconds of queries at each offered rate, sent first and not measured, so"
-              + " that the JIT has compiled what the rate runs (default: ${DEFAULT-VALUE}; 10"
-              + " made no difference beyond the noise of a 2-core machine, see BENCHMARKS.md).")
+          "end-to-end: seconds of queries at each offered rate, sent first and not measured, for"
+              + " the JIT to compile what the rate runs (default: ${DEFAULT-VALUE}; 10 made no"
+              + " difference beyond the noise of a 2-core machine, see BENCHMARKS.md).")
   double latencyWarmUpSeconds = 0;
 
   @Option(
@@ -599,9 +599,9 @@ final class BenchCommand implements Callable<Integer> {
         throw new FewShotException("expected --loads in (0, 1], found " + load);
       }
     }
-    if (!(latencyWarmUpSeconds >= 0) || Double.isInfinite(latencyWarmUpSeconds)) {
+    if (!(latencyWarmUpSeconds >= 0 && latencyWarmUpSeconds <= 3600)) {
       throw new FewShotException(
-          "expected --latency-warm-up-seconds >= 0, found " + latencyWarmUpSeconds);
+          "expected --latency-warm-up-seconds in [0, 3600], found " + latencyWarmUpSeconds);
     }
     List<KafkaCeilingBench.Variant> variants = new ArrayList<>();
     for (String v : kafkaVariants) {
@@ -744,9 +744,14 @@ final class BenchCommand implements Callable<Integer> {
     out.println();
     out.println(
         "latency, ms: visible = send to prediction read (read_committed);"
-            + " service = predictedAt - query timestamp; each rate's measured queries follow "
-            + String.format(Locale.ROOT, "%.0f", latencyWarmUpSeconds)
-            + " s of queries at the same rate, not measured");
+            + " service = predictedAt - query timestamp"
+            + (latencyWarmUpSeconds > 0
+                ? String.format(
+                    Locale.ROOT,
+                    "; each rate's measured queries follow %.0f s of queries at the same rate, not"
+                        + " measured",
+                    latencyWarmUpSeconds)
+                : ""));
     out.printf(
         "%-16s %6s %10s %10s %8s %12s %12s %12s %12s%n", "guarantee", "load", "offered/s",
         "sent/s", "queries", "visible p50", "visible p99", "service p50", "service p99");

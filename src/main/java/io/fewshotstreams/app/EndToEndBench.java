@@ -109,8 +109,9 @@ final class EndToEndBench {
    * measures the sustained rate in steady state, then the latency at each fraction of it for about
    * {@code latencySeconds} (at least {@code minLatencyQueries} queries). Each latency run starts with
    * {@code latencyWarmUpSeconds} of queries at the same rate that are not measured: a new rate
-   * takes other branches than the throughput run (small batches, idle polls), and the JIT compiles
-   * them anew.
+   * takes other branches than the throughput run (small batches, idle polls), which the JIT was
+   * seen compiling during the run (BENCHMARKS.md; a 10 s warm-up made no difference beyond the
+   * noise of a 2-core machine).
    */
   @SuppressWarnings("try") // the service runs while the block measures it; closed on the way out
   Report run(

@@ -139,6 +139,10 @@ public final class FineTuner {
             weights,
             prior,
             alpha);
+    if (!(jointPriorCount >= 0) || Float.isInfinite(jointPriorCount)) {
+      throw new InvalidInputException(
+          "expected a finite jointPriorCount >= 0 (0: none), found " + jointPriorCount);
+    }
     if (jointPriorCount > 0) {
       if (prior != null) {
         throw new InvalidInputException("expected no fixed prior with a joint one, found one");

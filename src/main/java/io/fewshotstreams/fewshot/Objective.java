@@ -19,7 +19,9 @@ import java.util.Arrays;
  * where {@code a_j = theta_j / sum theta} are the normalised query weights ({@code 1/Nq} unless
  * weights are given: latent inlier scores that keep outliers out of the query terms) and {@code
  * pi} is the target marginal (uniform unless given, where the term is TIM's {@code -H(pbar)} up to
- * the constant {@code log K}).
+ * the constant {@code log K}; or, with {@link #jointPrior}, re-estimated from {@code pbar} at each
+ * evaluation and held fixed for its gradient, so that the loss reported is that of the step's
+ * target, not one function minimised over all steps).
  *
  * <p>Gradient with respect to the logits, {@code G_ic = dL/dz_ic}:
  *
@@ -80,7 +82,7 @@ final class Objective {
   private final float[] marginalScale; // count, -lambda_M a_j at query j (from supportCount)
   private final float[] queryWeight; // queryCount, theta_j / sum theta
   private final float[] logPrior; // classes, log pi_c of the marginal's target
-  private final double poolWeight; // sum theta_j: the pool's size in images
+  private final double poolWeight; // sum theta_j over the (capped) pool: N of the joint target
   private float jointCount; // > 0: pi re-estimated from pbar at each evaluation (see jointPrior)
   private final float[][] scaledGrad; // classes x count, s * dL/dz
 
@@ -180,7 +182,8 @@ final class Objective {
 
   /**
    * Makes the marginal's target follow the fit: at each evaluation {@code pi = (N pbar + a 1) / (N +
-   * K a)}, the pool's own mean prediction over its {@code N} (weighted) images plus {@code a}
+   * K a)}, the pool's own mean prediction over its {@code N = sum theta_j} images (its size when
+   * the weights are 1; the weights' scale matters here, as nowhere else) plus {@code a}
    * pseudo-images per class, then held fixed for that evaluation's gradient. An alternation in
    * the manner of EM: the marginal is estimated with the classifier instead of before it, and
    * shrunk towards uniform by {@code a}; as {@code a} grows the term becomes TIM's, at {@code a}

@@ -43,13 +43,15 @@ import java.util.List;
  *     shot count
  * @param inductiveScaleFactor factor on the (shrunk) leave-one-out temperature for the inductive
  *     fit, > 0
- * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot when the
- *     pool fails a test, > 0
+ * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot (a pool
+ *     that fails a test with {@code fallback} 0, or a fit that {@code maxChange} rejects), and of
+ *     the prototype snapshot ({@link CalibratedPrototypes}), > 0
  * @param alpha alpha of the Tsallis entropies of the transductive branch's fit, > 0; 1 is
  *     Shannon's, TIM's objective exactly
  * @param fallbackAlpha alpha of the Tsallis entropies of the {@code fallback = 2} fit, > 0
  * @param maxChange the transductive fit is kept only when it changes the predicted class of at
- *     most this share of the pool against the fallback's fit, in [0, 1]; 1 keeps it always
+ *     most this share of the pool against the inductive fit (the prototypes at one shot), which
+ *     replaces it otherwise, in [0, 1]; 1 keeps it always
  * @param biasCorrection 1 divides the predictions the marginal is tested on by the classes' mean
  *     leave-one-out prediction on the (balanced) support set, removing the pull some prototypes
  *     have on every image before testing the pool; 0 does not. Needs two examples of a class.
@@ -65,8 +67,9 @@ import java.util.List;
  *     + jointCount) / (N + K jointCount)} re-estimated at every step, > 0
  * @param oneShotJointScale softmax temperature of the joint fit returned at one shot, > 0
  * @param passedJointCount 0 fits a pool that passed the gate with TIM's uniform marginal; above
- *     0, from two shots, with the joint target of that many pseudo-images per class (one-shot
- *     pools that passed keep the uniform target), >= 0
+ *     0, from two shots and with {@code alpha} 1, with the joint target of that many pseudo-images
+ *     per class (one-shot pools that passed keep the uniform target, and alpha-TIM has no
+ *     target), >= 0
  */
 public record RobustConfig(
     int steps,
@@ -137,10 +140,6 @@ public record RobustConfig(
     positive("jointCount", jointCount);
     positive("oneShotJointScale", oneShotJointScale);
     nonNegative("passedJointCount", passedJointCount);
-    if (passedJointCount > 0 && alpha != 1) {
-      throw new InvalidInputException(
-          "expected alpha 1 with passedJointCount > 0, found alpha " + alpha);
-    }
     positive("alpha", alpha);
     positive("fallbackAlpha", fallbackAlpha);
     if (!(maxChange >= 0 && maxChange <= 1)) {

@@ -81,7 +81,7 @@ public final class RobustTransduction implements OpenSetMethod {
         tuned =
             FineTuner.fineTune(
                     prototypes, support, pool, null, null, config.alpha(),
-                    oneShot ? 0f : config.passedJointCount(),
+                    oneShot || config.alpha() != 1f ? 0f : config.passedJointCount(),
                     FineTuneConfig.transductiveDefaults())
                 .classifier();
         temperature =

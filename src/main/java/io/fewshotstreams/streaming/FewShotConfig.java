@@ -51,6 +51,8 @@ public final class FewShotConfig extends AbstractConfig {
       "fewshot.calibration.temperature.prior.weight";
   public static final String ONE_SHOT_TEMPERATURE_CONFIG =
       "fewshot.calibration.one.shot.temperature";
+  public static final String ONE_SHOT_JOINT_TEMPERATURE_CONFIG =
+      "fewshot.calibration.one.shot.joint.temperature";
   public static final String MAX_EXAMPLES_PER_CLASS_CONFIG = "fewshot.max.examples.per.class";
   public static final String MAX_CLASSES_PER_TASK_CONFIG = "fewshot.max.classes.per.task";
   public static final String MAX_TASKS_CONFIG = "fewshot.max.tasks";
@@ -216,8 +218,19 @@ public final class FewShotConfig extends AbstractConfig {
               Range.between(0.5, 200.0),
               Importance.LOW,
               "Temperature of the prototype snapshot and of robust's answers while no class of"
-                  + " the task has two examples (there is nothing to fit one on). Chosen on the"
-                  + " bundled backbone, like fewshot.calibration.temperature.prior.")
+                  + " the task has two examples (there is nothing to fit one on), except those of"
+                  + " its joint fit. Chosen on the bundled backbone, like"
+                  + " fewshot.calibration.temperature.prior.")
+          .define(
+              ONE_SHOT_JOINT_TEMPERATURE_CONFIG,
+              Type.DOUBLE,
+              (double) RobustConfig.defaults().oneShotJointScale(),
+              Range.between(0.5, 200.0),
+              Importance.LOW,
+              "Temperature of robust's answers while no class of the task has two examples and"
+                  + " its pool failed a test of the gate (the joint fit, which is sharper than"
+                  + " the prototypes). Chosen on the bundled backbone, like"
+                  + " fewshot.calibration.temperature.prior.")
           .define(
               FINETUNE_THREADS_CONFIG,
               Type.INT,
@@ -801,7 +814,8 @@ public final class FewShotConfig extends AbstractConfig {
         .with("temperaturePrior", getDouble(TEMPERATURE_PRIOR_CONFIG).floatValue())
         .with("temperaturePriorWeight", getDouble(TEMPERATURE_PRIOR_WEIGHT_CONFIG).floatValue())
         .with("oneShotScale", oneShot)
-        .with("oneShotPrototypeScale", oneShot);
+        .with("oneShotPrototypeScale", oneShot)
+        .with("oneShotJointScale", getDouble(ONE_SHOT_JOINT_TEMPERATURE_CONFIG).floatValue());
   }
 
   public int fineTuneThreads() {

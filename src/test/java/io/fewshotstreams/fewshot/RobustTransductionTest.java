@@ -134,7 +134,7 @@ class RobustTransductionTest {
   }
 
   @Test
-  void shouldFitTodaysTransductiveOnABalancedClosedPool() {
+  void shouldFitTimsObjectiveOnABalancedClosedPool() {
     Random random = new Random(11);
     SupportSet set = axes(3, 5, random);
     float[][] pool = pool(new int[] {15, 15, 15}, 0, random);
@@ -238,6 +238,48 @@ class RobustTransductionTest {
         .isGreaterThan(timShare + 0.02);
   }
 
+  @Test
+  void shouldRefuseJointSettingsOutOfRangeAndKeepAlphaTimWorking() {
+    RobustConfig defaults = RobustConfig.defaults();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> defaults.with("fallback", 5))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("fallback");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> defaults.with("jointCount", 0))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("jointCount");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> defaults.with("passedJointCount", -1))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("passedJointCount");
+    Random random = new Random(11);
+    SupportSet set = axes(3, 5, random);
+    float[][] pool = pool(new int[] {15, 15, 15}, 0, random);
+    CosineClassifier prototypes = Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                FineTuner.fineTune(
+                    prototypes, set, pool, null, null, 1f, -1f,
+                    FineTuneConfig.transductiveDefaults()))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("jointPriorCount");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                FineTuner.fineTune(
+                    prototypes, set, pool, null, new float[] {0.5f, 0.25f, 0.25f}, 1f, 1f,
+                    FineTuneConfig.transductiveDefaults()))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("fixed prior");
+    // alpha-TIM has no marginal target: a pool that passed is fitted with Tsallis entropies,
+    // and the joint target's default does not stand in its way.
+    RobustTransduction tsallis = new RobustTransduction(defaults.with("alpha", 2));
+    assertThat(tsallis.gate(set, pool).branch()).isEqualTo(Methods.TRANSDUCTIVE);
+    assertThat(tsallis.fitOpenSet(set, pool).classifier().weights())
+        .isDeepEqualTo(
+            FineTuner.fineTune(
+                    prototypes, set, pool, null, null, 2f, FineTuneConfig.transductiveDefaults())
+                .classifier()
+                .weights());
+  }
+
   private static double meanProbability(CosineClassifier classifier, float[][] pool, int c) {
     double sum = 0;
     for (float[] x : pool) {
@@ -280,6 +322,15 @@ class RobustTransductionTest {
             .classifier();
     assertThat(fitted.classifier().weights()).isDeepEqualTo(followed.weights());
     assertThat(fitted.classifier().scale()).isEqualTo(RobustConfig.defaults().oneShotJointScale());
+    CosineClassifier tim =
+        FineTuner.fineTune(
+                Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool,
+                gate.weights(), null, RobustConfig.defaults().fineTuneConfig())
+            .classifier();
+    assertThat(meanProbability(followed, pool, 0))
+        .as("the frequent class's mean probability, joint target against TIM's %.4f",
+            meanProbability(tim, pool, 0))
+        .isGreaterThan(meanProbability(tim, pool, 0) + 0.02);
 
     RobustTransduction before = new RobustTransduction(RobustConfig.defaults().with("fallback", 0));
     assertThat(before.gate(set, pool).branch()).isEqualTo(Methods.PROTOTYPES);

@@ -10,6 +10,23 @@ import org.junit.jupiter.api.Test;
 class FewShotConfigTest {
 
   @Test
+  void shouldPassTheCalibrationSettingsToRobust() {
+    FewShotConfig config =
+        new FewShotConfig(
+            Map.of(
+                FewShotConfig.ONE_SHOT_TEMPERATURE_CONFIG, "6",
+                FewShotConfig.ONE_SHOT_JOINT_TEMPERATURE_CONFIG, "5",
+                FewShotConfig.TEMPERATURE_PRIOR_CONFIG, "9"));
+    io.fewshotstreams.fewshot.RobustConfig robust = config.robustConfig();
+    assertThat(robust.oneShotScale()).isEqualTo(6f);
+    assertThat(robust.oneShotPrototypeScale()).isEqualTo(6f);
+    assertThat(robust.oneShotJointScale()).isEqualTo(5f);
+    assertThat(robust.temperaturePrior()).isEqualTo(9f);
+    assertThat(new FewShotConfig(Map.of()).robustConfig().oneShotJointScale())
+        .isEqualTo(io.fewshotstreams.fewshot.RobustConfig.defaults().oneShotJointScale());
+  }
+
+  @Test
   void shouldRefuseAnUnknownServiceKeyNamingIt() {
     assertThatThrownBy(() -> new FewShotConfig(Map.of("fewshot.finetune.intervall.ms", "5")))
         .isInstanceOf(FewShotException.class)
