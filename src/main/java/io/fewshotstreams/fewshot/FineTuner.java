@@ -64,22 +64,9 @@ public final class FineTuner {
    * As above, with both query terms in Tsallis' alpha-entropies {@code H_a(p) = (1 - sum_c p_c^a)
    * / (a - 1)} when {@code alpha != 1} (alpha-TIM, Veilleux et al. 2021), which push a skewed pool
    * towards a uniform marginal less hard than Shannon's; then the prior must be null (uniform).
-   */
-  public static FineTuneResult fineTune(
-      CosineClassifier init,
-      SupportSet support,
-      float[][] queries,
-      float[] queryWeights,
-      float[] prior,
-      float alpha,
-      FineTuneConfig cfg) {
-    return fineTune(init, support, queries, queryWeights, prior, alpha, 0f, cfg);
-  }
-
-  /**
-   * As above; with {@code jointPriorCount > 0} the marginal's target is re-estimated from the
-   * fit's own mean query prediction at every step, with that many pseudo-images per class
-   * ({@link Objective#jointPrior}), instead of held at {@code prior} (which must then be null).
+   * With {@code jointPriorCount > 0} the marginal's target is re-estimated from the fit's own mean
+   * query prediction at every step, with that many pseudo-images per class, instead of held at
+   * {@code prior} (which must then be null, and alpha 1); see {@link Objective}'s constructor.
    */
   public static FineTuneResult fineTune(
       CosineClassifier init,
@@ -138,17 +125,8 @@ public final class FineTuner {
             cfg.anchorWeight(),
             weights,
             prior,
-            alpha);
-    if (!(jointPriorCount >= 0) || Float.isInfinite(jointPriorCount)) {
-      throw new InvalidInputException(
-          "expected a finite jointPriorCount >= 0 (0: none), found " + jointPriorCount);
-    }
-    if (jointPriorCount > 0) {
-      if (prior != null) {
-        throw new InvalidInputException("expected no fixed prior with a joint one, found one");
-      }
-      objective.jointPrior(jointPriorCount);
-    }
+            alpha,
+            jointPriorCount);
     int classes = objective.classes;
     int d = objective.dimension;
     float[][] w = new float[classes][];

@@ -19,7 +19,7 @@ import java.util.Arrays;
  * where {@code a_j = theta_j / sum theta} are the normalised query weights ({@code 1/Nq} unless
  * weights are given: latent inlier scores that keep outliers out of the query terms) and {@code
  * pi} is the target marginal (uniform unless given, where the term is TIM's {@code -H(pbar)} up to
- * the constant {@code log K}; or, with {@link #jointPrior}, re-estimated from {@code pbar} at each
+ * the constant {@code log K}; or, with a joint pseudo-count, re-estimated from {@code pbar} at each
  * evaluation and held fixed for its gradient, so that the loss reported is that of the step's
  * target, not one function minimised over all steps).
  *
@@ -83,7 +83,7 @@ final class Objective {
   private final float[] queryWeight; // queryCount, theta_j / sum theta
   private final float[] logPrior; // classes, log pi_c of the marginal's target
   private final double poolWeight; // sum theta_j over the (capped) pool: N of the joint target
-  private float jointCount; // > 0: pi re-estimated from pbar at each evaluation (see jointPrior)
+  private final float jointCount; // > 0: pi re-estimated from pbar at each evaluation
   private final float[][] scaledGrad; // classes x count, s * dL/dz
 
   Objective(
@@ -96,7 +96,7 @@ final class Objective {
       float marginalWeight,
       float anchorWeight) {
     this(support, supportClass, queries, anchorRows, scale, entropyWeight, marginalWeight,
-        anchorWeight, null, null, 1f);
+        anchorWeight, null, null, 1f, 0f);
   }
 
   /**
@@ -104,6 +104,14 @@ final class Objective {
    * @param prior the target marginal {@code pi} of the marginal term (null: uniform)
    * @param alpha 1 for Shannon's entropies; otherwise both query terms use Tsallis' alpha-entropy
    *     {@code H_a(p) = (1 - sum_c p_c^a) / (a - 1)} (alpha-TIM), which needs a uniform target
+   * @param jointCount 0 for a fixed target; above 0 the target follows the fit: at each evaluation
+   *     {@code pi = (N pbar + a) / (N + K a)} with {@code a = jointCount}, the pool's own mean
+   *     prediction over its {@code N = sum theta_j} images (its size when the weights are 1; the
+   *     weights' scale matters here, as nowhere else) plus {@code a} pseudo-images per class, then
+   *     held fixed for that evaluation's gradient. An alternation in the manner of EM: the
+   *     marginal is estimated with the classifier instead of before it, and shrunk towards uniform
+   *     by {@code a}; as {@code a} grows the term becomes TIM's, at {@code a} near 0 it vanishes.
+   *     Needs no fixed prior and Shannon's entropies
    */
   Objective(
       float[][] support,
@@ -116,13 +124,24 @@ final class Objective {
       float anchorWeight,
       float[] weights,
       float[] prior,
-      float alpha) {
+      float alpha,
+      float jointCount) {
     if (!(alpha > 0) || !Float.isFinite(alpha) || (alpha != 1f && prior != null)) {
       throw new InvalidInputException(
           "expected alpha > 0, and a uniform target marginal unless alpha is 1, found alpha "
               + alpha
               + (prior == null ? "" : " with a target marginal"));
     }
+    if (!(jointCount >= 0) || !Float.isFinite(jointCount)) {
+      throw new InvalidInputException(
+          "expected a finite jointPriorCount >= 0 (0: none), found " + jointCount);
+    }
+    if (jointCount > 0 && (prior != null || alpha != 1f)) {
+      throw new InvalidInputException(
+          "expected no fixed prior and alpha 1 with a joint one, found "
+              + (prior == null ? "none" : "a fixed prior") + " and alpha " + alpha);
+    }
+    this.jointCount = jointCount;
     this.alpha = alpha;
     this.classes = anchorRows.length;
     this.dimension = anchorRows[0].length;
@@ -178,28 +197,6 @@ final class Objective {
     for (int c = 0; c < classes; c++) {
       logPrior[c] = prior == null ? 0f : (float) Math.log(Math.max(prior[c], TINY));
     }
-  }
-
-  /**
-   * Makes the marginal's target follow the fit: at each evaluation {@code pi = (N pbar + a 1) / (N +
-   * K a)}, the pool's own mean prediction over its {@code N = sum theta_j} images (its size when
-   * the weights are 1; the weights' scale matters here, as nowhere else) plus {@code a}
-   * pseudo-images per class, then held fixed for that evaluation's gradient. An alternation in
-   * the manner of EM: the marginal is estimated with the classifier instead of before it, and
-   * shrunk towards uniform by {@code a}; as {@code a} grows the term becomes TIM's, at {@code a}
-   * near 0 it vanishes.
-   *
-   * @param pseudoCount {@code a}, > 0
-   * @return this objective
-   */
-  Objective jointPrior(float pseudoCount) {
-    if (!(pseudoCount > 0) || !Float.isFinite(pseudoCount) || alpha != 1f) {
-      throw new InvalidInputException(
-          "expected a finite pseudo-count > 0 and Shannon entropies, found " + pseudoCount
-              + " and alpha " + alpha);
-    }
-    jointCount = pseudoCount;
-    return this;
   }
 
   /**

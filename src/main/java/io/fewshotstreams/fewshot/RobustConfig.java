@@ -134,7 +134,7 @@ public record RobustConfig(
     positive("minScale", minScale);
     positive("maxScale", maxScale);
     nonNegative("openZ", openZ);
-    if (fallback != 0 && fallback != 1 && fallback != 2 && fallback != 3 && fallback != 4) {
+    if (!(fallback >= 0 && fallback <= 4 && fallback == Math.rint(fallback))) {
       throw new InvalidInputException("expected fallback 0 to 4, found " + fallback);
     }
     positive("jointCount", jointCount);

@@ -25,7 +25,7 @@ import java.util.Arrays;
  *       where the inductive fit is the prototypes, it gets the "joint" fit: TIM's objective over
  *       the inlier-weighted pool, but with the marginal's target re-estimated from the fit's own
  *       mean prediction at every step and shrunk towards uniform by {@link
- *       RobustConfig#jointCount} pseudo-images per class ({@link Objective#jointPrior}). A pool
+ *       RobustConfig#jointCount} pseudo-images per class ({@link Objective}'s joint pseudo-count). A pool
  *       the gate wrongly flags still gets most of TIM's gain; a skewed one is not pulled towards
  *       uniform.
  *   <li>The returned classifier's logits are rescaled to temperature {@code T} (per branch); the
@@ -84,8 +84,7 @@ public final class RobustTransduction implements OpenSetMethod {
                     oneShot || config.alpha() != 1f ? 0f : config.passedJointCount(),
                     FineTuneConfig.transductiveDefaults())
                 .classifier();
-        temperature =
-            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.temperature();
+        temperature = afterTransduction(gate, config.oneShotScale());
         if (config.maxChange() < 1) {
           CosineClassifier fallback =
               oneShot
@@ -124,25 +123,22 @@ public final class RobustTransduction implements OpenSetMethod {
                     prototypes, support, pool, gate.weights(), null, 1f, config.jointCount(),
                     config.fineTuneConfig())
                 .classifier();
-        temperature =
-            oneShot ? config.oneShotJointScale() : config.scaleFactor() * gate.temperature();
+        temperature = afterTransduction(gate, config.oneShotJointScale());
         break;
       case ALPHA:
         tuned =
             FineTuner.fineTune(
-                    prototypes, support, pool, gate.weights(), null, config.fallbackAlpha(),
+                    prototypes, support, pool, gate.weights(), null, config.fallbackAlpha(), 0f,
                     config.fineTuneConfig())
                 .classifier();
-        temperature =
-            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.temperature();
+        temperature = afterTransduction(gate, config.oneShotScale());
         break;
       default:
         tuned =
             FineTuner.fineTune(
                     prototypes, support, pool, gate.weights(), gate.prior(), config.fineTuneConfig())
                 .classifier();
-        temperature =
-            oneShot ? config.oneShotScale() : config.scaleFactor() * gate.temperature();
+        temperature = afterTransduction(gate, config.oneShotScale());
         break;
     }
     float ratio = temperature / tuned.scale();
@@ -154,6 +150,14 @@ public final class RobustTransduction implements OpenSetMethod {
         new CosineClassifier(support.labels(), tuned.weightsView(), bias, temperature);
     return new OpenSetClassifier(
         calibrated, rows, Math.max(-1f, Math.min(1f, gate.threshold())), config.acceptShare());
+  }
+
+  /**
+   * The answer's temperature after a fit on the pool: {@code oneShot} while the support has no
+   * leave-one-out pairs, else {@code scaleFactor} times the gate's (shrunk) temperature.
+   */
+  private float afterTransduction(Gate gate, float oneShot) {
+    return Float.isNaN(gate.temperature()) ? oneShot : config.scaleFactor() * gate.temperature();
   }
 
   /** Name of the weighted fit towards the estimated marginal, a branch of the gate. */

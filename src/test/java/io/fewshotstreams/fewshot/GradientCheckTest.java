@@ -66,7 +66,7 @@ class GradientCheckTest {
     Objective objective =
         new Objective(
             support, target, queries, anchor, SCALE, entropy, marginal, anchorWeight, weights,
-            prior, alpha);
+            prior, alpha, 0f);
     float[][] gw = new float[CLASSES][DIMENSION];
     float[] gb = new float[CLASSES];
     float loss = objective.evaluate(w, b, gw, gb);

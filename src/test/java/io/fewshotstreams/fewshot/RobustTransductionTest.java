@@ -275,7 +275,7 @@ class RobustTransductionTest {
     assertThat(tsallis.fitOpenSet(set, pool).classifier().weights())
         .isDeepEqualTo(
             FineTuner.fineTune(
-                    prototypes, set, pool, null, null, 2f, FineTuneConfig.transductiveDefaults())
+                    prototypes, set, pool, null, null, 2f, 0f, FineTuneConfig.transductiveDefaults())
                 .classifier()
                 .weights());
   }
