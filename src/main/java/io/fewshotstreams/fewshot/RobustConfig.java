@@ -13,9 +13,11 @@ import java.util.List;
  *     (0 keeps it uniform, which makes the marginal term TIM's)
  * @param priorCount pseudo-count per class added to the EM estimate of {@code pi}, > 0; larger
  *     keeps it nearer uniform
- * @param priorZ the estimate replaces the uniform marginal only when the pool's likelihood ratio
- *     of the two exceeds the chi-square quantile (K - 1 degrees of freedom) at this normal
- *     deviate, >= 0; 1.645 is the 5% level, 0 always takes the estimate
+ * @param priorZ the pool tests as imbalanced when its likelihood ratio of the estimate against
+ *     the uniform marginal exceeds the chi-square quantile (K - 1 degrees of freedom) at this
+ *     normal deviate, >= 0; 1.645 is the 5% level, 0 flags every pool. It decides the branch at
+ *     one shot, and from two shots for every {@code fallback} but 3 ({@code jointZ} and {@code
+ *     inductiveZ} do there)
  * @param inlierSharpness slope {@code k} of the latent inlier weight {@code sigmoid(k (score -
  *     threshold))} of a pool image, >= 0; 0 weighs every pool image alike
  * @param acceptShare share of registered-class images the open-set threshold accepts, in (0, 1]
@@ -39,8 +41,8 @@ import java.util.List;
  *     towards the estimated marginal, 2 the inlier-weighted transductive fit with Tsallis
  *     entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM), 3 at one shot the
  *     inlier-weighted transductive fit whose marginal target follows the fit ("joint", shrunk
- *     by {@code jointCount}) and from two shots the inductive fit, 4 the joint fit at every
- *     shot count
+ *     by {@code jointCount}) and from two shots the band of {@code jointZ} and {@code
+ *     inductiveZ}, 4 the joint fit at every shot count
  * @param inductiveScaleFactor factor on the (shrunk) leave-one-out temperature for the inductive
  *     fit, > 0
  * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot (a pool
@@ -70,6 +72,12 @@ import java.util.List;
  *     0, from two shots and with {@code alpha} 1, with the joint target of that many pseudo-images
  *     per class (one-shot pools that passed keep the uniform target, and alpha-TIM has no
  *     target), >= 0
+ * @param jointZ with {@code fallback} 3, from two shots: a pool that does not test open and
+ *     whose likelihood ratio (as for {@code priorZ}) exceeds the chi-square quantile at this
+ *     deviate, but not the one at {@code inductiveZ}, gets the joint fit, >= 0
+ * @param inductiveZ with {@code fallback} 3, from two shots: beyond the quantile at this deviate
+ *     the pool gets the inductive fit, >= {@code jointZ}. With both at {@code priorZ} the band is
+ *     empty: a pool passes or gets the inductive fit
  */
 public record RobustConfig(
     int steps,
@@ -98,7 +106,9 @@ public record RobustConfig(
     float temperaturePriorWeight,
     float jointCount,
     float oneShotJointScale,
-    float passedJointCount) {
+    float passedJointCount,
+    float jointZ,
+    float inductiveZ) {
 
   private static final List<String> NAMES =
       List.of(
@@ -107,7 +117,7 @@ public record RobustConfig(
           "minScale", "maxScale", "openZ", "fallback", "inductiveScaleFactor",
           "oneShotPrototypeScale", "biasCorrection", "alpha", "fallbackAlpha",
           "maxChange", "temperaturePrior", "temperaturePriorWeight", "jointCount",
-          "oneShotJointScale", "passedJointCount");
+          "oneShotJointScale", "passedJointCount", "jointZ", "inductiveZ");
 
   /** Checks every field's range. */
   public RobustConfig {
@@ -140,6 +150,12 @@ public record RobustConfig(
     positive("jointCount", jointCount);
     positive("oneShotJointScale", oneShotJointScale);
     nonNegative("passedJointCount", passedJointCount);
+    nonNegative("jointZ", jointZ);
+    nonNegative("inductiveZ", inductiveZ);
+    if (!(jointZ <= inductiveZ)) {
+      throw new InvalidInputException(
+          "expected jointZ <= inductiveZ, found " + jointZ + " > " + inductiveZ);
+    }
     positive("alpha", alpha);
     positive("fallbackAlpha", fallbackAlpha);
     if (!(maxChange >= 0 && maxChange <= 1)) {
@@ -162,7 +178,7 @@ public record RobustConfig(
   public static RobustConfig defaults() {
     return new RobustConfig(
         30, 0.1f, 1f, 10, 5f, 2f, 30f, 0.95f, 0.28f, 4f, 2.5f, 0.8f, 2f, 60f, 3f, 3f, 1f, 4f, 1f, 1f,
-        2f, 1f, 8f, 25f, 1.5f, 3f, 10f);
+        2f, 1f, 8f, 25f, 1.5f, 3f, 10f, 1f, 3f);
   }
 
   /** The fine-tuning settings: the transductive defaults with these query-term weights. */
@@ -186,7 +202,7 @@ public record RobustConfig(
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
         v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21],
-        v[22], v[23], v[24], v[25], v[26]);
+        v[22], v[23], v[24], v[25], v[26], v[27], v[28]);
   }
 
   private float[] values() {
@@ -195,7 +211,7 @@ public record RobustConfig(
       acceptShare, oneShotThreshold, oneShotScale, oneShotPriorScale, scaleFactor, minScale,
       maxScale, openZ, fallback, inductiveScaleFactor, oneShotPrototypeScale, biasCorrection,
       alpha, fallbackAlpha, maxChange, temperaturePrior, temperaturePriorWeight, jointCount,
-      oneShotJointScale, passedJointCount
+      oneShotJointScale, passedJointCount, jointZ, inductiveZ
     };
   }
 

@@ -16,18 +16,23 @@ import java.util.Arrays;
  *   <li>The gate ({@link #gate}): the pool's class marginal, estimated by EM (Saerens et al. 2002)
  *       from the prototypes' calibrated predictions, is tested against uniform by its likelihood
  *       ratio; the number of pool images scoring below {@code tau} is tested against the {@code 1 -
- *       acceptShare} expected of registered images (one-sided binomial).
- *   <li>A pool that passes both gets TIM's objective: exactly the transductive fit of {@code
- *       auto} at one shot; from two shots with the marginal's target following the fit, shrunk
- *       by {@link RobustConfig#passedJointCount} pseudo-images per class, so a skewed pool the
- *       tests missed is pulled less hard towards uniform. One that fails either test gets the
- *       inductive fit from two shots. At one shot,
- *       where the inductive fit is the prototypes, it gets the "joint" fit: TIM's objective over
- *       the inlier-weighted pool, but with the marginal's target re-estimated from the fit's own
- *       mean prediction at every step and shrunk towards uniform by {@link
- *       RobustConfig#jointCount} pseudo-images per class ({@link Objective}'s joint pseudo-count). A pool
- *       the gate wrongly flags still gets most of TIM's gain; a skewed one is not pulled towards
- *       uniform.
+ *       acceptShare} expected of registered images (one-sided binomial, its variance widened by
+ *       the sampling error of a {@code tau} read off a few dozen support scores).
+ *   <li>At one shot, a pool that passes both tests (ratio below the chi-square quantile at {@link
+ *       RobustConfig#priorZ}) gets TIM's objective, exactly the transductive fit of {@code auto};
+ *       one that fails either gets the "joint" fit: TIM's objective over the inlier-weighted
+ *       pool, but with the marginal's target re-estimated from the fit's own mean prediction at
+ *       every step and shrunk towards uniform by {@link RobustConfig#jointCount} pseudo-images
+ *       per class ({@link Objective}'s joint pseudo-count). Inductive fine-tuning of one example
+ *       per class would change nothing but the confidence.
+ *   <li>From two shots, the ratio picks one of three fits: below the quantile at {@link
+ *       RobustConfig#jointZ}, TIM's objective with the marginal's target following the fit,
+ *       shrunk by {@link RobustConfig#passedJointCount} pseudo-images per class; between that and
+ *       the quantile at {@link RobustConfig#inductiveZ}, the joint fit; beyond it, or for a pool
+ *       that tests open, the inductive fit. The more skewed the pool looks, the less the fit
+ *       leans on its marginal. No test on 75 images tells a mildly skewed pool from a balanced
+ *       one, so the middle band trades part of TIM's gain on balanced pools for a smaller loss
+ *       on skewed ones.
  *   <li>The returned classifier's logits are rescaled to temperature {@code T} (per branch); the
  *       open-set score is {@code max_c cos(mu_c, x)}, to the prototypes, against {@code tau}.
  * </ol>
@@ -180,7 +185,7 @@ public final class RobustTransduction implements OpenSetMethod {
    *     one, shrunk towards the prior ({@link #shrunk}); NaN at one shot
    * @param priorTemperature the temperature of the predictions the pool is tested on: {@code
    *     scaleFactor} times the leave-one-out one, not shrunk; the fixed one-shot value at one shot
-   * @param imbalanced whether the pool's marginal tested as not uniform
+   * @param imbalanced whether the pool's marginal tested as not uniform at {@code priorZ}
    * @param open whether more of the pool fell below the threshold than registered images would
    * @param weights the latent inlier weight of each pool image
    * @param prior the estimated marginal when imbalance was shown, else null (uniform)
@@ -243,11 +248,21 @@ public final class RobustTransduction implements OpenSetMethod {
       correctBias(probabilities, loo, priorTemperature);
     }
     float[] prior = n == 0 ? null : estimatePrior(probabilities, weights, classes);
-    boolean imbalanced = prior != null && imbalanceShown(probabilities, weights, prior);
-    boolean open = openShown(below, n);
+    double statistic = prior == null ? 0 : imbalanceStatistic(probabilities, weights, prior);
+    boolean imbalanced = prior != null && beyond(statistic, config.priorZ(), classes);
+    boolean open = openShown(below, n, loo.length);
     String branch;
     if (!auto.equals(Methods.TRANSDUCTIVE)) {
       branch = auto;
+    } else if (config.fallback() == 3 && loo.length > 0) {
+      // From two shots the statistic picks one of three fits (BENCHMARKS.md, "Three fits").
+      if (open || beyond(statistic, config.inductiveZ(), classes)) {
+        branch = Methods.INDUCTIVE;
+      } else if (beyond(statistic, config.jointZ(), classes)) {
+        branch = JOINT;
+      } else {
+        branch = Methods.TRANSDUCTIVE;
+      }
     } else if (!imbalanced && !open) {
       branch = Methods.TRANSDUCTIVE;
     } else if (config.fallback() == 1) {
@@ -334,9 +349,12 @@ public final class RobustTransduction implements OpenSetMethod {
   /**
    * Whether {@code below} of {@code n} pool images under the threshold is more than registered
    * images alone would give: a one-sided binomial test against {@code 1 - acceptShare} by its
-   * normal approximation, at {@code openZ} standard deviations.
+   * normal approximation, at {@code openZ} standard deviations. A threshold read off {@code
+   * supportRows} leave-one-out scores is itself a sample quantile, whose share below varies by
+   * {@code p (1 - p) / supportRows}; the variance counts that too, {@code n p (1 - p) (1 + n /
+   * supportRows)}. With 0 rows (a fixed one-shot threshold) it is the plain binomial's.
    */
-  boolean openShown(int below, int n) {
+  boolean openShown(int below, int n, int supportRows) {
     if (n == 0) {
       return false;
     }
@@ -344,7 +362,8 @@ public final class RobustTransduction implements OpenSetMethod {
     if (expected <= 0) {
       return below > 0;
     }
-    double sd = Math.sqrt(n * expected * (1 - expected));
+    double inflation = supportRows == 0 ? 1 : 1 + (double) n / supportRows;
+    double sd = Math.sqrt(n * expected * (1 - expected) * inflation);
     return below - n * expected > config.openZ() * sd;
   }
 
@@ -391,12 +410,11 @@ public final class RobustTransduction implements OpenSetMethod {
   }
 
   /**
-   * Whether the pool shows its marginal is not uniform: twice the log-likelihood ratio of the
-   * estimate against the uniform marginal, {@code 2 sum_j theta_j log(K sum_c pi_c p_jc)} (the
-   * predictions were made under a uniform prior), above the chi-square quantile with {@code K - 1}
-   * degrees of freedom at {@code priorZ} (Wilson-Hilferty).
+   * Twice the log-likelihood ratio of the estimated marginal against the uniform one, {@code 2
+   * sum_j theta_j log(K sum_c pi_c p_jc)} (the predictions were made under a uniform prior): how
+   * far the pool is from the uniform marginal TIM assumes.
    */
-  boolean imbalanceShown(float[][] probabilities, float[] weights, float[] prior) {
+  static double imbalanceStatistic(float[][] probabilities, float[] weights, float[] prior) {
     int classes = prior.length;
     double ratio = 0;
     for (int j = 0; j < probabilities.length; j++) {
@@ -406,12 +424,22 @@ public final class RobustTransduction implements OpenSetMethod {
       }
       ratio += weights[j] * Math.log(classes * mixed);
     }
-    double k = classes - 1;
-    double h = 2 / (9 * k);
-    double quantile = k * Math.pow(1 - h + config.priorZ() * Math.sqrt(h), 3);
-    return config.priorZ() == 0 || 2 * ratio > quantile;
+    return 2 * ratio;
   }
 
+  /**
+   * Whether {@code statistic} exceeds the chi-square quantile with {@code classes - 1} degrees of
+   * freedom at the normal deviate {@code z} (Wilson-Hilferty); a {@code z} of 0 counts every
+   * statistic as beyond.
+   */
+  static boolean beyond(double statistic, float z, int classes) {
+    if (z == 0) {
+      return true;
+    }
+    double k = classes - 1;
+    double h = 2 / (9 * k);
+    return statistic > k * Math.pow(1 - h + z * Math.sqrt(h), 3);
+  }
 
   @Override
   public String toString() {

@@ -250,6 +250,9 @@ class RobustTransductionTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> defaults.with("passedJointCount", -1))
         .isInstanceOf(InvalidInputException.class)
         .hasMessageContaining("passedJointCount");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> defaults.with("jointZ", 4))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessageContaining("jointZ <= inductiveZ");
     Random random = new Random(11);
     SupportSet set = axes(3, 5, random);
     float[][] pool = pool(new int[] {15, 15, 15}, 0, random);
@@ -342,11 +345,50 @@ class RobustTransductionTest {
   @Test
   void shouldFlagTheOpenSetOnlyBeyondTheBinomialQuantile() {
     RobustTransduction method = new RobustTransduction(RobustConfig.defaults().with("openZ", 3));
-    // 75 images, 5% expected below: mean 3.75, sd sqrt(75 * 0.05 * 0.95) = 1.887, so 3 sd
-    // above the mean is 9.41: 9 below is chance, 10 is not.
-    assertThat(method.openShown(9, 75)).isFalse();
-    assertThat(method.openShown(10, 75)).isTrue();
-    assertThat(method.openShown(0, 0)).as("an empty pool").isFalse();
+    // A fixed threshold (one shot, no leave-one-out rows): 75 images, 5% expected below: mean
+    // 3.75, sd sqrt(75 * 0.05 * 0.95) = 1.887, so 3 sd above the mean is 9.41: 9 below is
+    // chance, 10 is not.
+    assertThat(method.openShown(9, 75, 0)).isFalse();
+    assertThat(method.openShown(10, 75, 0)).isTrue();
+    assertThat(method.openShown(0, 0, 0)).as("an empty pool").isFalse();
+    // A threshold read off 25 leave-one-out scores is a sample quantile itself: the variance
+    // grows by 1 + 75 / 25, the sd doubles to 3.775, and 3 sd above the mean is 15.07. A plain
+    // binomial test would call 10 to 15 open (catches the support's own sampling error ignored).
+    assertThat(method.openShown(15, 75, 25)).isFalse();
+    assertThat(method.openShown(16, 75, 25)).isTrue();
+  }
+
+  @Test
+  void shouldFitJointlyFromTwoShotsWhenThePoolIsMildlySkewed() {
+    Random random = new Random(15);
+    SupportSet set = axes(3, 5, random);
+    // 24/14/7 of well-separated classes: twice the log-likelihood ratio is about 9, between the
+    // chi-square quantiles (2 degrees of freedom) at jointZ 1 (3.6) and inductiveZ 3 (13.5).
+    float[][] pool = pool(new int[] {24, 14, 7}, 0, random);
+    RobustTransduction method = new RobustTransduction();
+
+    RobustTransduction.Gate gate = method.gate(set, pool);
+
+    // Between the two quantiles a pool gets the joint fit, whose target follows the pool's own
+    // marginal; the inductive fit is kept for pools beyond inductiveZ (40/3/2 above). With the
+    // two quantiles at priorZ's 2, the band is empty and the pool gets the inductive fit, as
+    // before the band existed (catches the band ignored, or its ends swapped).
+    assertThat(gate.open()).isFalse();
+    assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
+    CosineClassifier followed =
+        FineTuner.fineTune(
+                Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool,
+                gate.weights(), null, 1f, RobustConfig.defaults().jointCount(),
+                RobustConfig.defaults().fineTuneConfig())
+            .classifier();
+    assertThat(method.fitOpenSet(set, pool).classifier().weights())
+        .isDeepEqualTo(followed.weights());
+    RobustTransduction noBand =
+        new RobustTransduction(RobustConfig.defaults().with("jointZ", 2).with("inductiveZ", 2));
+    assertThat(noBand.gate(set, pool).branch()).isEqualTo(Methods.INDUCTIVE);
+    RobustTransduction widerPass =
+        new RobustTransduction(RobustConfig.defaults().with("jointZ", 3));
+    assertThat(widerPass.gate(set, pool).branch()).isEqualTo(Methods.TRANSDUCTIVE);
   }
 
   @Test
