@@ -11,6 +11,7 @@ import io.fewshotstreams.evaluation.Evaluator;
 import io.fewshotstreams.evaluation.FeatureTable;
 import io.fewshotstreams.evaluation.Interval;
 import io.fewshotstreams.evaluation.MethodCatalog;
+import io.fewshotstreams.evaluation.OpenSetMetrics;
 import io.fewshotstreams.evaluation.PoolReport;
 import io.fewshotstreams.evaluation.PoolShape;
 import io.fewshotstreams.evaluation.Progress;
@@ -142,7 +143,12 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "Replay the episodes of a file written by --episodes-out instead of drawing.")
   Path episodesIn;
 
-  @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
+  @Option(
+      names = "--json",
+      paramLabel = "FILE",
+      description =
+          "Also write the results as JSON, with each method's reliability diagram (per confidence"
+              + " bin: count, mean confidence, accuracy).")
   Path jsonOut;
 
   @Option(names = "--quiet", description = "No progress lines on standard error.")
@@ -281,6 +287,17 @@ final class EvaluateCommand implements Callable<Integer> {
         row.put("eceHigh", finite(r.eceHigh()));
         row.put("taskGap", finite(r.taskGap().mean()));
         row.put("taskGapCi95", finite(r.taskGap().ci95()));
+        List<Map<String, Object>> bins = new ArrayList<>();
+        for (OpenSetMetrics.ReliabilityBin b : r.reliability()) {
+          Map<String, Object> bin = new LinkedHashMap<>();
+          bin.put("lower", b.lower());
+          bin.put("upper", b.upper());
+          bin.put("count", b.count());
+          bin.put("confidence", b.confidence());
+          bin.put("accuracy", b.accuracy());
+          bins.add(bin);
+        }
+        row.put("reliability", bins);
         row.put("meanMillis", r.meanMillis());
         row.put("medianMillis", r.medianMillis());
         if (!r.method().startsWith("baseline:")) {

@@ -171,7 +171,10 @@ public final class Evaluator {
               baseline ? Double.NaN : ece[0], baseline ? Double.NaN : ece[1],
               baseline ? Double.NaN : ece[2], baseline ? Interval.NONE : Interval.of(taskGap[k]),
               Interval.of(millis[k]).mean(),
-              Summary.median(millis[k]), accuracy[k]));
+              Summary.median(millis[k]), accuracy[k],
+              baseline
+                  ? List.of()
+                  : OpenSetMetrics.pooledReliability(confidence[k], correct[k], ECE_BINS)));
     }
     return out;
   }

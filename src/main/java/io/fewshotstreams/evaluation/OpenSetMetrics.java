@@ -1,5 +1,7 @@
 package io.fewshotstreams.evaluation;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /** Scores of open-set recognition and calibration, plain arithmetic on arrays. */
@@ -63,32 +65,75 @@ public final class OpenSetMetrics {
    * @param correct whether each prediction was right
    */
   public static double expectedCalibrationError(double[] confidence, boolean[] correct, int bins) {
+    double[][] sums = binSums(confidence, correct, bins);
+    double ece = 0;
+    for (int b = 0; b < bins; b++) {
+      if (sums[2][b] > 0) {
+        ece += Math.abs(sums[1][b] - sums[0][b]) / confidence.length;
+      }
+    }
+    return ece;
+  }
+
+  /**
+   * One bin of a reliability diagram.
+   *
+   * @param lower the bin's lower confidence edge
+   * @param upper its upper edge (the last bin holds 1.0 too)
+   * @param count predictions whose confidence falls in it
+   * @param confidence their mean confidence
+   * @param accuracy the share of them that were right
+   */
+  public record ReliabilityBin(
+      double lower, double upper, int count, double confidence, double accuracy) {}
+
+  /**
+   * The reliability diagram behind {@link #expectedCalibrationError}: the same {@code bins}
+   * equal-width bins, those that hold a prediction, in order of confidence. The ECE is {@code
+   * sum_b (count_b / n) |accuracy_b - confidence_b|} over them.
+   */
+  public static List<ReliabilityBin> reliability(
+      double[] confidence, boolean[] correct, int bins) {
+    double[][] sums = binSums(confidence, correct, bins);
+    List<ReliabilityBin> out = new ArrayList<>();
+    for (int b = 0; b < bins; b++) {
+      int count = (int) sums[2][b];
+      if (count > 0) {
+        out.add(
+            new ReliabilityBin(
+                b / (double) bins, (b + 1) / (double) bins, count, sums[0][b] / count,
+                sums[1][b] / count));
+      }
+    }
+    return out;
+  }
+
+  /** Per bin: the sum of the confidences, the number right, the number of predictions. */
+  private static double[][] binSums(double[] confidence, boolean[] correct, int bins) {
     if (confidence.length == 0 || confidence.length != correct.length || bins < 1) {
       throw new IllegalArgumentException(
           "expected as many outcomes as confidences (at least one) and bins >= 1, found "
               + confidence.length + " confidences, " + correct.length + " outcomes, " + bins
               + " bins");
     }
-    double[] confSum = new double[bins];
-    double[] hits = new double[bins];
-    int[] count = new int[bins];
+    double[][] sums = new double[3][bins];
     for (int i = 0; i < confidence.length; i++) {
       double c = confidence[i];
       if (!(c >= 0 && c <= 1)) {
         throw new IllegalArgumentException("expected confidences in [0, 1], found " + c);
       }
       int b = Math.min(bins - 1, (int) Math.floor(c * bins));
-      confSum[b] += c;
-      hits[b] += correct[i] ? 1 : 0;
-      count[b]++;
+      sums[0][b] += c;
+      sums[1][b] += correct[i] ? 1 : 0;
+      sums[2][b]++;
     }
-    double ece = 0;
-    for (int b = 0; b < bins; b++) {
-      if (count[b] > 0) {
-        ece += Math.abs(hits[b] - confSum[b]) / confidence.length;
-      }
-    }
-    return ece;
+    return sums;
+  }
+
+  /** The reliability diagram of the predictions of all episodes pooled. */
+  public static List<ReliabilityBin> pooledReliability(
+      double[][] confidence, boolean[][] correct, int bins) {
+    return reliability(flatten(confidence), flatten(correct), bins);
   }
 
   /**

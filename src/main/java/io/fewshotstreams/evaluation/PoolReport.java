@@ -1,5 +1,7 @@
 package io.fewshotstreams.evaluation;
 
+import java.util.List;
+
 /**
  * How one method (or one open-set baseline) did over a set of episodes.
  *
@@ -22,6 +24,8 @@ package io.fewshotstreams.evaluation;
  * @param meanMillis mean time per episode to fit and classify the pool, milliseconds
  * @param medianMillis median of the same
  * @param perEpisodeAccuracy the accuracy of each episode, for paired comparisons
+ * @param reliability the reliability diagram behind {@code ece} (its non-empty bins); empty for
+ *     the baselines
  */
 public record PoolReport(
     String method,
@@ -36,10 +40,12 @@ public record PoolReport(
     Interval taskGap,
     double meanMillis,
     double medianMillis,
-    double[] perEpisodeAccuracy) {
+    double[] perEpisodeAccuracy,
+    List<OpenSetMetrics.ReliabilityBin> reliability) {
 
   public PoolReport {
     perEpisodeAccuracy = perEpisodeAccuracy.clone();
+    reliability = List.copyOf(reliability);
   }
 
   @Override

@@ -130,10 +130,10 @@ class EvaluateCommandTest {
   }
 
   /**
-   * The task gap reaches the table and the JSON for every method, from the episodes' own
-   * confidences and outcomes, and is absent for the open-set baselines (they give no
-   * probabilities). Catches the column or the keys dropped, or the gap computed from another
-   * method's row.
+   * The task gap and the reliability diagram reach the JSON for every method (the gap the table
+   * too), from the episodes' own confidences and outcomes, and are absent for the open-set
+   * baselines (they give no probabilities). Catches the column or the keys dropped, or the gap
+   * computed from another method's row.
    */
   @Test
   void shouldReportEachMethodsTaskGapAndNoneForTheBaselines() throws IOException {
@@ -157,6 +157,17 @@ class EvaluateCommandTest {
         .isCloseTo(calibrated.get("ece").asDouble(), within(1e-9));
     assertThat(rows.get(2).get("method").asText()).startsWith("baseline:");
     assertThat(rows.get(2).get("taskGap").isNull()).isTrue();
+    // The reliability diagram behind the ECE: its bins hold every known query of the 10
+    // episodes (5 ways x 5 queries), all right; the baselines have none.
+    int counted = 0;
+    for (JsonNode bin : calibrated.get("reliability")) {
+      counted += bin.get("count").asInt();
+      assertThat(bin.get("accuracy").asDouble()).isEqualTo(1.0);
+      assertThat(bin.get("confidence").asDouble())
+          .isBetween(bin.get("lower").asDouble(), bin.get("upper").asDouble());
+    }
+    assertThat(counted).isEqualTo(10 * 5 * 5);
+    assertThat(rows.get(2).get("reliability")).isEmpty();
   }
 
   @Test

@@ -51,6 +51,37 @@ class OpenSetMetricsTest {
   }
 
   @Test
+  void shouldDrawTheReliabilityDiagramBehindTheEce() {
+    double[][] confidence = {{0.9, 0.9}, {0.9, 0.9}, {0.6, 0.6}};
+    boolean[][] correct = {{true, true}, {true, false}, {false, false}};
+
+    java.util.List<OpenSetMetrics.ReliabilityBin> bins =
+        OpenSetMetrics.pooledReliability(confidence, correct, 15);
+
+    // Only the two bins that hold predictions, in order of confidence: bin 9 ([0.6, 0.667)) with
+    // 2 at 0.6, none right; bin 13 ([0.867, 0.933)) with 4 at 0.9, 3 right. Their weighted gaps
+    // add up to the pooled ECE (catches bins mislabelled, or a diagram that is not the ECE's).
+    assertThat(bins).hasSize(2);
+    assertThat(bins.get(0).lower()).isCloseTo(9 / 15.0, within(1e-12));
+    assertThat(bins.get(0).upper()).isCloseTo(10 / 15.0, within(1e-12));
+    assertThat(bins.get(0).count()).isEqualTo(2);
+    assertThat(bins.get(0).confidence()).isCloseTo(0.6, within(1e-12));
+    assertThat(bins.get(0).accuracy()).isEqualTo(0.0);
+    assertThat(bins.get(1).lower()).isCloseTo(13 / 15.0, within(1e-12));
+    assertThat(bins.get(1).count()).isEqualTo(4);
+    assertThat(bins.get(1).confidence()).isCloseTo(0.9, within(1e-12));
+    assertThat(bins.get(1).accuracy()).isEqualTo(0.75);
+    double fromBins = 0;
+    for (OpenSetMetrics.ReliabilityBin b : bins) {
+      fromBins += b.count() / 6.0 * Math.abs(b.accuracy() - b.confidence());
+    }
+    assertThat(fromBins)
+        .isCloseTo(
+            OpenSetMetrics.pooledCalibrationError(confidence, correct, 15, 0, 1)[0],
+            within(1e-12));
+  }
+
+  @Test
   void shouldPoolEpisodesAndBracketTheEceWithItsBootstrapInterval() {
     double[][] confidence = {{0.9, 0.9}, {0.9, 0.9}, {0.6, 0.6}};
     boolean[][] correct = {{true, true}, {true, false}, {false, false}};
