@@ -10,7 +10,9 @@ import io.fewshotstreams.fewshot.RobustConfig;
 import io.fewshotstreams.fewshot.RobustTransduction;
 import io.fewshotstreams.fewshot.SupportSet;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The methods {@code evaluate} can compare: those of {@link Methods} (with {@value
@@ -72,7 +74,7 @@ public final class MethodCatalog {
 
   /** {@code rest} is {@code :name=value;name=value}, settings of {@link RobustConfig}. */
   private static RobustConfig overrides(String spec, String rest) {
-    RobustConfig config = RobustConfig.defaults();
+    Map<String, Float> settings = new LinkedHashMap<>();
     for (String setting : rest.substring(1).split(";")) {
       String[] kv = setting.split("=", 2);
       if (kv.length != 2) {
@@ -80,13 +82,13 @@ public final class MethodCatalog {
             "expected name=value in '" + spec + "', found '" + setting + "'");
       }
       try {
-        config = config.with(kv[0].trim(), Float.parseFloat(kv[1].trim()));
+        settings.put(kv[0].trim(), Float.parseFloat(kv[1].trim()));
       } catch (NumberFormatException e) {
         throw new InvalidInputException(
             "expected a number for " + kv[0].trim() + " in '" + spec + "', found '"
                 + kv[1].trim() + "'");
       }
     }
-    return config;
+    return RobustConfig.defaults().with(settings);
   }
 }

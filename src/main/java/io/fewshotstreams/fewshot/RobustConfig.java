@@ -1,6 +1,7 @@
 package io.fewshotstreams.fewshot;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Settings of {@link RobustTransduction}.
@@ -190,15 +191,30 @@ public record RobustConfig(
 
   /** A copy with one setting changed, by its component name; for tuning runs. */
   public RobustConfig with(String name, float value) {
+    return with(Map.of(name, value));
+  }
+
+  /**
+   * A copy with these settings changed, by component name, checked together: settings whose
+   * ranges depend on each other ({@code minScale} and {@code maxScale}, {@code jointZ} and {@code
+   * inductiveZ}) can be given in any order.
+   */
+  public RobustConfig with(Map<String, Float> settings) {
     float[] v = values();
-    int index = NAMES.indexOf(name);
-    if (index < 0) {
-      throw new InvalidInputException("expected a setting among " + NAMES + ", found '" + name + "'");
+    for (Map.Entry<String, Float> e : settings.entrySet()) {
+      String name = e.getKey();
+      float value = e.getValue();
+      int index = NAMES.indexOf(name);
+      if (index < 0) {
+        throw new InvalidInputException(
+            "expected a setting among " + NAMES + ", found '" + name + "'");
+      }
+      if ((index == 0 || index == 3) && value != Math.rint(value)) {
+        throw new InvalidInputException(
+            "expected a whole number for " + name + ", found " + value);
+      }
+      v[index] = value;
     }
-    if ((index == 0 || index == 3) && value != Math.rint(value)) {
-      throw new InvalidInputException("expected a whole number for " + name + ", found " + value);
-    }
-    v[index] = value;
     return new RobustConfig(
         (int) v[0], v[1], v[2], (int) v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
         v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21],

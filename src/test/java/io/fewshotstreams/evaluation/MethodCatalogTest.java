@@ -32,4 +32,18 @@ class MethodCatalogTest {
     assertThatThrownBy(() -> MethodCatalog.byName("robustly"))
         .hasMessageContaining("found 'robustly'");
   }
+
+  /**
+   * A spec's settings are checked together, so two that bound each other can be raised in
+   * either order: one at a time, {@code jointZ=4} would be refused against the default
+   * {@code inductiveZ} of 3 before {@code inductiveZ=5} is read. Catches settings applied one by
+   * one; a pair out of order together is still refused.
+   */
+  @Test
+  void shouldCheckASpecsSettingsTogether() {
+    assertThat(MethodCatalog.byName("robust:jointZ=4;inductiveZ=5").name())
+        .isEqualTo("robust:jointZ=4;inductiveZ=5");
+    assertThatThrownBy(() -> MethodCatalog.byName("robust:jointZ=5;inductiveZ=4"))
+        .hasMessageContaining("jointZ <= inductiveZ");
+  }
 }

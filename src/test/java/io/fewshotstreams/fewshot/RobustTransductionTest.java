@@ -253,6 +253,10 @@ class RobustTransductionTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> defaults.with("jointZ", 4))
         .isInstanceOf(InvalidInputException.class)
         .hasMessageContaining("jointZ <= inductiveZ");
+    // Checked together, a pair that bounds each other can be raised in one step.
+    RobustConfig raised = defaults.with(java.util.Map.of("jointZ", 4f, "inductiveZ", 5f));
+    assertThat(raised.jointZ()).isEqualTo(4f);
+    assertThat(raised.inductiveZ()).isEqualTo(5f);
     Random random = new Random(11);
     SupportSet set = axes(3, 5, random);
     float[][] pool = pool(new int[] {15, 15, 15}, 0, random);
