@@ -148,7 +148,7 @@ final class EvaluateCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description =
           "Also write the results as JSON, with each method's reliability diagram (per confidence"
-              + " bin: count, mean confidence, accuracy).")
+              + " bin: count, mean confidence, accuracy; empty for the open-set baselines).")
   Path jsonOut;
 
   @Option(names = "--quiet", description = "No progress lines on standard error.")

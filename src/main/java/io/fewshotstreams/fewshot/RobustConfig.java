@@ -36,11 +36,16 @@ import java.util.Map;
  * @param maxScale upper end of the leave-one-out temperature search, > minScale
  * @param openZ the pool is taken to hold unregistered images when the share of its images below
  *     the threshold exceeds the share expected of registered ones ({@code 1 - acceptShare}) by
- *     this many binomial standard deviations (one-sided), >= 0
- * @param fallback what a pool that fails either test gets: 0 the inductive fit (the prototypes at
- *     one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted transductive fit
- *     towards the estimated marginal, 2 the inlier-weighted transductive fit with Tsallis
- *     entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM), 3 at one shot the
+ *     this many standard deviations (one-sided), >= 0: the binomial's at one shot, widened by
+ *     {@code 1 + n / rows} in variance when the threshold was read off {@code rows} leave-one-out
+ *     scores (see {@code RobustTransduction.openShown}); with few rows the test then fires only
+ *     on pools where a large share is unregistered
+ * @param fallback what a pool that fails either test (at {@code priorZ} and {@code openZ}) gets,
+ *     except that 3 replaces the {@code priorZ} rule from two shots: 0 the inductive fit (the
+ *     prototypes at one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted
+ *     transductive fit towards the estimated marginal, 2 the inlier-weighted transductive fit
+ *     with Tsallis entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM), 3 at
+ *     one shot the
  *     inlier-weighted transductive fit whose marginal target follows the fit ("joint", shrunk
  *     by {@code jointCount}) and from two shots the band of {@code jointZ} and {@code
  *     inductiveZ}, 4 the joint fit at every shot count
@@ -69,7 +74,8 @@ import java.util.Map;
  * @param jointCount pseudo-images per class of the joint fit's marginal target, {@code (N pbar
  *     + jointCount) / (N + K jointCount)} re-estimated at every step, > 0
  * @param oneShotJointScale softmax temperature of the joint fit returned at one shot, > 0
- * @param passedJointCount 0 fits a pool that passed the gate with TIM's uniform marginal; above
+ * @param passedJointCount 0 fits a pool that passed the gate (with {@code fallback} 3 from two
+ *     shots: below the quantile at {@code jointZ}, not open) with TIM's uniform marginal; above
  *     0, from two shots and with {@code alpha} 1, with the joint target of that many pseudo-images
  *     per class (one-shot pools that passed keep the uniform target, and alpha-TIM has no
  *     target), >= 0
@@ -77,8 +83,9 @@ import java.util.Map;
  *     whose likelihood ratio (as for {@code priorZ}) exceeds the chi-square quantile at this
  *     deviate, but not the one at {@code inductiveZ}, gets the joint fit, >= 0
  * @param inductiveZ with {@code fallback} 3, from two shots: beyond the quantile at this deviate
- *     the pool gets the inductive fit, >= {@code jointZ}. With both at {@code priorZ} the band is
- *     empty: a pool passes or gets the inductive fit
+ *     the pool gets the inductive fit, >= {@code jointZ}. With the two equal the band is empty:
+ *     a pool passes or gets the inductive fit; both at {@code priorZ} is the rule before the band
+ *     (with today's open-set test)
  */
 public record RobustConfig(
     int steps,
@@ -191,7 +198,7 @@ public record RobustConfig(
 
   /** A copy with one setting changed, by its component name; for tuning runs. */
   public RobustConfig with(String name, float value) {
-    return with(Map.of(name, value));
+    return with(java.util.Collections.singletonMap(name, value));
   }
 
   /**

@@ -177,9 +177,10 @@ public final class RobustTransduction implements OpenSetMethod {
   /**
    * What the support set and the pool say before any fitting.
    *
-   * @param branch the fit: {@value Methods#TRANSDUCTIVE} (the pool passed both tests), {@value
-   *     Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED}, {@value #ALPHA} or
-   *     {@value #JOINT}
+   * @param branch the fit: {@value Methods#TRANSDUCTIVE} (the pool passed both tests; with
+   *     {@code fallback} 3 from two shots, it lay below the quantile at {@code jointZ} and not
+   *     open), {@value Methods#INDUCTIVE}, {@value Methods#PROTOTYPES}, {@value #WEIGHTED},
+   *     {@value #ALPHA} or {@value #JOINT}
    * @param threshold the open-set threshold
    * @param temperature the answer's temperature before the branch's factor: the leave-one-out
    *     one, shrunk towards the prior ({@link #shrunk}); NaN at one shot

@@ -131,9 +131,9 @@ class EvaluateCommandTest {
 
   /**
    * The task gap and the reliability diagram reach the JSON for every method (the gap the table
-   * too), from the episodes' own confidences and outcomes, and are absent for the open-set
-   * baselines (they give no probabilities). Catches the column or the keys dropped, or the gap
-   * computed from another method's row.
+   * too), from the episodes' own confidences and outcomes; the open-set baselines give no
+   * probabilities, so their gap is null and their diagram empty. Catches the column or the keys
+   * dropped, or the gap or the diagram computed from another method's row.
    */
   @Test
   void shouldReportEachMethodsTaskGapAndNoneForTheBaselines() throws IOException {
@@ -157,16 +157,25 @@ class EvaluateCommandTest {
         .isCloseTo(calibrated.get("ece").asDouble(), within(1e-9));
     assertThat(rows.get(2).get("method").asText()).startsWith("baseline:");
     assertThat(rows.get(2).get("taskGap").isNull()).isTrue();
-    // The reliability diagram behind the ECE: its bins hold every known query of the 10
-    // episodes (5 ways x 5 queries), all right; the baselines have none.
-    int counted = 0;
-    for (JsonNode bin : calibrated.get("reliability")) {
-      counted += bin.get("count").asInt();
-      assertThat(bin.get("accuracy").asDouble()).isEqualTo(1.0);
-      assertThat(bin.get("confidence").asDouble())
-          .isBetween(bin.get("lower").asDouble(), bin.get("upper").asDouble());
+    // The reliability diagram behind each row's ECE: its bins hold every known query of the 10
+    // episodes (5 ways x 5 queries), all right, and their weighted gaps add up to that row's own
+    // ECE, which differs between the two rows; the baselines give an empty diagram.
+    for (JsonNode row : List.of(scale15, calibrated)) {
+      int counted = 0;
+      double ece = 0;
+      for (JsonNode bin : row.get("reliability")) {
+        counted += bin.get("count").asInt();
+        assertThat(bin.get("accuracy").asDouble()).isEqualTo(1.0);
+        assertThat(bin.get("confidence").asDouble())
+            .isBetween(bin.get("lower").asDouble(), bin.get("upper").asDouble());
+        ece += bin.get("count").asInt() / 250.0
+            * Math.abs(bin.get("accuracy").asDouble() - bin.get("confidence").asDouble());
+      }
+      assertThat(counted).isEqualTo(10 * 5 * 5);
+      assertThat(ece).isCloseTo(row.get("ece").asDouble(), within(1e-9));
     }
-    assertThat(counted).isEqualTo(10 * 5 * 5);
+    assertThat(scale15.get("ece").asDouble())
+        .isNotCloseTo(calibrated.get("ece").asDouble(), within(0.01));
     assertThat(rows.get(2).get("reliability")).isEmpty();
   }
 

@@ -37,7 +37,9 @@ class MethodCatalogTest {
    * A spec's settings are checked together, so two that bound each other can be raised in
    * either order: one at a time, {@code jointZ=4} would be refused against the default
    * {@code inductiveZ} of 3 before {@code inductiveZ=5} is read. Catches settings applied one by
-   * one; a pair out of order together is still refused.
+   * one; a pair out of order together is still refused. (That the values reach the method is
+   * {@link #shouldApplyOverridesToTheCalibratedPrototypes}'s subject: both methods read their
+   * settings through the same parser.)
    */
   @Test
   void shouldCheckASpecsSettingsTogether() {

@@ -177,8 +177,9 @@ class RobustTransductionTest {
     RobustTransduction.Gate gate = method.gate(set, pool);
     OpenSetClassifier fitted = method.fitOpenSet(set, pool);
 
-    // 40/3/2 of well-separated classes is far beyond the chi-square quantile; TIM's uniform
-    // marginal would pull the frequent class's images into the rare ones.
+    // 40/3/2 of well-separated classes is far beyond the chi-square quantile at inductiveZ (and
+    // at priorZ); TIM's uniform marginal would pull the frequent class's images into the rare
+    // ones.
     assertThat(gate.imbalanced()).as("40/3/2 tested as imbalanced").isTrue();
     assertThat(gate.branch()).isEqualTo(Methods.INDUCTIVE);
     assertThat(fitted.classifier().weights())
