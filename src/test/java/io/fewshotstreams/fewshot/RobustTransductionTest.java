@@ -218,17 +218,13 @@ class RobustTransductionTest {
     FineTuneConfig cfg = RobustConfig.defaults().fineTuneConfig();
     CosineClassifier tim =
         FineTuner.fineTune(prototypes, set, pool, gate.weights(), null, cfg).classifier();
-    CosineClassifier followed =
-        FineTuner.fineTune(
-                prototypes, set, pool, gate.weights(), null, 1f,
-                RobustConfig.defaults().jointCount(), cfg)
-            .classifier();
+    CosineClassifier followed = jointFit(set, pool, gate.weights());
 
-    // The joint branch (fallback 4 at every shot count; 3, the default, at one shot only) fits
-    // with the marginal's target following the
-    // fit's own mean prediction: the frequent class keeps more of the pool than under TIM's
-    // uniform target, which pulls its images towards the rare classes. Equal shares mean the
-    // joint target never reached the objective.
+    // The joint branch (fallback 4 for every flagged pool; 3, the default, at one shot and in the
+    // band from two shots) fits with the marginal's target following the fit's own mean
+    // prediction: the frequent class keeps more of the pool than under TIM's uniform target,
+    // which pulls its images towards the rare classes. Equal shares mean the joint target never
+    // reached the objective.
     assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
     assertThat(joint.fitOpenSet(set, pool).classifier().weights())
         .isDeepEqualTo(followed.weights());
@@ -288,6 +284,15 @@ class RobustTransductionTest {
                 .weights());
   }
 
+  /** The joint fit with the default settings: the fit the {@code joint} branch must return. */
+  private static CosineClassifier jointFit(SupportSet set, float[][] pool, float[] weights) {
+    return FineTuner.fineTune(
+            Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool, weights,
+            null, 1f, RobustConfig.defaults().jointCount(),
+            RobustConfig.defaults().fineTuneConfig())
+        .classifier();
+  }
+
   private static double meanProbability(CosineClassifier classifier, float[][] pool, int c) {
     double sum = 0;
     for (float[] x : pool) {
@@ -322,12 +327,7 @@ class RobustTransductionTest {
     // flagged one-shot pool gets the joint fit, at its own one-shot temperature; with fallback 0
     // it keeps the prototypes.
     assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
-    CosineClassifier followed =
-        FineTuner.fineTune(
-                Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool,
-                gate.weights(), null, 1f, RobustConfig.defaults().jointCount(),
-                RobustConfig.defaults().fineTuneConfig())
-            .classifier();
+    CosineClassifier followed = jointFit(set, pool, gate.weights());
     assertThat(fitted.classifier().weights()).isDeepEqualTo(followed.weights());
     assertThat(fitted.classifier().scale()).isEqualTo(RobustConfig.defaults().oneShotJointScale());
     CosineClassifier tim =
@@ -380,12 +380,7 @@ class RobustTransductionTest {
     // before the band existed (catches the band ignored, or its ends swapped).
     assertThat(gate.open()).isFalse();
     assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
-    CosineClassifier followed =
-        FineTuner.fineTune(
-                Methods.prototypeClassifier(set, FineTuneConfig.DEFAULT_SCALE), set, pool,
-                gate.weights(), null, 1f, RobustConfig.defaults().jointCount(),
-                RobustConfig.defaults().fineTuneConfig())
-            .classifier();
+    CosineClassifier followed = jointFit(set, pool, gate.weights());
     assertThat(method.fitOpenSet(set, pool).classifier().weights())
         .isDeepEqualTo(followed.weights());
     RobustTransduction noBand =
