@@ -45,10 +45,9 @@ import java.util.Map;
  *     prototypes at one shot, where inductive fine-tuning changes nothing), 1 the inlier-weighted
  *     transductive fit towards the estimated marginal, 2 the inlier-weighted transductive fit
  *     with Tsallis entropies at {@code fallbackAlpha} and a uniform marginal (alpha-TIM), 3 at
- *     one shot the
- *     inlier-weighted transductive fit whose marginal target follows the fit ("joint", shrunk
- *     by {@code jointCount}) and from two shots the band of {@code jointZ} and {@code
- *     inductiveZ}, 4 the joint fit at every shot count
+ *     one shot the inlier-weighted transductive fit whose marginal target follows the fit
+ *     ("joint", shrunk by {@code jointCount}) and from two shots the band of {@code jointZ} and
+ *     {@code inductiveZ}, 4 the joint fit at every shot count
  * @param inductiveScaleFactor factor on the (shrunk) leave-one-out temperature for the inductive
  *     fit, > 0
  * @param oneShotPrototypeScale softmax temperature of the prototypes returned at one shot (a pool
