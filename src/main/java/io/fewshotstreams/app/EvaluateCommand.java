@@ -241,6 +241,13 @@ final class EvaluateCommand implements Callable<Integer> {
             percent(r.knownRejected()), ece(r), gap(r.taskGap()), r.meanMillis(),
             r.medianMillis());
       }
+      for (PoolReport r : results) {
+        if (!r.fits().isEmpty()) {
+          StringBuilder line = new StringBuilder("fits of " + r.method() + ", episodes each:");
+          r.fits().forEach((fit, count) -> line.append(' ').append(fit).append(' ').append(count));
+          out.println(line);
+        }
+      }
       Map<String, PoolReport> references = new LinkedHashMap<>();
       for (PoolReport r : results) {
         if (List.of(Methods.PROTOTYPES, Methods.INDUCTIVE, Methods.AUTO).contains(r.method())) {
@@ -298,6 +305,7 @@ final class EvaluateCommand implements Callable<Integer> {
           bins.add(bin);
         }
         row.put("reliability", bins);
+        row.put("fits", r.fits());
         row.put("meanMillis", r.meanMillis());
         row.put("medianMillis", r.medianMillis());
         if (!r.method().startsWith("baseline:")) {

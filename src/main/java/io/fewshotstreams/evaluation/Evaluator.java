@@ -10,6 +10,8 @@ import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.fewshot.SupportStatistics;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Runs few-shot methods on the same episodes and scores them. Plain Java: the features are
@@ -103,6 +105,10 @@ public final class Evaluator {
     boolean[][][] correct = new boolean[rows][n][];
     double[][] millis = new double[rows][n];
     double[][] taskGap = new double[rows][n];
+    List<Map<String, Integer>> fits = new ArrayList<>();
+    for (int k = 0; k < rows; k++) {
+      fits.add(new TreeMap<>());
+    }
     for (int e = 0; e < n; e++) {
       Episode episode = episodes.get(e);
       List<String> classes = episode.classes();
@@ -128,6 +134,9 @@ public final class Evaluator {
                 ? scoreMethod(methods.get(k), support, pool, loo)
                 : k == methods.size() ? maxCosine(support, pool, loo) : nearestSupport(support, pool);
         millis[k][e] = (System.nanoTime() - start) / 1e6;
+        if (!scored.fit().isEmpty()) {
+          fits.get(k).merge(scored.fit(), 1, Integer::sum);
+        }
         int hits = 0;
         confidence[k][e] = new double[known.length];
         correct[k][e] = new boolean[known.length];
@@ -174,13 +183,19 @@ public final class Evaluator {
               Summary.median(millis[k]), accuracy[k],
               baseline
                   ? List.of()
-                  : OpenSetMetrics.pooledReliability(confidence[k], correct[k], ECE_BINS)));
+                  : OpenSetMetrics.pooledReliability(confidence[k], correct[k], ECE_BINS),
+              fits.get(k)));
     }
     return out;
   }
 
   /** Per pool image: predicted class and its probability, open-set score; and the threshold. */
-  private record Scored(int[] predicted, double[] confidence, double[] score, double threshold) {}
+  private record Scored(
+      int[] predicted, double[] confidence, double[] score, double threshold, String fit) {
+    Scored(int[] predicted, double[] confidence, double[] score, double threshold) {
+      this(predicted, confidence, score, threshold, "");
+    }
+  }
 
   private Scored scoreMethod(
       FewShotMethod method, SupportSet support, float[][] pool, float[][] loo) {
@@ -196,7 +211,7 @@ public final class Evaluator {
         confidence[q] = p[predicted[q]];
         score[q] = fitted.score(pool[q]);
       }
-      return new Scored(predicted, confidence, score, fitted.threshold());
+      return new Scored(predicted, confidence, score, fitted.threshold(), fitted.fit());
     }
     CosineClassifier classifier = method.fit(support, pool);
     for (int q = 0; q < size; q++) {

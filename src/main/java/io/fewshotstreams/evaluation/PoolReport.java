@@ -1,6 +1,9 @@
 package io.fewshotstreams.evaluation;
 
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * How one method (or one open-set baseline) did over a set of episodes.
@@ -26,6 +29,8 @@ import java.util.List;
  * @param perEpisodeAccuracy the accuracy of each episode, for paired comparisons
  * @param reliability the reliability diagram behind {@code ece} (its non-empty bins); empty for
  *     the baselines
+ * @param fits for a method with several fits ({@code robust}), how many episodes each fit
+ *     served, by name; empty otherwise
  */
 public record PoolReport(
     String method,
@@ -41,11 +46,13 @@ public record PoolReport(
     double meanMillis,
     double medianMillis,
     double[] perEpisodeAccuracy,
-    List<OpenSetMetrics.ReliabilityBin> reliability) {
+    List<OpenSetMetrics.ReliabilityBin> reliability,
+    Map<String, Integer> fits) {
 
   public PoolReport {
     perEpisodeAccuracy = perEpisodeAccuracy.clone();
     reliability = List.copyOf(reliability);
+    fits = Collections.unmodifiableMap(new TreeMap<>(fits));
   }
 
   @Override

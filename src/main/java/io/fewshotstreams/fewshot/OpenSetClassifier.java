@@ -14,9 +14,19 @@ package io.fewshotstreams.fewshot;
  * @param centres one unit row per class, in label order, that the open-set score measures against
  * @param threshold the lowest accepted open-set score, in [-1, 1]
  * @param acceptShare the share of registered-class images the threshold was set to accept
+ * @param fit which of its fits the method chose for this support set and pool ({@code robust}'s
+ *     branch: {@code transductive}, {@code joint}, {@code inductive}, ...), or empty for a method
+ *     with one fit
  */
 public record OpenSetClassifier(
-    CosineClassifier classifier, float[][] centres, float threshold, float acceptShare) {
+    CosineClassifier classifier, float[][] centres, float threshold, float acceptShare,
+    String fit) {
+
+  /** A classifier of a method with one fit. */
+  public OpenSetClassifier(
+      CosineClassifier classifier, float[][] centres, float threshold, float acceptShare) {
+    this(classifier, centres, threshold, acceptShare, "");
+  }
 
   /**
    * Checks that the classifier is present, that there is one centre per class of its dimension,
@@ -42,6 +52,9 @@ public record OpenSetClassifier(
     }
     if (!(acceptShare > 0 && acceptShare <= 1)) {
       throw new InvalidInputException("expected an accept share in (0, 1], found " + acceptShare);
+    }
+    if (fit == null) {
+      throw new InvalidInputException("expected a fit name (empty for none), found null");
     }
   }
 

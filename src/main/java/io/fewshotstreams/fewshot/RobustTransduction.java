@@ -81,6 +81,7 @@ public final class RobustTransduction implements OpenSetMethod {
     boolean oneShot = Float.isNaN(gate.temperature());
     CosineClassifier tuned;
     float temperature;
+    String fit = gate.branch();
     switch (gate.branch()) {
       case Methods.TRANSDUCTIVE:
         tuned =
@@ -105,6 +106,7 @@ public final class RobustTransduction implements OpenSetMethod {
           }
           if (changed > config.maxChange() * pool.length) {
             tuned = fallback;
+            fit = oneShot ? Methods.PROTOTYPES : Methods.INDUCTIVE;
             temperature =
                 oneShot
                     ? config.oneShotPrototypeScale()
@@ -154,7 +156,8 @@ public final class RobustTransduction implements OpenSetMethod {
     CosineClassifier calibrated =
         new CosineClassifier(support.labels(), tuned.weightsView(), bias, temperature);
     return new OpenSetClassifier(
-        calibrated, rows, Math.max(-1f, Math.min(1f, gate.threshold())), config.acceptShare());
+        calibrated, rows, Math.max(-1f, Math.min(1f, gate.threshold())), config.acceptShare(),
+        fit);
   }
 
   /**

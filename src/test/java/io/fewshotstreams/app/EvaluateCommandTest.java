@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import io.fewshotstreams.dataset.Sample;
 import org.junit.jupiter.api.BeforeEach;
@@ -127,6 +128,17 @@ class EvaluateCommandTest {
     // every prototype against near 1 for their own class, so the score separates them fully.
     assertThat(robust.get("auroc").asDouble()).isGreaterThan(0.99);
     assertThat(robust.get("unknownRejected").asDouble()).isGreaterThan(0.99);
+    // Which of robust's fits served each episode, on screen and in the JSON: one per episode,
+    // each a fit robust has; a method with one fit reports none (catches the tally dropped,
+    // counted per method call instead of per episode, or given to the wrong row).
+    int served = 0;
+    for (Map.Entry<String, JsonNode> fit : robust.get("fits").properties()) {
+      assertThat(fit.getKey()).isIn("transductive", "joint", "inductive");
+      served += fit.getValue().asInt();
+    }
+    assertThat(served).isEqualTo(10);
+    assertThat(a.get(0).get("fits")).isEmpty();
+    assertThat(printed).contains("fits of robust, episodes each:");
   }
 
   /**

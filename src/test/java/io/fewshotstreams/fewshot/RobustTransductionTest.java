@@ -88,6 +88,9 @@ class RobustTransductionTest {
     // the pool is replaced by the inductive one (catches the check being skipped).
     assertThat(method.fitOpenSet(e.support(), e.queries()).classifier().weights())
         .isDeepEqualTo(inductive.weights());
+    assertThat(method.fitOpenSet(e.support(), e.queries()).fit())
+        .as("the fit reported is the one kept")
+        .isEqualTo(Methods.INDUCTIVE);
     assertThat(
             new RobustTransduction(uniform).fitOpenSet(e.support(), e.queries()).classifier()
                 .weights())
@@ -184,6 +187,7 @@ class RobustTransductionTest {
     assertThat(gate.branch()).isEqualTo(Methods.INDUCTIVE);
     assertThat(fitted.classifier().weights())
         .isDeepEqualTo(Methods.inductive().fit(set, pool).weights());
+    assertThat(fitted.fit()).isEqualTo(Methods.INDUCTIVE);
   }
 
   @Test
@@ -380,6 +384,8 @@ class RobustTransductionTest {
     // before the band existed (catches the band ignored, or its ends swapped).
     assertThat(gate.open()).isFalse();
     assertThat(gate.branch()).isEqualTo(RobustTransduction.JOINT);
+    assertThat(method.fitOpenSet(set, pool).fit()).as("the fit the classifier reports").isEqualTo(
+        RobustTransduction.JOINT);
     CosineClassifier followed = jointFit(set, pool, gate.weights());
     assertThat(method.fitOpenSet(set, pool).classifier().weights())
         .isDeepEqualTo(followed.weights());
