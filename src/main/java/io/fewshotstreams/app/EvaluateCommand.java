@@ -148,7 +148,7 @@ final class EvaluateCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description =
           "Also write the results as JSON, with each method's reliability diagram (per confidence"
-              + " bin: count, mean confidence, accuracy; empty for the open-set baselines).")
+              + " bin: outcomes, accuracy, meanConfidence; empty for the open-set baselines).")
   Path jsonOut;
 
   @Option(names = "--quiet", description = "No progress lines on standard error.")
@@ -297,11 +297,12 @@ final class EvaluateCommand implements Callable<Integer> {
         List<Map<String, Object>> bins = new ArrayList<>();
         for (OpenSetMetrics.ReliabilityBin b : r.reliability()) {
           Map<String, Object> bin = new LinkedHashMap<>();
+          // The keys of the service's own diagram (GET /api/tasks/{task}/accuracy).
           bin.put("lower", b.lower());
           bin.put("upper", b.upper());
-          bin.put("count", b.count());
-          bin.put("confidence", b.confidence());
+          bin.put("outcomes", b.count());
           bin.put("accuracy", b.accuracy());
+          bin.put("meanConfidence", b.confidence());
           bins.add(bin);
         }
         row.put("reliability", bins);

@@ -810,12 +810,14 @@ public final class FewShotConfig extends AbstractConfig {
   public RobustConfig robustConfig() {
     float oneShot = getDouble(ONE_SHOT_TEMPERATURE_CONFIG).floatValue();
     return RobustConfig.defaults()
-        .with("acceptShare", (float) openSetAcceptShare())
-        .with("temperaturePrior", getDouble(TEMPERATURE_PRIOR_CONFIG).floatValue())
-        .with("temperaturePriorWeight", getDouble(TEMPERATURE_PRIOR_WEIGHT_CONFIG).floatValue())
-        .with("oneShotScale", oneShot)
-        .with("oneShotPrototypeScale", oneShot)
-        .with("oneShotJointScale", getDouble(ONE_SHOT_JOINT_TEMPERATURE_CONFIG).floatValue());
+        .with(
+            Map.of(
+                "acceptShare", (float) openSetAcceptShare(),
+                "temperaturePrior", getDouble(TEMPERATURE_PRIOR_CONFIG).floatValue(),
+                "temperaturePriorWeight", getDouble(TEMPERATURE_PRIOR_WEIGHT_CONFIG).floatValue(),
+                "oneShotScale", oneShot,
+                "oneShotPrototypeScale", oneShot,
+                "oneShotJointScale", getDouble(ONE_SHOT_JOINT_TEMPERATURE_CONFIG).floatValue()));
   }
 
   public int fineTuneThreads() {

@@ -176,12 +176,12 @@ class EvaluateCommandTest {
       int counted = 0;
       double ece = 0;
       for (JsonNode bin : row.get("reliability")) {
-        counted += bin.get("count").asInt();
+        counted += bin.get("outcomes").asInt();
         assertThat(bin.get("accuracy").asDouble()).isEqualTo(1.0);
-        assertThat(bin.get("confidence").asDouble())
+        assertThat(bin.get("meanConfidence").asDouble())
             .isBetween(bin.get("lower").asDouble(), bin.get("upper").asDouble());
-        ece += bin.get("count").asInt() / 250.0
-            * Math.abs(bin.get("accuracy").asDouble() - bin.get("confidence").asDouble());
+        ece += bin.get("outcomes").asInt() / 250.0
+            * Math.abs(bin.get("accuracy").asDouble() - bin.get("meanConfidence").asDouble());
       }
       assertThat(counted).isEqualTo(10 * 5 * 5);
       assertThat(ece).isCloseTo(row.get("ece").asDouble(), within(1e-9));
