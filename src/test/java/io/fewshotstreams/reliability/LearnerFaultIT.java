@@ -21,11 +21,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +56,36 @@ class LearnerFaultIT {
 
   @Test
   @Timeout(value = 280, unit = TimeUnit.SECONDS)
-  void shouldFineTuneAgainOnEveryTaskAfterAnOutageLongerThanTheTimeouts() throws IOException {
+  void shouldFineTuneAgainOnEveryTaskAfterAnOutageLongerThanTheTimeouts() throws Exception {
+    outage(false);
+  }
+
+  /**
+   * The same outage, but the group moves on without the service meanwhile, as a coordinator does
+   * once a member's session has timed out: the broker comes up on another port, out of the
+   * service's reach, the group's members are removed there, and the broker comes back on its own
+   * port. The stream thread's first commit after the outage is refused ({@code
+   * CommitFailedException}: consumer group metadata mismatch), so Kafka Streams closes every task
+   * as lost and rejoins while the learner tasks it revived from the corruption are still restoring:
+   * the path of the intermittent failure of the test above, taken on every run.
+   *
+   * <p>Disabled: it fails in about half of the runs (RELIABILITY.md). The reassigned learner tasks
+   * start on empty stores, although their changelogs hold the tasks: the next example of each task
+   * is published as prototype snapshot v1 of one example, so no task fine-tunes again.
+   */
+  @Test
+  @Disabled("learner state lost on the lost-tasks path after a corruption (RELIABILITY.md)")
+  @Timeout(value = 280, unit = TimeUnit.SECONDS)
+  void shouldKeepEveryTaskAndFineTuneAgainWhenTheGroupMovedOnDuringTheOutage() throws Exception {
+    outage(true);
+  }
+
+  /**
+   * Stops the broker for {@link #OUTAGE_MS}, then sends a new example to every task and waits for
+   * a fine-tuned snapshot of each; with {@code evicted}, the service's group members are removed
+   * while the broker is out of the service's reach.
+   */
+  private void outage(boolean evicted) throws Exception {
     BrokerOptions options = BrokerOptions.defaults().withDataDir(brokerData).withPort(freePort());
     EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(options);
     String bootstrap = broker.bootstrapServers();
@@ -82,6 +115,19 @@ class LearnerFaultIT {
       long stopAt = System.currentTimeMillis();
       broker.close();
       FaultRig.sleep(OUTAGE_MS);
+      if (evicted) {
+        try (EmbeddedKafkaBroker aside = EmbeddedKafkaBroker.start(options.withPort(freePort()));
+            Admin admin =
+                Admin.create(
+                    Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, aside.bootstrapServers()))) {
+          admin
+              .removeMembersFromConsumerGroup(
+                  (String) settings.get(StreamsConfig.APPLICATION_ID_CONFIG),
+                  new RemoveMembersFromConsumerGroupOptions())
+              .all()
+              .get(30, TimeUnit.SECONDS);
+        }
+      }
       broker = EmbeddedKafkaBroker.start(options);
       long backAt = System.currentTimeMillis();
 
@@ -90,16 +136,24 @@ class LearnerFaultIT {
       }
       client.flush();
       boolean all = awaitFineTuned(client, bootstrap, CLASSES * SHOTS + 1);
+      List<String> regressions;
+      try (FaultRig.Tail models =
+          new FaultRig.Tail(bootstrap, Map.of(), client.config.modelsTopic())) {
+        models.poll(Duration.ofSeconds(2));
+        regressions = FaultRig.versionRegressions(client.codec, models.records());
+      }
       log.info(
           "fault outcome: broker away {} ms (task timeout 5 s, transaction timeout 10 s):"
               + " fine-tuned snapshot of every task after it: {}; fine-tunes installed {} before,"
-              + " {} after; service state {}",
+              + " {} after; snapshot version regressions {}; service state {}",
           backAt - stopAt,
           all,
           before,
           fineTunes(service),
+          regressions,
           service.streams().state());
 
+      assertThat(regressions).as("snapshot versions going down: learner state lost").isEmpty();
       assertThat(all).as("a fine-tuned snapshot of every task after the outage").isTrue();
       assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
     } finally {
