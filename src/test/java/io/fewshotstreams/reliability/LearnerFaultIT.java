@@ -145,14 +145,19 @@ class LearnerFaultIT {
       log.info(
           "fault outcome: broker away {} ms (task timeout 5 s, transaction timeout 10 s):"
               + " fine-tuned snapshot of every task after it: {}; fine-tunes installed {} before,"
-              + " {} after; snapshot version regressions {}; service state {}",
+              + " {} after; snapshot version regressions {}; restores resumed beyond what they"
+              + " restored {}; service state {}",
           backAt - stopAt,
           all,
           before,
           fineTunes(service),
           regressions,
+          skippedRestores(service),
           service.streams().state());
 
+      assertThat(skippedRestores(service))
+          .as("restores that Kafka Streams resumed beyond what the store had restored")
+          .isZero();
       assertThat(regressions).as("snapshot versions going down: learner state lost").isEmpty();
       assertThat(all).as("a fine-tuned snapshot of every task after the outage").isTrue();
       assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
@@ -178,6 +183,10 @@ class LearnerFaultIT {
         .map(ModelSnapshot::task)
         .distinct()
         .count();
+  }
+
+  private static double skippedRestores(FewShotStreams service) {
+    return service.telemetry().registry().get("fewshot.state.restore.skipped").counter().count();
   }
 
   private static double fineTunes(FewShotStreams service) {
