@@ -103,7 +103,7 @@ public final class FewShotStreams implements AutoCloseable {
       throw new FewShotException("cannot create the Kafka Streams application: " + e.getMessage(), e);
     }
     streams.setUncaughtExceptionHandler(threadFailures(config));
-    streams.setGlobalStateRestoreListener(new RestoreGuard(telemetry.registry()));
+    streams.setGlobalStateRestoreListener(telemetry.restoreGuard());
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(telemetry.registry());
     FewShotStreams service = new FewShotStreams(streams, scheduler, telemetry, streamsMetrics);

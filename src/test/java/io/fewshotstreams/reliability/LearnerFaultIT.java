@@ -11,6 +11,7 @@ import io.fewshotstreams.embedding.OnnxEmbedder;
 import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.streaming.FewShotConfig;
 import io.fewshotstreams.streaming.FewShotStreams;
+import io.fewshotstreams.streaming.TaskQueries;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -50,6 +51,8 @@ class LearnerFaultIT {
   private static final int SHOTS = 3;
   private static final long OUTAGE_MS = 25_000; // 5 x task.timeout.ms, 2.5 x transaction timeout
   private static final Duration AWAIT = Duration.ofSeconds(90);
+  /** Queries pooled a task before the outage of the evicted variant. */
+  private static final int POOLED = 2_000;
 
   @TempDir Path brokerData;
   @TempDir Path state;
@@ -66,15 +69,21 @@ class LearnerFaultIT {
    * service's reach, the group's members are removed there, and the broker comes back on its own
    * port. The stream thread's first commit after the outage is refused ({@code
    * CommitFailedException}: consumer group metadata mismatch), so Kafka Streams closes every task
-   * as lost and rejoins while the learner tasks it revived from the corruption are still restoring:
-   * the path of the intermittent failure of the test above, taken on every run.
+   * as lost and rejoins, often while the tasks it revived from the corruption are still
+   * restoring; each task's pool of {@link #POOLED} queries makes that restore long enough. Kafka
+   * Streams then resumes their restores at the offsets their changelogs had been written to, and
+   * without the two checks of RELIABILITY.md the learner ran on empty stores and published every
+   * task as v1 of one example (the snapshot-version assertion).
    *
-   * <p>Disabled: it fails in about half of the runs (RELIABILITY.md). The reassigned learner tasks
-   * start on empty stores, although their changelogs hold the tasks: the next example of each task
-   * is published as prototype snapshot v1 of one example, so no task fine-tunes again.
+   * <p>Disabled: with the checks no task lost its state in the runs that took that path, but in two
+   * of three one stream task did not process the example it had refused with the hand-back within
+   * {@link #AWAIT}, so two tasks did not fine-tune again (RELIABILITY.md). Run it with {@code
+   * -DargLine="-Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition"}.
    */
   @Test
-  @Disabled("learner state lost on the lost-tasks path after a corruption (RELIABILITY.md)")
+  @Disabled(
+      "after the hand-back a refused example was not processed again in 2 of 3 runs"
+          + " (RELIABILITY.md)")
   @Timeout(value = 280, unit = TimeUnit.SECONDS)
   void shouldKeepEveryTaskAndFineTuneAgainWhenTheGroupMovedOnDuringTheOutage() throws Exception {
     outage(true);
@@ -101,6 +110,11 @@ class LearnerFaultIT {
     extra.put(StreamsConfig.producerPrefix(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG), 10_000);
     extra.put(StreamsConfig.consumerPrefix(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG), 5_000);
     extra.put(StreamsConfig.consumerPrefix(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG), 5_000);
+    if (evicted) {
+      // A pool of POOLED queries a task, so that restoring the learner's stores takes a while.
+      extra.put(FewShotConfig.QUERY_POOL_SIZE_CONFIG, POOLED);
+      extra.put(FewShotConfig.QUERY_POOL_PER_INTERVAL_CONFIG, POOLED);
+    }
     Map<String, Object> settings =
         FaultRig.settings(bootstrap, "learner-fault-" + UUID.randomUUID(), state, extra);
     try (Embedder embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
@@ -110,6 +124,9 @@ class LearnerFaultIT {
       assertThat(awaitFineTuned(client, bootstrap, CLASSES * SHOTS))
           .as("every task fine-tuned before the outage")
           .isTrue();
+      if (evicted) {
+        fillPools(service, client);
+      }
       double before = fineTunes(service);
 
       long stopAt = System.currentTimeMillis();
@@ -146,18 +163,16 @@ class LearnerFaultIT {
           "fault outcome: broker away {} ms (task timeout 5 s, transaction timeout 10 s):"
               + " fine-tuned snapshot of every task after it: {}; fine-tunes installed {} before,"
               + " {} after; snapshot version regressions {}; restores resumed beyond what they"
-              + " restored {}; service state {}",
+              + " restored {}, tasks restored again for it {}; service state {}",
           backAt - stopAt,
           all,
           before,
           fineTunes(service),
           regressions,
-          skippedRestores(service),
+          restoreCount(service, "skipped"),
+          restoreCount(service, "repaired"),
           service.streams().state());
 
-      assertThat(skippedRestores(service))
-          .as("restores that Kafka Streams resumed beyond what the store had restored")
-          .isZero();
       assertThat(regressions).as("snapshot versions going down: learner state lost").isEmpty();
       assertThat(all).as("a fine-tuned snapshot of every task after the outage").isTrue();
       assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
@@ -185,8 +200,36 @@ class LearnerFaultIT {
         .count();
   }
 
-  private static double skippedRestores(FewShotStreams service) {
-    return service.telemetry().registry().get("fewshot.state.restore.skipped").counter().count();
+  /**
+   * Sends {@link #POOLED} queries to every task and waits until each task's pool holds them all:
+   * about 2 x 4 x 2,000 learner changelog records, which take the revived learner tasks longer to
+   * restore than the stream thread takes to reach its refused commit.
+   */
+  private static void fillPools(FewShotStreams service, FaultRig.Client client) {
+    for (int t = 0; t < TASKS; t++) {
+      for (int q = 0; q < POOLED; q++) {
+        client.query(t, q % CLASSES, "pool-" + q, 50_000L + q);
+      }
+    }
+    client.flush();
+    TaskQueries queries = new TaskQueries(service.streams());
+    long deadline = System.currentTimeMillis() + AWAIT.toMillis();
+    int full = 0;
+    while (full < TASKS && System.currentTimeMillis() < deadline) {
+      full = 0;
+      for (int t = 0; t < TASKS; t++) {
+        full +=
+            queries.localLearner(FaultRig.task(t)).filter(l -> l.poolCount() == POOLED).isPresent()
+                ? 1
+                : 0;
+      }
+      FaultRig.sleep(200);
+    }
+    assertThat(full).as("tasks whose pool holds all %d queries", POOLED).isEqualTo(TASKS);
+  }
+
+  private static double restoreCount(FewShotStreams service, String outcome) {
+    return service.telemetry().registry().get("fewshot.state.restore." + outcome).counter().count();
   }
 
   private static double fineTunes(FewShotStreams service) {

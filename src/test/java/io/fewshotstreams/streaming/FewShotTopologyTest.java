@@ -1,6 +1,7 @@
 package io.fewshotstreams.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.fewshotstreams.dataset.SampleImage;
@@ -33,9 +34,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.errors.TaskCorruptedException;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -95,6 +98,59 @@ class FewShotTopologyTest {
     if (harness != null) {
       harness.close();
     }
+  }
+
+  /**
+   * A learner whose stores lost records (Kafka Streams resumed a restore beyond what it had
+   * restored; RELIABILITY.md) must not rebuild a task from nothing over its published snapshot.
+   * The task's state is deleted from the learner's store while the models topic holds its v2: under
+   * exactly-once the next example is refused with {@link TaskCorruptedException}, which has Kafka
+   * Streams restore the task from its changelogs, and nothing is published; a second one goes
+   * through (once per task, so nothing loops; this driver restores nothing, so it starts the task
+   * again at v1). Catches a learner that publishes v1 of one example over v2 at once.
+   */
+  @Test
+  void shouldHandBackATaskWhoseLearnerStateFellBehindItsPublishedSnapshot() {
+    start(
+        Map.of(
+            StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
+            FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes"));
+    add("A", "a1", axis(0, 0.1f, 1));
+    add("B", "b1", axis(1, 0.1f, 2));
+    KeyValueStore<String, TaskState> tasks = driver.getKeyValueStore(StoreNames.TASKS);
+    assertThat(tasks.get(TASK).version()).isEqualTo(2);
+    models.readValuesToList();
+    tasks.delete(TASK);
+
+    assertThatThrownBy(() -> add("C", "c1", axis(2, 0.1f, 3)))
+        .satisfies(e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskCorruptedException.class));
+    assertThat(models.isEmpty()).as("no snapshot published over v2").isTrue();
+    assertThat(
+            harness.telemetry.registry().get("fewshot.state.restore.repaired").counter().count())
+        .isEqualTo(1.0);
+
+    add("C", "c1", axis(2, 0.1f, 3));
+    assertThat(tasks.get(TASK).version()).isEqualTo(1);
+  }
+
+  /** Under at-least-once the learner's state may trail the models topic after a crash: no check. */
+  @Test
+  void shouldNotCheckTheLearnerStateAgainstThePublishedSnapshotsUnderAtLeastOnce() {
+    start(Map.of(FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes"));
+    add("A", "a1", axis(0, 0.1f, 1));
+    KeyValueStore<String, TaskState> tasks = driver.getKeyValueStore(StoreNames.TASKS);
+    tasks.delete(TASK);
+
+    add("B", "b1", axis(1, 0.1f, 2));
+    assertThat(tasks.get(TASK).version()).isEqualTo(1);
+  }
+
+  private static List<Throwable> causes(Throwable e) {
+    List<Throwable> out = new java.util.ArrayList<>();
+    for (Throwable t = e; t != null && !out.contains(t); t = t.getCause()) {
+      out.add(t);
+    }
+    return out;
   }
 
   @Test

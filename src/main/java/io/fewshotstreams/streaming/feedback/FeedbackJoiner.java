@@ -12,6 +12,7 @@ import io.fewshotstreams.streaming.Origin;
 import io.fewshotstreams.streaming.Routed;
 import io.fewshotstreams.streaming.feedback.FeedbackSerdes.Counts;
 import io.fewshotstreams.streaming.feedback.FeedbackSerdes.Queued;
+import io.fewshotstreams.streaming.telemetry.RestoreGuard;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +47,7 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
 
   private final TaskSettings settings;
   private final DeadLetters deadLetters;
+  private final RestoreGuard restoreGuard;
   private final FeedbackMetrics metrics;
   private ProcessorContext<String, Routed> context;
   private KeyValueStore<String, Retained> predictions;
@@ -61,10 +63,15 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
       BoundedMaps.of(TRACKED_TASKS, true);
   static final int TRACKED_TASKS = 65_536;
 
-  FeedbackJoiner(TaskSettings settings, DeadLetters deadLetters, FeedbackMetrics metrics) {
+  FeedbackJoiner(
+      TaskSettings settings,
+      DeadLetters deadLetters,
+      FeedbackMetrics metrics,
+      RestoreGuard restoreGuard) {
     this.settings = settings;
     this.deadLetters = deadLetters;
     this.metrics = metrics;
+    this.restoreGuard = restoreGuard;
   }
 
   @Override
@@ -88,6 +95,12 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
 
   @Override
   public void process(Record<String, FeedbackInput> record) {
+    restoreGuard.check(
+        context.taskId(),
+        FeedbackStores.PREDICTIONS,
+        FeedbackStores.ORDER,
+        FeedbackStores.COUNTS,
+        FeedbackStores.ACCURACY);
     if (record.value() instanceof FeedbackInput.Predicted predicted) {
       keep(record, predicted);
     } else {

@@ -80,7 +80,7 @@ public final class FeedbackRoom {
                 Repartitioned.with(Serdes.String(), FeedbackSerdes.input(codec))
                     .withName(FeedbackStores.INPUT))
             .process(
-                () -> new FeedbackJoiner(settings, deadLetters, metrics),
+                () -> new FeedbackJoiner(settings, deadLetters, metrics, telemetry.restoreGuard()),
                 Named.as("feedback-joiner"),
                 FeedbackStores.PREDICTIONS,
                 FeedbackStores.ORDER,

@@ -2,6 +2,7 @@ package io.fewshotstreams.streaming.learner;
 
 import io.fewshotstreams.events.DeadLetterReason;
 import io.fewshotstreams.events.EventCodec;
+import io.fewshotstreams.events.ModelSnapshot;
 import io.fewshotstreams.fewshot.ClassSum;
 import io.fewshotstreams.fewshot.Methods;
 import io.fewshotstreams.fewshot.RobustConfig;
@@ -9,12 +10,18 @@ import io.fewshotstreams.streaming.DeadLetters;
 import io.fewshotstreams.streaming.LearnerInput;
 import io.fewshotstreams.streaming.Origin;
 import io.fewshotstreams.streaming.Routed;
+import io.fewshotstreams.streaming.StoreNames;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.TaskCorruptedException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +50,10 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
   private SupportLimits limits;
   private SnapshotPublisher publisher;
   private FineTunes fineTunes;
+  /** The global store of published snapshots, when this learner checks its state against it. */
+  private KeyValueStore<String, ModelSnapshot> published;
+  /** Tasks this learner has handed back as corrupted: once each, so that nothing loops. */
+  private final Set<String> handedBack = new HashSet<>();
 
   /**
    * What the learner needs from the configuration.
@@ -112,6 +123,11 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     closeIncarnation();
     this.context = context;
     stores = new LearnerStores(context);
+    published =
+        StreamsConfig.EXACTLY_ONCE_V2.equals(
+                context.appConfigs().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG))
+            ? context.getStateStore(StoreNames.SNAPSHOTS)
+            : null;
     pool = new QueryPool(stores, settings.poolSize());
     publisher =
         new SnapshotPublisher(
@@ -181,7 +197,11 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
 
   @Override
   public void process(Record<String, LearnerInput> record) {
+    telemetry.restoreGuard().check(context.taskId(), LearnerStores.NAMES);
     LearnerInput input = record.value();
+    if (!(input instanceof LearnerInput.PoolQuery)) {
+      checkAgainstPublished(input.task());
+    }
     try {
       if (input instanceof LearnerInput.Add add) {
         add(record, add);
@@ -211,6 +231,39 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
                   new Routed.ToDeadLetters(
                       deadLetters.of(
                           e, origin, null, input.task(), null, context.currentSystemTimeMs()))));
+    }
+  }
+
+  /**
+   * The learner is the only writer of its tasks' snapshots, and under exactly-once its state and
+   * the snapshots it publishes commit in one transaction: the models topic never holds a version
+   * of a task above the learner's own. If it does, the learner's stores lost records (Kafka
+   * Streams resumed a restore beyond what it had restored; RELIABILITY.md), and a change applied
+   * now would publish a task rebuilt from nothing over the real one. The task is handed back to
+   * Kafka Streams as corrupted instead, which wipes its state and restores it from the changelogs'
+   * beginning; once per task and learner, so that an unforeseen cause cannot loop.
+   */
+  private void checkAgainstPublished(String task) {
+    if (published == null) {
+      return;
+    }
+    ModelSnapshot snapshot = published.get(task);
+    if (snapshot == null) {
+      return;
+    }
+    TaskState state = stores.task(task);
+    long own = state == null ? 0 : state.version();
+    if (snapshot.version() > own && handedBack.add(task)) {
+      telemetry.restoreGuard().handedBack();
+      log.error(
+          "task '{}' is at snapshot version {} in the models topic but at {} in this learner's"
+              + " state: its stores lost records in a restore; handing stream task {} back to"
+              + " Kafka Streams as corrupted, to be restored from the beginning",
+          task,
+          snapshot.version(),
+          own,
+          context.taskId());
+      throw new TaskCorruptedException(Set.of(context.taskId()));
     }
   }
 

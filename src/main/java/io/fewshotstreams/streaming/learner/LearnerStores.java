@@ -22,6 +22,11 @@ final class LearnerStores {
   private static final char SEP = '\u0000';
   private static final StringSerializer PREFIX_SERIALIZER = new StringSerializer();
 
+  /** The learner's stores, by name. */
+  static final String[] NAMES = {
+    StoreNames.EXAMPLES, StoreNames.CLASSES, StoreNames.TASKS, StoreNames.POOL
+  };
+
   private final KeyValueStore<String, StoredExample> examples;
   private final KeyValueStore<String, ClassSum> classes;
   private final KeyValueStore<String, TaskState> tasks;

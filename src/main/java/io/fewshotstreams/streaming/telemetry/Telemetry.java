@@ -69,6 +69,7 @@ public final class Telemetry {
 
   private final MeterRegistry registry;
   private final RecentActivity activity;
+  private final RestoreGuard restoreGuard;
 
   private final Counter supportOk;
   private final Counter supportDead;
@@ -96,6 +97,7 @@ public final class Telemetry {
   public Telemetry(MeterRegistry registry, int recentPredictions) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.activity = new RecentActivity(recentPredictions);
+    this.restoreGuard = new RestoreGuard(registry);
     supportOk = eventCounter(Input.SUPPORT, Outcome.OK);
     supportDead = eventCounter(Input.SUPPORT, Outcome.DEAD_LETTER);
     queriesOk = eventCounter(Input.QUERIES, Outcome.OK);
@@ -175,6 +177,11 @@ public final class Telemetry {
       previous = cumulative;
     }
     return bins;
+  }
+
+  /** The restore listener that has a task restored again when a restore skipped records. */
+  public RestoreGuard restoreGuard() {
+    return restoreGuard;
   }
 
   /** Recent predictions, fine-tunes and dead letters of this instance. */

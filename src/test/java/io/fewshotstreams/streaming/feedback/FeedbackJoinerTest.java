@@ -111,7 +111,8 @@ class FeedbackJoinerTest {
         new FeedbackJoiner(
             settings,
             new DeadLetters(1024, telemetry),
-            new FeedbackMetrics(telemetry.registry(), settings.metricsMaxTasks()));
+            new FeedbackMetrics(telemetry.registry(), settings.metricsMaxTasks()),
+            telemetry.restoreGuard());
     joiner.init(context);
   }
 
