@@ -104,6 +104,7 @@ public final class FewShotStreams implements AutoCloseable {
     }
     streams.setUncaughtExceptionHandler(threadFailures(config));
     streams.setGlobalStateRestoreListener(telemetry.restoreGuard());
+    streams.setStandbyUpdateListener(telemetry.restoreGuard());
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(telemetry.registry());
     FewShotStreams service = new FewShotStreams(streams, scheduler, telemetry, streamsMetrics);

@@ -106,20 +106,21 @@ class FewShotTopologyTest {
    * The task's state is deleted from the learner's store while the models topic holds its v2: under
    * exactly-once the next example is refused with {@link TaskCorruptedException}, which has Kafka
    * Streams restore the task from its changelogs, and nothing is published; a second one goes
-   * through (once per task, so nothing loops; this driver restores nothing, so it starts the task
-   * again at v1). Catches a learner that publishes v1 of one example over v2 at once.
+   * through (once per task, so nothing loops). Catches a learner that publishes v1 of one example
+   * over v2.
    */
   @Test
   void shouldHandBackATaskWhoseLearnerStateFellBehindItsPublishedSnapshot() {
-    start(
+    Map<String, Object> exactlyOnce =
         Map.of(
             StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
-            FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes"));
+            FewShotConfig.FINETUNE_METHOD_CONFIG, "prototypes");
+    start(exactlyOnce);
     add("A", "a1", axis(0, 0.1f, 1));
     add("B", "b1", axis(1, 0.1f, 2));
+    assertThat(models.readValuesToList()).hasSize(2);
     KeyValueStore<String, TaskState> tasks = driver.getKeyValueStore(StoreNames.TASKS);
     assertThat(tasks.get(TASK).version()).isEqualTo(2);
-    models.readValuesToList();
     tasks.delete(TASK);
 
     assertThatThrownBy(() -> add("C", "c1", axis(2, 0.1f, 3)))
@@ -130,7 +131,7 @@ class FewShotTopologyTest {
         .isEqualTo(1.0);
 
     add("C", "c1", axis(2, 0.1f, 3));
-    assertThat(tasks.get(TASK).version()).isEqualTo(1);
+    assertThat(tasks.get(TASK)).as("the second example accepted").isNotNull();
   }
 
   /** Under at-least-once the learner's state may trail the models topic after a crash: no check. */

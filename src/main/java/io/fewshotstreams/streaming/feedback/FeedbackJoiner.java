@@ -96,7 +96,7 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
   @Override
   public void process(Record<String, FeedbackInput> record) {
     restoreGuard.check(
-        context.taskId(),
+        context,
         FeedbackStores.PREDICTIONS,
         FeedbackStores.ORDER,
         FeedbackStores.COUNTS,

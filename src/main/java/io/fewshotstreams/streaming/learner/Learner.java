@@ -11,11 +11,11 @@ import io.fewshotstreams.streaming.LearnerInput;
 import io.fewshotstreams.streaming.Origin;
 import io.fewshotstreams.streaming.Routed;
 import io.fewshotstreams.streaming.StoreNames;
+import io.fewshotstreams.streaming.telemetry.RestoreGuard;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.TaskCorruptedException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -54,6 +54,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
   private KeyValueStore<String, ModelSnapshot> published;
   /** Tasks this learner has handed back as corrupted: once each, so that nothing loops. */
   private final Set<String> handedBack = new HashSet<>();
+  /** Tasks checked against the published snapshots since this incarnation began. */
+  private final Set<String> checked = new HashSet<>();
 
   /**
    * What the learner needs from the configuration.
@@ -124,10 +126,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     this.context = context;
     stores = new LearnerStores(context);
     published =
-        StreamsConfig.EXACTLY_ONCE_V2.equals(
-                context.appConfigs().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG))
-            ? context.getStateStore(StoreNames.SNAPSHOTS)
-            : null;
+        RestoreGuard.exactlyOnce(context) ? context.getStateStore(StoreNames.SNAPSHOTS) : null;
+    checked.clear();
     pool = new QueryPool(stores, settings.poolSize());
     publisher =
         new SnapshotPublisher(
@@ -197,7 +197,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
 
   @Override
   public void process(Record<String, LearnerInput> record) {
-    telemetry.restoreGuard().check(context.taskId(), LearnerStores.NAMES);
+    telemetry.restoreGuard().check(context, LearnerStores.NAMES);
     LearnerInput input = record.value();
     if (!(input instanceof LearnerInput.PoolQuery)) {
       checkAgainstPublished(input.task());
@@ -241,17 +241,23 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
    * Streams resumed a restore beyond what it had restored; RELIABILITY.md), and a change applied
    * now would publish a task rebuilt from nothing over the real one. The task is handed back to
    * Kafka Streams as corrupted instead, which wipes its state and restores it from the changelogs'
-   * beginning; once per task and learner, so that an unforeseen cause cannot loop.
+   * beginning; once per task and learner, so that an unforeseen cause cannot loop. A task the
+   * learner has no state of is checked at every support change (a new task, or one whose state was
+   * lost); one it has, at its first support change after each {@link #init}, where a restore's
+   * loss shows: reading a published snapshot costs its decoding.
    */
   private void checkAgainstPublished(String task) {
     if (published == null) {
+      return;
+    }
+    TaskState state = stores.task(task);
+    if (state != null && !checked.add(task)) {
       return;
     }
     ModelSnapshot snapshot = published.get(task);
     if (snapshot == null) {
       return;
     }
-    TaskState state = stores.task(task);
     long own = state == null ? 0 : state.version();
     if (snapshot.version() > own && handedBack.add(task)) {
       telemetry.restoreGuard().handedBack();

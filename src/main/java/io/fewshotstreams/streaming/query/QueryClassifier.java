@@ -179,7 +179,7 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
 
   @Override
   public void process(Record<byte[], byte[]> record) {
-    telemetry.restoreGuard().check(context.taskId(), StoreNames.PENDING_QUERIES);
+    telemetry.restoreGuard().check(context, StoreNames.PENDING_QUERIES);
     long start = System.nanoTime();
     Origin origin = Intake.origin(context, record);
     QueryEvent query;

@@ -6,9 +6,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.TaskCorruptedException;
+import org.apache.kafka.streams.processor.StandbyUpdateListener;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.processor.TaskId;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,17 +24,21 @@ import org.slf4j.LoggerFactory;
  * resume it further on: a task revived after a corruption under exactly-once, and closed as lost
  * while it restored, comes back with the offsets its changelogs had been written to, and its next
  * restore skips the records in between, so the task would run on a store that lacks them
- * (RELIABILITY.md, "Broker away longer than the commit and transaction timeouts").
+ * (RELIABILITY.md, "A task revived after a corruption is closed as lost before its restore
+ * finishes").
  *
  * <p>The guard sees it as a restore listener: it logs an error naming the store, the partition
  * and the records skipped, counts it ({@code fewshot.state.restore.skipped}), and marks the store's
- * partition damaged. The processors that own stores call {@link #check} before they touch them;
- * for a damaged one it throws {@link TaskCorruptedException}, which Kafka Streams answers as for
- * its own corruptions: it closes the task, wipes its state under exactly-once and restores it from
- * the changelogs' beginning. So no input is applied to the incomplete store. A restore that was
- * suspended before it restored anything, before the listener heard of it, is not seen.
+ * partition damaged. The processors that own stores call {@link #check} before they process a
+ * record; under exactly-once it throws {@link TaskCorruptedException} for a damaged one, which
+ * Kafka Streams answers as for its own corruptions: it closes the task, wipes its state and
+ * restores it from the changelogs' beginning. Under at-least-once a dirty close keeps the store, so
+ * a hand-back would repair nothing: the check logs an error instead. A restore closed before the
+ * listener heard that it started is not seen (the learner's own check covers its tasks). As a
+ * standby update listener it forgets a suspended restore whose store a standby or warm-up replica
+ * then kept up to date, which resumes legitimately beyond where the restore stopped.
  */
-public final class RestoreGuard implements StateRestoreListener {
+public final class RestoreGuard implements StateRestoreListener, StandbyUpdateListener {
   private static final Logger log = LoggerFactory.getLogger(RestoreGuard.class);
 
   private record Changelog(String store, int partition) {}
@@ -59,30 +66,48 @@ public final class RestoreGuard implements StateRestoreListener {
         Counter.builder("fewshot.state.restore.repaired")
             .description(
                 "Tasks handed back to Kafka Streams as corrupted, to be restored from the"
-                    + " beginning, because a restore of one of their stores skipped records")
+                    + " beginning, because a restore of one of their stores skipped records or the"
+                    + " learner's state of a task fell behind its published snapshot")
             .register(registry);
   }
 
   /**
-   * Throws {@link TaskCorruptedException} for {@code task} when a restore of one of {@code stores}
-   * at the task's partition skipped records, once per skip. Cheap when nothing was skipped.
+   * Throws {@link TaskCorruptedException} for the context's task when a restore of one of {@code
+   * stores} at the task's partition skipped records, once per skip, under exactly-once; under
+   * at-least-once logs an error instead. Cheap when nothing was skipped.
    */
-  public void check(TaskId task, String... stores) {
+  public void check(ProcessorContext<?, ?> context, String... stores) {
     if (damaged.isEmpty()) {
       return;
     }
+    TaskId task = context.taskId();
     boolean hit = false;
     for (String store : stores) {
       hit |= damaged.remove(new Changelog(store, task.partition()));
     }
-    if (hit) {
-      handedBack();
-      log.warn(
-          "task {} holds a store whose restore skipped changelog records; handing it back to"
-              + " Kafka Streams as corrupted, to be restored from the beginning",
-          task);
-      throw new TaskCorruptedException(Set.of(task));
+    if (!hit) {
+      return;
     }
+    if (!exactlyOnce(context)) {
+      log.error(
+          "task {} holds a store whose restore skipped changelog records; under at-least-once"
+              + " Kafka Streams keeps the store on a dirty close, so it runs on: stop this"
+              + " instance and start it with an empty state directory to restore it whole",
+          task);
+      return;
+    }
+    handedBack();
+    log.warn(
+        "task {} holds a store whose restore skipped changelog records; handing it back to"
+            + " Kafka Streams as corrupted, to be restored from the beginning",
+        task);
+    throw new TaskCorruptedException(Set.of(task));
+  }
+
+  /** Whether the application of {@code context} runs under exactly-once. */
+  public static boolean exactlyOnce(ProcessorContext<?, ?> context) {
+    Object guarantee = context.appConfigs().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG);
+    return guarantee != null && StreamsConfig.EXACTLY_ONCE_V2.equals(guarantee.toString());
   }
 
   @Override
@@ -129,6 +154,34 @@ public final class RestoreGuard implements StateRestoreListener {
           "restore of store '{}' of changelog {} suspended at offset {}, after {} records", store,
           partition, next, totalRestored);
     }
+  }
+
+  @Override
+  public void onUpdateStart(TopicPartition partition, String store, long startingOffset) {
+    // A standby or warm-up replica keeps the store up to date from here: a later restore may
+    // resume beyond where an earlier one was suspended.
+    Changelog changelog = new Changelog(store, partition.partition());
+    suspended.remove(changelog);
+    restoring.remove(changelog);
+  }
+
+  @Override
+  public void onBatchLoaded(
+      TopicPartition partition,
+      String store,
+      TaskId task,
+      long batchEndOffset,
+      long batchSize,
+      long currentEndOffset) {}
+
+  @Override
+  public void onUpdateSuspended(
+      TopicPartition partition,
+      String store,
+      long storeOffset,
+      long currentEndOffset,
+      SuspendReason reason) {
+    suspended.remove(new Changelog(store, partition.partition()));
   }
 
   /** Counts a task handed back to Kafka Streams as corrupted, by this guard or by a processor. */

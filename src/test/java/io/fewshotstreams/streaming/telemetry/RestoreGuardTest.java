@@ -5,9 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.File;
+import java.util.Properties;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.TaskCorruptedException;
+import org.apache.kafka.streams.processor.StandbyUpdateListener;
 import org.apache.kafka.streams.processor.TaskId;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -78,23 +83,67 @@ class RestoreGuardTest {
 
   /**
    * Catches a processor check that lets a task run on a store whose restore skipped records, or
-   * that hands it back for ever: the first check of the task of that store and partition throws
-   * {@link TaskCorruptedException} for it, the next does not.
+   * that hands it back for ever: under exactly-once the first check of the task of that store and
+   * partition throws {@link TaskCorruptedException} for it, the next does not.
    */
   @Test
   void shouldHandBackTheTaskOfADamagedStoreOnce() {
-    TaskId task = new TaskId(1, 0);
+    MockProcessorContext<Object, Object> task = context(1, 0, StreamsConfig.EXACTLY_ONCE_V2);
     assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
-    guard.onRestoreStart(CHANGELOG, STORE, 0, 24);
-    guard.onRestoreSuspended(CHANGELOG, STORE, 0);
-    guard.onRestoreStart(CHANGELOG, STORE, 23, 24);
+    skipOnce();
 
-    assertThatCode(() -> guard.check(new TaskId(1, 1), STORE)).doesNotThrowAnyException();
+    assertThatCode(() -> guard.check(context(1, 1, StreamsConfig.EXACTLY_ONCE_V2), STORE))
+        .doesNotThrowAnyException();
     assertThatCode(() -> guard.check(task, "fewshot-examples")).doesNotThrowAnyException();
     assertThatThrownBy(() -> guard.check(task, "fewshot-examples", STORE))
         .isInstanceOf(TaskCorruptedException.class)
-        .satisfies(e -> assertThat(((TaskCorruptedException) e).corruptedTasks()).containsExactly(task));
+        .satisfies(
+            e ->
+                assertThat(((TaskCorruptedException) e).corruptedTasks())
+                    .containsExactly(new TaskId(1, 0)));
     assertThat(registry.get("fewshot.state.restore.repaired").counter().count()).isEqualTo(1.0);
     assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
+  }
+
+  /** Under at-least-once a dirty close keeps the store, so a hand-back would repair nothing. */
+  @Test
+  void shouldNotHandBackUnderAtLeastOnce() {
+    skipOnce();
+    assertThatCode(() -> guard.check(context(1, 0, StreamsConfig.AT_LEAST_ONCE), STORE))
+        .doesNotThrowAnyException();
+    assertThat(registry.get("fewshot.state.restore.repaired").counter().count()).isZero();
+  }
+
+  /**
+   * Catches a guard that mistakes a standby's progress for a skip: a restore suspended at 0, then a
+   * standby or warm-up replica brings the store to 23, and the next restore rightly starts there.
+   */
+  @Test
+  void shouldNotCountARestoreResumedAfterAStandbyKeptTheStoreUpToDate() {
+    guard.onRestoreStart(CHANGELOG, STORE, 0, 24);
+    guard.onRestoreSuspended(CHANGELOG, STORE, 0);
+    guard.onUpdateStart(CHANGELOG, STORE, 0);
+    guard.onBatchLoaded(CHANGELOG, STORE, new TaskId(1, 0), 22, 23, 24);
+    guard.onUpdateSuspended(
+        CHANGELOG, STORE, 22, 24, StandbyUpdateListener.SuspendReason.PROMOTED);
+    guard.onRestoreStart(CHANGELOG, STORE, 23, 24);
+
+    assertThat(guard.skipped()).isZero();
+  }
+
+  private void skipOnce() {
+    guard.onRestoreStart(CHANGELOG, STORE, 0, 24);
+    guard.onRestoreSuspended(CHANGELOG, STORE, 0);
+    guard.onRestoreStart(CHANGELOG, STORE, 23, 24);
+  }
+
+  private static MockProcessorContext<Object, Object> context(
+      int subtopology, int partition, String guarantee) {
+    Properties config = new Properties();
+    config.put(StreamsConfig.APPLICATION_ID_CONFIG, "app");
+    config.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
+    return new MockProcessorContext<>(
+        config, new TaskId(subtopology, partition), new File(System.getProperty("java.io.tmpdir")));
   }
 }
