@@ -75,14 +75,14 @@ class LearnerFaultIT {
    * without the two checks of RELIABILITY.md the learner ran on empty stores and published every
    * task as v1 of one example (the snapshot-version assertion).
    *
-   * <p>Disabled: with the checks no task lost its state in the runs that took that path, but in two
-   * of three one stream task did not process the example it had refused with the hand-back within
-   * {@link #AWAIT}, so two tasks did not fine-tune again (RELIABILITY.md). Run it with {@code
+   * <p>Disabled: with the checks no task lost its state in the runs that took that path, but in
+   * three of four one stream task did not process again the example it had refused with the
+   * hand-back, so two tasks did not fine-tune again within {@link #AWAIT} (RELIABILITY.md). Run it with {@code
    * -DargLine="-Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition"}.
    */
   @Test
   @Disabled(
-      "after the hand-back a refused example was not processed again in 2 of 3 runs"
+      "after the hand-back a refused example was not processed again in 3 of 4 runs"
           + " (RELIABILITY.md)")
   @Timeout(value = 280, unit = TimeUnit.SECONDS)
   void shouldKeepEveryTaskAndFineTuneAgainWhenTheGroupMovedOnDuringTheOutage() throws Exception {
