@@ -77,7 +77,8 @@ class LearnerFaultIT {
    *
    * <p>Disabled: with the checks no task lost its state in the runs that took that path, but in
    * three of four one stream task did not process again the example it had refused with the
-   * hand-back, so two tasks did not fine-tune again within {@link #AWAIT} (RELIABILITY.md). Run it with {@code
+   * hand-back, so two tasks did not fine-tune again within {@link #AWAIT} (RELIABILITY.md). Run
+   * it with {@code
    * -DargLine="-Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition"}.
    */
   @Test

@@ -124,7 +124,8 @@ class FewShotTopologyTest {
     tasks.delete(TASK);
 
     assertThatThrownBy(() -> add("C", "c1", axis(2, 0.1f, 3)))
-        .satisfies(e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskCorruptedException.class));
+        .satisfies(
+            e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskCorruptedException.class));
     assertThat(models.isEmpty()).as("no snapshot published over v2").isTrue();
     assertThat(
             harness.telemetry.registry().get("fewshot.state.restore.repaired").counter().count())

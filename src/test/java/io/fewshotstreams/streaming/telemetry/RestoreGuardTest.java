@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * Then the repair: the task of a damaged store is handed back to Kafka Streams as corrupted, once.
  */
 class RestoreGuardTest {
-  private static final TopicPartition CHANGELOG = new TopicPartition("app-fewshot-tasks-changelog", 0);
+  private static final TopicPartition CHANGELOG =
+      new TopicPartition("app-fewshot-tasks-changelog", 0);
   private static final String STORE = "fewshot-tasks";
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
