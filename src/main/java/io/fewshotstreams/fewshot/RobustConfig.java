@@ -1,5 +1,6 @@
 package io.fewshotstreams.fewshot;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -197,7 +198,7 @@ public record RobustConfig(
 
   /** A copy with one setting changed, by its component name; for tuning runs. */
   public RobustConfig with(String name, float value) {
-    return with(java.util.Collections.singletonMap(name, value));
+    return with(Collections.singletonMap(name, value));
   }
 
   /**

@@ -95,12 +95,7 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
 
   @Override
   public void process(Record<String, FeedbackInput> record) {
-    restoreGuard.check(
-        context,
-        FeedbackStores.PREDICTIONS,
-        FeedbackStores.ORDER,
-        FeedbackStores.COUNTS,
-        FeedbackStores.ACCURACY);
+    restoreGuard.check(context, FeedbackStores.NAMES);
     if (record.value() instanceof FeedbackInput.Predicted predicted) {
       keep(record, predicted);
     } else {

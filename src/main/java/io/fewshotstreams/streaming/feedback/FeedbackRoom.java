@@ -82,10 +82,7 @@ public final class FeedbackRoom {
             .process(
                 () -> new FeedbackJoiner(settings, deadLetters, metrics, telemetry.restoreGuard()),
                 Named.as("feedback-joiner"),
-                FeedbackStores.PREDICTIONS,
-                FeedbackStores.ORDER,
-                FeedbackStores.COUNTS,
-                FeedbackStores.ACCURACY);
+                FeedbackStores.NAMES);
 
     Produced<String, byte[]> json = Produced.with(Serdes.String(), Serdes.ByteArray());
     joined

@@ -16,6 +16,9 @@ public final class FeedbackStores {
   public static final String COUNTS = "fewshot-feedback-counts";
   /** Task to its {@link LiveAccuracy}. */
   public static final String ACCURACY = "fewshot-feedback-accuracy";
+  /** The four stores above, in the order the joiner is wired to them. */
+  static final String[] NAMES = {PREDICTIONS, ORDER, COUNTS, ACCURACY};
+
   /** Name of the repartition topic (prefixed by the application id, suffixed -repartition). */
   public static final String INPUT = "fewshot-feedback-input";
 

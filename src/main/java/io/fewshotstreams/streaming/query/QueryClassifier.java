@@ -92,6 +92,9 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
   private final Map<String, Cached> cache =
       BoundedMaps.of(CACHED_TASKS, true);
   /** What waits in the pending store, by offset: the store's keys, mirrored, never scanned. */
+  /** The stores this processor writes, for the restore guard (one array, not one per record). */
+  private static final String[] OWN_STORES = {StoreNames.PENDING_QUERIES};
+
   private final TreeMap<Long, Waiting> waiting = new TreeMap<>();
   private ProcessorContext<String, Routed> context;
   private KeyValueStore<String, ModelSnapshot> snapshots;
@@ -179,7 +182,7 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
 
   @Override
   public void process(Record<byte[], byte[]> record) {
-    telemetry.restoreGuard().check(context, StoreNames.PENDING_QUERIES);
+    telemetry.restoreGuard().check(context, OWN_STORES);
     long start = System.nanoTime();
     Origin origin = Intake.origin(context, record);
     QueryEvent query;
