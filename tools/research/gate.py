@@ -36,12 +36,10 @@ import marginal as m
 K = m.WAYS
 
 
-def em_ratio(posterior, iterations=50):
+def em_ratio(logits, temperature):
     """Twice the log-likelihood ratio of the EM class marginal (Saerens et al.) against uniform."""
-    pi = torch.full((K,), 1.0 / K)
-    for _ in range(iterations):
-        w = posterior * pi
-        pi = (w / w.sum(1, keepdim=True)).mean(0)
+    posterior = torch.softmax(temperature * logits, 1)
+    pi = m.saerens(logits, temperature)
     return float(2 * torch.log((posterior * pi).sum(1) / posterior.mean(1)).sum())
 
 
@@ -83,8 +81,8 @@ def records(x, labels, classes, shots, pool, episodes, seed):
         out.append({
             "accuracy": {k: 100 * float((v.argmax(1) == qy).float().mean()) for k, v in scores.items()},
             "statistic": {
-                "em-prototypes": em_ratio(torch.softmax(8 * q @ prototypes.T, 1)),
-                "em-inductive": em_ratio(torch.softmax(8 * scores["inductive"], 1)),
+                "em-prototypes": em_ratio(q @ prototypes.T, 8),
+                "em-inductive": em_ratio(scores["inductive"], 8),
                 "chi-inductive": chi_square(scores["inductive"].argmax(1)),
                 "chi-tim": chi_square(scores["tim"].argmax(1)),
             },
