@@ -38,7 +38,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.errors.TaskCorruptedException;
+import org.apache.kafka.streams.errors.TaskMigratedException;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -104,10 +104,10 @@ class FewShotTopologyTest {
    * A learner whose stores lost records (Kafka Streams resumed a restore beyond what it had
    * restored; RELIABILITY.md) must not rebuild a task from nothing over its published snapshot.
    * The task's state is deleted from the learner's store while the models topic holds its v2: under
-   * exactly-once the next example is refused with {@link TaskCorruptedException}, which has Kafka
-   * Streams restore the task from its changelogs, and nothing is published; a second one goes
-   * through (once per task, so nothing loops). Catches a learner that publishes v1 of one example
-   * over v2.
+   * exactly-once the next example is refused with {@link TaskMigratedException}, which has Kafka
+   * Streams restore the thread's tasks from their changelogs and read the example again, and
+   * nothing is published; a second one goes through (once per task and published version, so
+   * nothing loops). Catches a learner that publishes v1 of one example over v2.
    */
   @Test
   void shouldHandBackATaskWhoseLearnerStateFellBehindItsPublishedSnapshot() {
@@ -125,7 +125,7 @@ class FewShotTopologyTest {
 
     assertThatThrownBy(() -> add("C", "c1", axis(2, 0.1f, 3)))
         .satisfies(
-            e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskCorruptedException.class));
+            e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskMigratedException.class));
     assertThat(models.isEmpty()).as("no snapshot published over v2").isTrue();
     assertThat(
             harness.telemetry.registry().get("fewshot.state.restore.repaired").counter().count())

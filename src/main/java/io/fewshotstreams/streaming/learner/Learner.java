@@ -16,7 +16,6 @@ import io.fewshotstreams.streaming.telemetry.Telemetry;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
-import org.apache.kafka.streams.errors.TaskCorruptedException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -52,8 +51,6 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
   private FineTunes fineTunes;
   /** The global store of published snapshots, when this learner checks its state against it. */
   private KeyValueStore<String, ModelSnapshot> published;
-  /** Tasks this learner has handed back as corrupted: once each, so that nothing loops. */
-  private final Set<String> handedBack = new HashSet<>();
   /** Tasks checked against the published snapshots since this incarnation began. */
   private final Set<String> checked = new HashSet<>();
 
@@ -239,12 +236,13 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
    * the snapshots it publishes commit in one transaction: the models topic never holds a version
    * of a task above the learner's own. If it does, the learner's stores lost records (Kafka
    * Streams resumed a restore beyond what it had restored; RELIABILITY.md), and a change applied
-   * now would publish a task rebuilt from nothing over the real one. The task is handed back to
-   * Kafka Streams as corrupted instead, which wipes its state and restores it from the changelogs'
-   * beginning; once per task and learner, so that an unforeseen cause cannot loop. A task the
-   * learner has no state of is checked at every support change (a new task, or one whose state was
-   * lost); one it has, at its first support change after each {@link #init}, where a restore's
-   * loss shows: reading a published snapshot costs its decoding.
+   * now would publish a task rebuilt from nothing over the real one. The stream task is handed
+   * back to Kafka Streams instead ({@link RestoreGuard#handBack}), which wipes its state and
+   * restores it from the changelogs' beginning; once per task and published version in this
+   * instance, so that an unforeseen cause cannot loop. A task the learner has no state of is
+   * checked at every support change (a new task, or one whose state was lost); one it has, at its
+   * first support change after each {@link #init}, where a restore's loss shows: reading a
+   * published snapshot costs its decoding.
    */
   private void checkAgainstPublished(String task) {
     if (published == null) {
@@ -259,17 +257,15 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       return;
     }
     long own = state == null ? 0 : state.version();
-    if (snapshot.version() > own && handedBack.add(task)) {
-      telemetry.restoreGuard().handedBack();
+    if (snapshot.version() > own
+        && telemetry.restoreGuard().firstLearnerHandBack(task, snapshot.version())) {
       log.error(
           "task '{}' is at snapshot version {} in the models topic but at {} in this learner's"
-              + " state: its stores lost records in a restore; handing stream task {} back to"
-              + " Kafka Streams as corrupted, to be restored from the beginning",
+              + " state: its stores lost records in a restore",
           task,
           snapshot.version(),
-          own,
-          context.taskId());
-      throw new TaskCorruptedException(Set.of(context.taskId()));
+          own);
+      throw telemetry.restoreGuard().handBack(context);
     }
   }
 

@@ -3,11 +3,10 @@ package io.fewshotstreams.streaming.telemetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.TaskCorruptedException;
+import org.apache.kafka.streams.errors.TaskMigratedException;
 import org.apache.kafka.streams.processor.StandbyUpdateListener;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.processor.TaskId;
@@ -30,13 +29,23 @@ import org.slf4j.LoggerFactory;
  * <p>The guard sees it as a restore listener: it logs an error naming the store, the partition
  * and the records skipped, counts it ({@code fewshot.state.restore.skipped}), and marks the store's
  * partition damaged. The processors that own stores call {@link #check} before they process a
- * record; under exactly-once it throws {@link TaskCorruptedException} for a damaged one, which
- * Kafka Streams answers as for its own corruptions: it closes the task, wipes its state and
- * restores it from the changelogs' beginning. Under at-least-once a dirty close keeps the store, so
- * a hand-back would repair nothing: the check logs an error instead. A restore closed before the
- * listener heard that it started is not seen (the learner's own check covers its tasks). As a
- * standby update listener it forgets a suspended restore whose store a standby or warm-up replica
- * then kept up to date, which resumes legitimately beyond where the restore stopped.
+ * record; under exactly-once it hands a damaged one back ({@link #handBack}). Under at-least-once
+ * a dirty close keeps the store, so a hand-back would repair nothing: the check logs an error
+ * instead. A restore closed before the listener heard that it started is not seen (the learner's
+ * own check covers its tasks). A later restore that starts at or before the gap repairs the store
+ * and clears its mark. As a standby update listener it forgets a suspended restore whose store a
+ * standby or warm-up replica then kept up to date, which resumes legitimately beyond where the
+ * restore stopped.
+ *
+ * <p>A hand-back is a {@link TaskMigratedException}, not a {@code TaskCorruptedException}. Kafka
+ * Streams answers a corruption by reviving the task in place and setting its input back to the
+ * committed offsets only once the revived task is restored; a rebalance in between (which the
+ * corruption itself triggers under exactly-once) created the task again without that reset, and
+ * the record that was refused was never processed (3 of 4 runs of {@code LearnerFaultIT}'s evicted
+ * variant). A migrated thread instead closes all its tasks as lost, which under exactly-once wipes
+ * their state directories and aborts the open transaction, and rejoins the group with a fresh
+ * subscription, so its new tasks restore from the changelogs' beginning and read their input again
+ * from the committed offsets, the refused record included.
  */
 public final class RestoreGuard implements StateRestoreListener, StandbyUpdateListener {
   private static final Logger log = LoggerFactory.getLogger(RestoreGuard.class);
@@ -49,8 +58,14 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
   /** Suspended restores: the offset each may resume at, at most. */
   private final Map<Changelog, Long> suspended = new ConcurrentHashMap<>();
 
-  /** Store partitions whose restore skipped records, until their task is restored again. */
-  private final Set<Changelog> damaged = ConcurrentHashMap.newKeySet();
+  /**
+   * Store partitions whose restore skipped records, each with the offset the skip began at, until
+   * their task is handed back or a restore starts at or before that offset.
+   */
+  private final Map<Changelog, Long> damaged = new ConcurrentHashMap<>();
+
+  /** The published snapshot version of each task at its last hand-back by a learner. */
+  private final Map<String, Long> learnerHandBacks = new ConcurrentHashMap<>();
 
   private final Counter skipped;
   private final Counter repaired;
@@ -65,16 +80,16 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     repaired =
         Counter.builder("fewshot.state.restore.repaired")
             .description(
-                "Tasks handed back to Kafka Streams as corrupted, to be restored from the"
+                "Stream tasks handed back to Kafka Streams, to be restored from the changelogs'"
                     + " beginning, because a restore of one of their stores skipped records or the"
                     + " learner's state of a task fell behind its published snapshot")
             .register(registry);
   }
 
   /**
-   * Throws {@link TaskCorruptedException} for the context's task when a restore of one of {@code
-   * stores} at the task's partition skipped records, once per skip, under exactly-once; under
-   * at-least-once logs an error instead. Cheap when nothing was skipped.
+   * Hands the context's task back ({@link #handBack}) when a restore of one of {@code stores} at
+   * the task's partition skipped records, once per skip, under exactly-once; under at-least-once
+   * logs an error instead. Cheap when nothing was skipped.
    */
   public void check(ProcessorContext<?, ?> context, String... stores) {
     if (damaged.isEmpty()) {
@@ -83,7 +98,7 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     TaskId task = context.taskId();
     boolean hit = false;
     for (String store : stores) {
-      hit |= damaged.remove(new Changelog(store, task.partition()));
+      hit |= damaged.remove(new Changelog(store, task.partition())) != null;
     }
     if (!hit) {
       return;
@@ -96,12 +111,41 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
           task);
       return;
     }
-    handedBack();
+    log.warn("task {} holds a store whose restore skipped changelog records", task);
+    throw handBack(context);
+  }
+
+  /**
+   * The exception a processor throws, before it applies the record to its stores, to hand its
+   * stream task back to Kafka Streams to be restored from the changelogs' beginning (exactly-once
+   * only: see the class comment); counted in {@code fewshot.state.restore.repaired}. Kafka Streams
+   * closes every task of the stream thread as lost, wipes their state, rejoins the group and
+   * processes the refused record again from the committed offsets.
+   */
+  public TaskMigratedException handBack(ProcessorContext<?, ?> context) {
+    repaired.increment();
     log.warn(
-        "task {} holds a store whose restore skipped changelog records; handing it back to"
-            + " Kafka Streams as corrupted, to be restored from the beginning",
-        task);
-    throw new TaskCorruptedException(Set.of(task));
+        "handing stream task {} back to Kafka Streams: its thread closes its tasks as lost, which"
+            + " wipes their state under exactly-once, and rejoins the group, so they are restored"
+            + " from the changelogs' beginning and the refused record is read again",
+        context.taskId());
+    return new TaskMigratedException(
+        "stream task " + context.taskId() + " is handed back to be restored from the beginning:"
+            + " its stores lack changelog records (see the log line before)");
+  }
+
+  /**
+   * Whether a learner should hand back {@code task}, whose published snapshot is at {@code
+   * version}: once per published version, for the whole instance, so that a hand-back that does
+   * not repair the learner's state cannot loop through the learners Kafka Streams creates anew.
+   */
+  public boolean firstLearnerHandBack(String task, long version) {
+    Long before = learnerHandBacks.get(task);
+    if (before != null && before >= version) {
+      return false;
+    }
+    learnerHandBacks.put(task, version);
+    return true;
   }
 
   /** Whether the application of {@code context} runs under exactly-once. */
@@ -114,10 +158,20 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
   public void onRestoreStart(
       TopicPartition partition, String store, long startingOffset, long endingOffset) {
     Changelog changelog = new Changelog(store, partition.partition());
+    Long gap = damaged.get(changelog);
+    if (gap != null && startingOffset <= gap) {
+      damaged.remove(changelog);
+      log.info(
+          "store '{}' of changelog {} is restored again from offset {}, over the records its"
+              + " earlier restore skipped",
+          store,
+          partition,
+          startingOffset);
+    }
     Long reached = suspended.remove(changelog);
     if (reached != null && startingOffset > reached) {
       skipped.increment();
-      damaged.add(changelog);
+      damaged.put(changelog, reached);
       log.error(
           "store '{}' of changelog {} resumes its restore at offset {}, but its restore was"
               + " suspended at offset {}: the {} records in between were never restored (a"
@@ -182,11 +236,6 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
       long currentEndOffset,
       SuspendReason reason) {
     suspended.remove(new Changelog(store, partition.partition()));
-  }
-
-  /** Counts a task handed back to Kafka Streams as corrupted, by this guard or by a processor. */
-  public void handedBack() {
-    repaired.increment();
   }
 
   /** Restores resumed beyond what their store had restored, since this guard was made. */

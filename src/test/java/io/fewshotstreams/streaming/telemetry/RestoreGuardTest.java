@@ -9,7 +9,7 @@ import java.io.File;
 import java.util.Properties;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.TaskCorruptedException;
+import org.apache.kafka.streams.errors.TaskMigratedException;
 import org.apache.kafka.streams.processor.StandbyUpdateListener;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * The guard against a restore that resumes beyond what its store had restored. The sequences are
  * those Kafka Streams reported to a restore listener in {@code LearnerFaultIT}'s runs: the faulty
  * one (restore from 0 suspended with nothing restored, then resumed at 23) and the sound ones.
- * Then the repair: the task of a damaged store is handed back to Kafka Streams as corrupted, once.
+ * Then the repair: the task of a damaged store is handed back to Kafka Streams, once.
  */
 class RestoreGuardTest {
   private static final TopicPartition CHANGELOG =
@@ -85,7 +85,7 @@ class RestoreGuardTest {
   /**
    * Catches a processor check that lets a task run on a store whose restore skipped records, or
    * that hands it back for ever: under exactly-once the first check of the task of that store and
-   * partition throws {@link TaskCorruptedException} for it, the next does not.
+   * partition throws {@link TaskMigratedException} naming it, the next does not.
    */
   @Test
   void shouldHandBackTheTaskOfADamagedStoreOnce() {
@@ -97,13 +97,44 @@ class RestoreGuardTest {
         .doesNotThrowAnyException();
     assertThatCode(() -> guard.check(task, "fewshot-examples")).doesNotThrowAnyException();
     assertThatThrownBy(() -> guard.check(task, "fewshot-examples", STORE))
-        .isInstanceOf(TaskCorruptedException.class)
-        .satisfies(
-            e ->
-                assertThat(((TaskCorruptedException) e).corruptedTasks())
-                    .containsExactly(new TaskId(1, 0)));
+        .isInstanceOf(TaskMigratedException.class)
+        .hasMessageContaining("stream task 1_0 ");
     assertThat(registry.get("fewshot.state.restore.repaired").counter().count()).isEqualTo(1.0);
     assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
+  }
+
+  /**
+   * Catches a mark that outlives its repair: a task whose thread was handed back because of another
+   * task's store is wiped and restored from 0 with it, and must not be handed back again; a restore
+   * that starts beyond the gap (from a checkpoint written over it) repairs nothing and keeps it.
+   */
+  @Test
+  void shouldClearTheMarkOnlyWhenARestoreCoversTheGap() {
+    MockProcessorContext<Object, Object> task = context(1, 0, StreamsConfig.EXACTLY_ONCE_V2);
+    skipOnce();
+    guard.onRestoreEnd(CHANGELOG, STORE, 1);
+    guard.onRestoreStart(CHANGELOG, STORE, 24, 30);
+    guard.onRestoreEnd(CHANGELOG, STORE, 6);
+    guard.onRestoreStart(CHANGELOG, STORE, 0, 30);
+
+    assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
+    skipOnce();
+    guard.onRestoreEnd(CHANGELOG, STORE, 1);
+    guard.onRestoreStart(CHANGELOG, STORE, 24, 30);
+    assertThatThrownBy(() -> guard.check(task, STORE)).isInstanceOf(TaskMigratedException.class);
+  }
+
+  /**
+   * Catches a learner hand-back that loops through the learners Kafka Streams creates anew: once
+   * per task and published version, for the whole instance.
+   */
+  @Test
+  void shouldLetALearnerHandBackATaskOncePerPublishedVersion() {
+    assertThat(guard.firstLearnerHandBack("t", 10)).isTrue();
+    assertThat(guard.firstLearnerHandBack("t", 10)).isFalse();
+    assertThat(guard.firstLearnerHandBack("t", 9)).isFalse();
+    assertThat(guard.firstLearnerHandBack("u", 10)).isTrue();
+    assertThat(guard.firstLearnerHandBack("t", 11)).isTrue();
   }
 
   /** Under at-least-once a dirty close keeps the store, so a hand-back would repair nothing. */
