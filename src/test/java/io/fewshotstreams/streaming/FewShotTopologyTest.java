@@ -25,6 +25,7 @@ import io.fewshotstreams.fewshot.SupportSet;
 import io.fewshotstreams.fewshot.Vectors;
 import io.fewshotstreams.streaming.learner.FineTuneScheduler;
 import io.fewshotstreams.streaming.learner.TaskState;
+import io.fewshotstreams.streaming.telemetry.RestoreGuard;
 import io.fewshotstreams.streaming.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -133,6 +135,45 @@ class FewShotTopologyTest {
 
     add("C", "c1", axis(2, 0.1f, 3));
     assertThat(tasks.get(TASK)).as("the second example accepted").isNotNull();
+  }
+
+  /**
+   * A fine-tune round must not act on learner stores whose restore skipped records: it would
+   * publish a task built from part of its examples. The guard is told of a skip in the tasks
+   * store's changelog (the sequence Kafka Streams reported in {@code LearnerFaultIT}): the round
+   * publishes nothing; the next example hands the task back; with the mark gone the round runs.
+   * Catches a punctuation that does not look at the guard.
+   */
+  @Test
+  void shouldNotFineTuneOnStoresWhoseRestoreSkippedRecords() throws InterruptedException {
+    start(Map.of(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2));
+    add("A", "a1", axis(0, 0.3f, 1));
+    add("A", "a2", axis(0, 0.3f, 2));
+    add("B", "b1", axis(1, 0.3f, 3));
+    add("B", "b2", axis(1, 0.3f, 4));
+    assertThat(snapshots()).hasSize(4);
+    RestoreGuard guard = harness.telemetry.restoreGuard();
+    TopicPartition changelog = new TopicPartition("topology-test-fewshot-tasks-changelog", 0);
+    guard.onRestoreStart(changelog, StoreNames.TASKS, 0, 24);
+    guard.onRestoreSuspended(changelog, StoreNames.TASKS, 0);
+    guard.onRestoreStart(changelog, StoreNames.TASKS, 23, 24);
+
+    fineTuneRound();
+    assertThat(models.isEmpty()).as("no fine-tune on damaged stores").isTrue();
+    assertThatThrownBy(() -> add("C", "c1", axis(2, 0.3f, 5)))
+        .satisfies(
+            e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskMigratedException.class));
+
+    fineTuneRound();
+    assertThat(snapshots())
+        .singleElement()
+        .satisfies(s -> assertThat(s.method()).isEqualTo(ModelSnapshot.FINE_TUNED));
+  }
+
+  private void fineTuneRound() throws InterruptedException {
+    driver.advanceWallClockTime(Duration.ofMillis(INTERVAL_MS));
+    assertThat(scheduler.awaitIdle(10_000)).isTrue();
+    driver.advanceWallClockTime(Duration.ofMillis(200));
   }
 
   /** Under at-least-once the learner's state may trail the models topic after a crash: no check. */

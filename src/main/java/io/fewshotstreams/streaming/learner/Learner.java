@@ -158,16 +158,26 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             settings.featureSize(),
             settings.maxSnapshotBytes());
     limits.open();
-    // Bound to this incarnation: a punctuation of a closed one does nothing.
+    // Bound to this incarnation: a punctuation of a closed one does nothing. Neither acts on stores
+    // whose restore skipped records: the task's next record hands it back to be restored.
     FineTunes incarnation = fineTunes;
+    RestoreGuard guard = telemetry.restoreGuard();
     context.schedule(
         Duration.ofMillis(settings.fineTuneIntervalMs()),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> incarnation.startDue());
+        now -> {
+          if (!guard.damaged(context, LearnerStores.NAMES)) {
+            incarnation.startDue();
+          }
+        });
     context.schedule(
         Duration.ofMillis(Math.min(200, settings.fineTuneIntervalMs())),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> incarnation.installFinished());
+        now -> {
+          if (!guard.damaged(context, LearnerStores.NAMES)) {
+            incarnation.installFinished();
+          }
+        });
   }
 
   @Override

@@ -116,6 +116,26 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
   }
 
   /**
+   * Whether, under exactly-once, a restore of one of {@code stores} at the context's task partition
+   * skipped records and the task has not been handed back since. A punctuation that would act on
+   * those stores (a fine-tune round) waits while this holds: it cannot hand the task back itself,
+   * and the task's next record does ({@link #check}). Under at-least-once false: the check only
+   * logs there, and the task runs on.
+   */
+  public boolean damaged(ProcessorContext<?, ?> context, String... stores) {
+    if (damaged.isEmpty() || !exactlyOnce(context)) {
+      return false;
+    }
+    int partition = context.taskId().partition();
+    for (String store : stores) {
+      if (damaged.containsKey(new Changelog(store, partition))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * The exception a processor throws, before it applies the record to its stores, to hand its
    * stream task back to Kafka Streams to be restored from the changelogs' beginning (exactly-once
    * only: see the class comment); counted in {@code fewshot.state.restore.repaired}. Kafka Streams
