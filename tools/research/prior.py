@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Does correcting a fit's predictions by the pool's estimated class marginal hold both 5-shot rows?
+
+A label-shift correction (Saerens et al. 2002) needs no fit of the pool: the classifier's
+posteriors, which assume the support set's uniform marginal, are multiplied by an EM estimate of
+the pool's marginal and normalised again. A snapshot could carry it as a per-class bias, log pi.
+This script asks, with the PyTorch model of `marginal.py`, whether that correction of the
+inductive fit (for the pools the gate's statistic flags) or of the joint fit at a = 1.5 (for the
+band) gains what the fits alone lose.
+
+Corrections: `ind+em{T}/{a}` and `a1.5+em{T}/{a}` add log pi to the logits at scale 15, where pi
+is the EM marginal from the fit's own predictions at temperature T (8 or 15), shrunk towards
+uniform by a pseudo-images per class (0, 2 or 5). Each is scored given to every pool, then behind
+the gate's bands (its statistic, the EM ratio from the prototypes at temperature 8; below the
+low edge TIM or a = 10, between the edges the band's fit, above the top fit) with the edges that
+maximise the worse of the two rows' z-scores on the search episodes, scored again unchanged on
+the check episodes, as in `gate.py`.
+
+Usage (train-split embeddings, as in BENCHMARKS.md):
+  /usr/bin/python3 tools/research/prior.py train-novel.jsonl --episodes 400 --check-episodes 300
+"""
+import argparse
+import itertools
+
+import numpy as np
+import torch
+
+import gate as g
+import marginal as m
+
+K = m.WAYS
+TEMPERATURES = (8, 15)
+SHRINKS = (0, 2, 5)
+
+
+def corrected(logits, temperature, shrink):
+    """Logits at scale 15 plus the log of the pool's EM marginal, shrunk towards uniform."""
+    n = logits.shape[0]
+    pi = (n * m.saerens(logits, temperature) + shrink) / (n + K * shrink)
+    return m.SCALE * logits + torch.log(pi)
+
+
+def records(x, labels, classes, shots, pool, episodes, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(episodes):
+        s, sy, q, qy = m.episode(rng, x, labels, classes, shots, pool, 2.0)
+        n = len(qy)
+        fits = {
+            "inductive": m.fine_tune(s, sy, q, query_terms=False),
+            "tim": m.fine_tune(s, sy, q, query_terms=True),
+            "a10": m.fine_tune(s, sy, q, True, marginal=lambda mean: (n * mean + 10) / (n + K * 10)),
+            "a1.5": m.fine_tune(s, sy, q, True,
+                                marginal=lambda mean: (n * mean + 1.5) / (n + K * 1.5)),
+        }
+        scores = {name: q @ w.T for name, w in fits.items()}
+        for t, a in itertools.product(TEMPERATURES, SHRINKS):
+            for fit, short in (("inductive", "ind"), ("a1.5", "a1.5")):
+                scores[f"{short}+em{t}/{a}"] = corrected(scores[fit], t, a)
+        out.append({
+            "accuracy": {k: 100 * float((v.argmax(1) == qy).float().mean()) for k, v in scores.items()},
+            "statistic": g.em_ratio(q @ m.prototypes(s, sy).T, 8),
+        })
+    return out
+
+
+def statistic(rows):
+    return np.array([r["statistic"] for r in rows])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("embeddings", help="a JSONL file written by `embed`")
+    parser.add_argument("--shots", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=400, help="search episodes per pool")
+    parser.add_argument("--check-episodes", type=int, default=300, help="check episodes per pool")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--check-seed", type=int, default=23)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    x, labels, class_count = m.load(args.embeddings)
+    classes = np.arange(class_count)
+    search = {p: records(x, labels, classes, args.shots, p, args.episodes, args.seed)
+              for p in ("balanced", "dirichlet")}
+    check = {p: records(x, labels, classes, args.shots, p, args.check_episodes, args.check_seed)
+             for p in ("balanced", "dirichlet")}
+
+    def rows_of(pools, pick):
+        return (pick(pools["balanced"]) - g.column(pools["balanced"], "accuracy", "tim"),
+                pick(pools["dirichlet"]) - g.column(pools["dirichlet"], "accuracy", "inductive"))
+
+    print(f"{args.shots} shots; search: {args.episodes} episodes per pool, seed {args.seed}; "
+          f"check: {args.check_episodes}, seed {args.check_seed}")
+    print("every pool one fit: balanced - tim, dirichlet(2) - inductive; search | check")
+    names = list(search["balanced"][0]["accuracy"])
+    for name in names:
+        cells = [rows_of(pools, lambda rows: g.column(rows, "accuracy", name))
+                 for pools in (search, check)]
+        print(f"  {name:14s} " + " | ".join(f"{g.text(b):>14s} {g.text(d):>14s}" for b, d in cells))
+
+    print("behind the bands (edges searched on the search episodes): search | check")
+    edges = np.quantile(np.concatenate([statistic(search[p]) for p in search]),
+                        np.linspace(0.04, 0.96, 24))
+    for top in ["inductive"] + [n for n in names if n.startswith("ind+")]:
+        for band in ["a1.5"] + [n for n in names if n.startswith("a1.5+")]:
+            best = None
+            for low, high in itertools.combinations_with_replacement(edges, 2):
+                for passed in ("tim", "a10"):
+                    def pick(rows):
+                        s = statistic(rows)
+                        return np.where(
+                            s < low, g.column(rows, "accuracy", passed),
+                            np.where(s < high, g.column(rows, "accuracy", band),
+                                     g.column(rows, "accuracy", top)))
+
+                    b, d = rows_of(search, pick)
+                    z = min(g.interval(b)[0] / (g.interval(b)[1] / 1.96 + 1e-9),
+                            g.interval(d)[0] / (g.interval(d)[1] / 1.96 + 1e-9))
+                    if best is None or z > best[0]:
+                        best = (z, b, d, rows_of(check, pick))
+            _, b, d, (cb, cd) = best
+            print(f"  above: {top:12s} band: {band:12s} {g.text(b):>14s} {g.text(d):>14s} |"
+                  f" {g.text(cb):>14s} {g.text(cd):>14s}")
+
+
+if __name__ == "__main__":
+    main()
