@@ -1,6 +1,7 @@
 package io.fewshotstreams.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fewshotstreams.broker.BrokerOptions;
 import io.fewshotstreams.broker.EmbeddedKafkaBroker;
@@ -75,8 +76,8 @@ class LearnerFaultIT {
    * task as v1 of one example (the snapshot-version assertion). With them the damaged stream task
    * is handed back; when the hand-back was a {@code TaskCorruptedException}, the example it refused
    * was not processed again in three of four runs, so two tasks did not fine-tune again within
-   * {@link #AWAIT} (the fine-tune assertion). The path is taken in about half the runs; the log
-   * line "fault outcome" says whether (restores resumed beyond what they restored).
+   * {@link #AWAIT} (the fine-tune assertion). The path is taken in about half the runs; a run
+   * that did not take it checks the same assertions, then reports itself skipped.
    */
   @Test
   @Timeout(value = 280, unit = TimeUnit.SECONDS)
@@ -171,6 +172,13 @@ class LearnerFaultIT {
       assertThat(regressions).as("snapshot versions going down: learner state lost").isEmpty();
       assertThat(all).as("a fine-tuned snapshot of every task after the outage").isTrue();
       assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+      if (evicted) {
+        // Checked above either way; reported as skipped when the faulty path was not taken.
+        assumeTrue(
+            restoreCount(service, "skipped") > 0,
+            "no restore resumed beyond what it restored in this run: the path this test is for"
+                + " was not taken (about half the runs)");
+      }
     } finally {
       broker.close();
     }

@@ -289,6 +289,7 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
 
   /** Wall-clock punctuation: expires what outlived the retention, forgets old stubs. */
   private void expire(long now) {
+    restoreGuard.check(context, FeedbackStores.NAMES);
     List<String> tasks = new ArrayList<>();
     try (KeyValueIterator<String, Counts> it = counts.all()) {
       while (it.hasNext()) {

@@ -123,7 +123,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     this.context = context;
     stores = new LearnerStores(context);
     published =
-        RestoreGuard.exactlyOnce(context) ? context.getStateStore(StoreNames.SNAPSHOTS) : null;
+        RestoreGuard.repairable(context) ? context.getStateStore(StoreNames.SNAPSHOTS) : null;
     checked.clear();
     pool = new QueryPool(stores, settings.poolSize());
     publisher =
@@ -159,24 +159,22 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
             settings.maxSnapshotBytes());
     limits.open();
     // Bound to this incarnation: a punctuation of a closed one does nothing. Neither acts on stores
-    // whose restore skipped records: the task's next record hands it back to be restored.
+    // whose restore skipped records: the guard hands the task back first.
     FineTunes incarnation = fineTunes;
     RestoreGuard guard = telemetry.restoreGuard();
     context.schedule(
         Duration.ofMillis(settings.fineTuneIntervalMs()),
         PunctuationType.WALL_CLOCK_TIME,
         now -> {
-          if (!guard.damaged(context, LearnerStores.NAMES)) {
-            incarnation.startDue();
-          }
+          guard.check(context, LearnerStores.NAMES);
+          incarnation.startDue();
         });
     context.schedule(
         Duration.ofMillis(Math.min(200, settings.fineTuneIntervalMs())),
         PunctuationType.WALL_CLOCK_TIME,
         now -> {
-          if (!guard.damaged(context, LearnerStores.NAMES)) {
-            incarnation.installFinished();
-          }
+          guard.check(context, LearnerStores.NAMES);
+          incarnation.installFinished();
         });
   }
 
@@ -249,10 +247,11 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
    * now would publish a task rebuilt from nothing over the real one. The stream task is handed
    * back to Kafka Streams instead ({@link RestoreGuard#handBack}), which wipes its state and
    * restores it from the changelogs' beginning; once per task and published version in this
-   * instance, so that an unforeseen cause cannot loop. A task the learner has no state of is
-   * checked at every support change (a new task, or one whose state was lost); one it has, at its
-   * first support change after each {@link #init}, where a restore's loss shows: reading a
-   * published snapshot costs its decoding.
+   * instance, so that an unforeseen cause cannot loop; and only where that repairs it ({@link
+   * RestoreGuard#repairable}). A task the learner has no state of is checked at every support
+   * change (a new task, or one whose state was lost); one it has, at its first support change after
+   * each {@link #init}, where a restore's loss shows: reading a published snapshot costs its
+   * decoding.
    */
   private void checkAgainstPublished(String task) {
     if (published == null) {

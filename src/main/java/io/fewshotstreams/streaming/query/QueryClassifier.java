@@ -172,7 +172,10 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     context.schedule(
         Duration.ofMillis(Math.max(1, lingerMs)),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> flush());
+        now -> {
+          telemetry.restoreGuard().check(context, OWN_STORES);
+          flush();
+        });
   }
 
   @Override

@@ -29,23 +29,25 @@ import org.slf4j.LoggerFactory;
  * <p>The guard sees it as a restore listener: it logs an error naming the store, the partition
  * and the records skipped, counts it ({@code fewshot.state.restore.skipped}), and marks the store's
  * partition damaged. The processors that own stores call {@link #check} before they process a
- * record; under exactly-once it hands a damaged one back ({@link #handBack}). Under at-least-once
- * a dirty close keeps the store, so a hand-back would repair nothing: the check logs an error
- * instead. A restore closed before the listener heard that it started is not seen (the learner's
- * own check covers its tasks). A later restore that starts at or before the gap repairs the store
- * and clears its mark. As a standby update listener it forgets a suspended restore whose store a
- * standby or warm-up replica then kept up to date, which resumes legitimately beyond where the
- * restore stopped.
+ * record and at the top of their punctuations; it hands a damaged task back ({@link #handBack})
+ * where that repairs it ({@link #repairable}), and logs an error elsewhere. A restore closed before
+ * the listener heard that it started is not seen (the learner's own check covers its tasks). A
+ * later restore, or standby update, that starts at or before the gap repairs the store and clears
+ * its mark. As a standby update listener it also forgets a suspended restore whose store a standby
+ * or warm-up replica then kept up to date, which resumes legitimately beyond where the restore
+ * stopped.
  *
- * <p>A hand-back is a {@link TaskMigratedException}, not a {@code TaskCorruptedException}. Kafka
- * Streams answers a corruption by reviving the task in place and setting its input back to the
- * committed offsets only once the revived task is restored; a rebalance in between (which the
- * corruption itself triggers under exactly-once) created the task again without that reset, and
- * the record that was refused was never processed (3 of 4 runs of {@code LearnerFaultIT}'s evicted
- * variant). A migrated thread instead closes all its tasks as lost, which under exactly-once wipes
- * their state directories and aborts the open transaction, and rejoins the group with a fresh
- * subscription, so its new tasks restore from the changelogs' beginning and read their input again
- * from the committed offsets, the refused record included.
+ * <p>To hand a task back is to throw {@link TaskMigratedException} from its processor, before the
+ * record or punctuation touches the stores. Kafka Streams answers it as it answers a fenced
+ * thread: it closes the thread's running tasks dirty, which under exactly-once aborts the open
+ * transaction and wipes their state directories, closes the tasks still restoring clean (they keep
+ * what they restored, and their marks), and rejoins the group with a fresh subscription, so the
+ * wiped tasks restore from the changelogs' beginning and read their input again from the committed
+ * offsets, the refused record included. Kafka Streams logs it as "Detected that the thread is being
+ * fenced": expected here. A {@code TaskCorruptedException} would revive the task in place and set
+ * its input back only once the revived task was restored; the rebalance a corruption triggers
+ * under exactly-once created the task again before that, and the refused record was never
+ * processed (3 of 4 runs of {@code LearnerFaultIT}'s evicted variant).
  */
 public final class RestoreGuard implements StateRestoreListener, StandbyUpdateListener {
   private static final Logger log = LoggerFactory.getLogger(RestoreGuard.class);
@@ -88,8 +90,9 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
 
   /**
    * Hands the context's task back ({@link #handBack}) when a restore of one of {@code stores} at
-   * the task's partition skipped records, once per skip, under exactly-once; under at-least-once
-   * logs an error instead. Cheap when nothing was skipped.
+   * the task's partition skipped records, once per skip, where a hand-back repairs it ({@link
+   * #repairable}); elsewhere logs an error instead. Cheap when nothing was skipped. Processors call
+   * it before they apply a record and at the top of each punctuation.
    */
   public void check(ProcessorContext<?, ?> context, String... stores) {
     if (damaged.isEmpty()) {
@@ -103,11 +106,12 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     if (!hit) {
       return;
     }
-    if (!exactlyOnce(context)) {
+    if (!repairable(context)) {
       log.error(
-          "task {} holds a store whose restore skipped changelog records; under at-least-once"
-              + " Kafka Streams keeps the store on a dirty close, so it runs on: stop this"
-              + " instance and start it with an empty state directory to restore it whole",
+          "task {} holds a store whose restore skipped changelog records; Kafka Streams keeps a"
+              + " store on a dirty close under at-least-once or with transactional state stores,"
+              + " so it runs on: stop this instance and start it with an empty state directory to"
+              + " restore it whole",
           task);
       return;
     }
@@ -116,38 +120,18 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
   }
 
   /**
-   * Whether, under exactly-once, a restore of one of {@code stores} at the context's task partition
-   * skipped records and the task has not been handed back since. A punctuation that would act on
-   * those stores (a fine-tune round) waits while this holds: it cannot hand the task back itself,
-   * and the task's next record does ({@link #check}). Under at-least-once false: the check only
-   * logs there, and the task runs on.
-   */
-  public boolean damaged(ProcessorContext<?, ?> context, String... stores) {
-    if (damaged.isEmpty() || !exactlyOnce(context)) {
-      return false;
-    }
-    int partition = context.taskId().partition();
-    for (String store : stores) {
-      if (damaged.containsKey(new Changelog(store, partition))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * The exception a processor throws, before it applies the record to its stores, to hand its
-   * stream task back to Kafka Streams to be restored from the changelogs' beginning (exactly-once
-   * only: see the class comment); counted in {@code fewshot.state.restore.repaired}. Kafka Streams
-   * closes every task of the stream thread as lost, wipes their state, rejoins the group and
-   * processes the refused record again from the committed offsets.
+   * The exception a processor throws, before the record or punctuation touches its stores, to hand
+   * its stream task back to Kafka Streams (see the class comment; only where {@link #repairable});
+   * counted in {@code fewshot.state.restore.repaired}. Every running task of the stream thread is
+   * restored from the changelogs' beginning, not this one alone.
    */
   public TaskMigratedException handBack(ProcessorContext<?, ?> context) {
     repaired.increment();
     log.warn(
-        "handing stream task {} back to Kafka Streams: its thread closes its tasks as lost, which"
-            + " wipes their state under exactly-once, and rejoins the group, so they are restored"
-            + " from the changelogs' beginning and the refused record is read again",
+        "handing stream task {} back to Kafka Streams as migrated: its thread closes its running"
+            + " tasks dirty, which wipes their state, and rejoins the group, so they are restored"
+            + " from the changelogs' beginning and read their input again from the committed"
+            + " offsets (the \"thread is being fenced\" warning that follows is this hand-back)",
         context.taskId());
     return new TaskMigratedException(
         "stream task " + context.taskId() + " is handed back to be restored from the beginning:"
@@ -160,18 +144,29 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
    * not repair the learner's state cannot loop through the learners Kafka Streams creates anew.
    */
   public boolean firstLearnerHandBack(String task, long version) {
-    Long before = learnerHandBacks.get(task);
-    if (before != null && before >= version) {
-      return false;
-    }
-    learnerHandBacks.put(task, version);
-    return true;
+    boolean[] first = {false};
+    learnerHandBacks.compute(
+        task,
+        (t, before) -> {
+          first[0] = before == null || before < version;
+          return first[0] ? version : before;
+        });
+    return first[0];
   }
 
-  /** Whether the application of {@code context} runs under exactly-once. */
-  public static boolean exactlyOnce(ProcessorContext<?, ?> context) {
-    Object guarantee = context.appConfigs().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG);
-    return guarantee != null && StreamsConfig.EXACTLY_ONCE_V2.equals(guarantee.toString());
+  /**
+   * Whether a hand-back repairs a task of the application of {@code context}: under exactly-once
+   * (v2) without transactional state stores, where Kafka Streams wipes the state of a task it
+   * closes dirty. Under at-least-once, or with {@code enable.transactional.statestores}, it keeps
+   * the stores, so a hand-back would repair nothing.
+   */
+  public static boolean repairable(ProcessorContext<?, ?> context) {
+    Map<String, Object> configs = context.appConfigs();
+    Object guarantee = configs.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG);
+    Object transactional = configs.get(StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG);
+    return guarantee != null
+        && StreamsConfig.EXACTLY_ONCE_V2.equals(guarantee.toString())
+        && (transactional == null || !Boolean.parseBoolean(transactional.toString()));
   }
 
   @Override
@@ -179,8 +174,7 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
       TopicPartition partition, String store, long startingOffset, long endingOffset) {
     Changelog changelog = new Changelog(store, partition.partition());
     Long gap = damaged.get(changelog);
-    if (gap != null && startingOffset <= gap) {
-      damaged.remove(changelog);
+    if (gap != null && startingOffset <= gap && damaged.remove(changelog, gap)) {
       log.info(
           "store '{}' of changelog {} is restored again from offset {}, over the records its"
               + " earlier restore skipped",
@@ -237,6 +231,10 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     Changelog changelog = new Changelog(store, partition.partition());
     suspended.remove(changelog);
     restoring.remove(changelog);
+    Long gap = damaged.get(changelog);
+    if (gap != null && startingOffset <= gap) {
+      damaged.remove(changelog, gap);
+    }
   }
 
   @Override

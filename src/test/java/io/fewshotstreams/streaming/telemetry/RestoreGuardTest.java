@@ -106,7 +106,8 @@ class RestoreGuardTest {
   /**
    * Catches a mark that outlives its repair: a task whose thread was handed back because of another
    * task's store is wiped and restored from 0 with it, and must not be handed back again; a restore
-   * that starts beyond the gap (from a checkpoint written over it) repairs nothing and keeps it.
+   * that starts beyond the gap (from a checkpoint written over it) repairs nothing and keeps it; a
+   * standby update from before the gap repairs it too.
    */
   @Test
   void shouldClearTheMarkOnlyWhenARestoreCoversTheGap() {
@@ -122,6 +123,12 @@ class RestoreGuardTest {
     guard.onRestoreEnd(CHANGELOG, STORE, 1);
     guard.onRestoreStart(CHANGELOG, STORE, 24, 30);
     assertThatThrownBy(() -> guard.check(task, STORE)).isInstanceOf(TaskMigratedException.class);
+
+    // A standby replica that updates the store from 0 repairs it as well.
+    skipOnce();
+    guard.onRestoreEnd(CHANGELOG, STORE, 1);
+    guard.onUpdateStart(CHANGELOG, STORE, 0);
+    assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
   }
 
   /**
@@ -135,6 +142,26 @@ class RestoreGuardTest {
     assertThat(guard.firstLearnerHandBack("t", 9)).isFalse();
     assertThat(guard.firstLearnerHandBack("u", 10)).isTrue();
     assertThat(guard.firstLearnerHandBack("t", 11)).isTrue();
+  }
+
+  /**
+   * With transactional state stores Kafka Streams keeps a store on a dirty close under
+   * exactly-once too, so a hand-back would repair nothing, and the learner's own check, which
+   * {@link RestoreGuard#repairable} also gates, would let the next record publish over the
+   * snapshot it refused. Catches a guard that hands back there.
+   */
+  @Test
+  void shouldNotHandBackWithTransactionalStateStores() {
+    Properties transactional = new Properties();
+    transactional.put(StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG, "true");
+    MockProcessorContext<Object, Object> task =
+        context(1, 0, StreamsConfig.EXACTLY_ONCE_V2, transactional);
+    skipOnce();
+
+    assertThat(RestoreGuard.repairable(task)).isFalse();
+    assertThat(RestoreGuard.repairable(context(1, 0, StreamsConfig.EXACTLY_ONCE_V2))).isTrue();
+    assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
+    assertThat(registry.get("fewshot.state.restore.repaired").counter().count()).isZero();
   }
 
   /** Under at-least-once a dirty close keeps the store, so a hand-back would repair nothing. */
@@ -171,7 +198,11 @@ class RestoreGuardTest {
 
   private static MockProcessorContext<Object, Object> context(
       int subtopology, int partition, String guarantee) {
-    Properties config = new Properties();
+    return context(subtopology, partition, guarantee, new Properties());
+  }
+
+  private static MockProcessorContext<Object, Object> context(
+      int subtopology, int partition, String guarantee, Properties config) {
     config.put(StreamsConfig.APPLICATION_ID_CONFIG, "app");
     config.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
