@@ -109,8 +109,8 @@ class FewShotTopologyTest {
    * The task's state is deleted from the learner's store while the models topic holds its v2: under
    * exactly-once the next example is refused with {@link TaskMigratedException}, which has Kafka
    * Streams restore the thread's tasks from their changelogs and read the example again, and
-   * nothing is published; a second one goes through (once per task and published version, so
-   * nothing loops). Catches a learner that publishes v1 of one example over v2.
+   * nothing is published; a second one goes through (once per stream task, so nothing loops).
+   * Catches a learner that publishes v1 of one example over v2.
    */
   @Test
   void shouldHandBackATaskWhoseLearnerStateFellBehindItsPublishedSnapshot() {

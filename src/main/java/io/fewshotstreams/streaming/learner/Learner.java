@@ -246,8 +246,8 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
    * Streams resumed a restore beyond what it had restored; RELIABILITY.md), and a change applied
    * now would publish a task rebuilt from nothing over the real one. The stream task is handed
    * back to Kafka Streams instead ({@link RestoreGuard#handBack}), which wipes its state and
-   * restores it from the changelogs' beginning; once per task and published version in this
-   * instance, so that an unforeseen cause cannot loop; and only where that repairs it ({@link
+   * restores it from the changelogs' beginning; once per stream task in the instance's life
+   * ({@link RestoreGuard#firstLearnerHandBack}), and only where that repairs it ({@link
    * RestoreGuard#repairable}). A task the learner has no state of is checked at every support
    * change (a new task, or one whose state was lost); one it has, at its first support change after
    * each {@link #init}, where a restore's loss shows: reading a published snapshot costs its
@@ -267,7 +267,7 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     }
     long own = state == null ? 0 : state.version();
     if (snapshot.version() > own
-        && telemetry.restoreGuard().firstLearnerHandBack(task, snapshot.version())) {
+        && telemetry.restoreGuard().firstLearnerHandBack(context.taskId())) {
       log.error(
           "task '{}' is at snapshot version {} in the models topic but at {} in this learner's"
               + " state: its stores lost records in a restore",

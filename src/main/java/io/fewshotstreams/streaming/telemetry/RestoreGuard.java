@@ -3,6 +3,7 @@ package io.fewshotstreams.streaming.telemetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StreamsConfig;
@@ -66,8 +67,8 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
    */
   private final Map<Changelog, Long> damaged = new ConcurrentHashMap<>();
 
-  /** The published snapshot version of each task at its last hand-back by a learner. */
-  private final Map<String, Long> learnerHandBacks = new ConcurrentHashMap<>();
+  /** Stream tasks a learner has handed back. */
+  private final Set<TaskId> learnerHandBacks = ConcurrentHashMap.newKeySet();
 
   private final Counter skipped;
   private final Counter repaired;
@@ -139,19 +140,14 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
   }
 
   /**
-   * Whether a learner should hand back {@code task}, whose published snapshot is at {@code
-   * version}: once per published version, for the whole instance, so that a hand-back that does
-   * not repair the learner's state cannot loop through the learners Kafka Streams creates anew.
+   * Whether a learner should hand back its stream task {@code task}: once for the instance's life,
+   * so that a hand-back that does not repair the learner's state cannot loop through the learners
+   * Kafka Streams creates anew, and so that a learner that starts on an empty state against a
+   * models topic that holds snapshots (a new application id on the same topics, or a reset that
+   * kept the models topic) costs one rebalance per stream task, not one per few-shot task.
    */
-  public boolean firstLearnerHandBack(String task, long version) {
-    boolean[] first = {false};
-    learnerHandBacks.compute(
-        task,
-        (t, before) -> {
-          first[0] = before == null || before < version;
-          return first[0] ? version : before;
-        });
-    return first[0];
+  public boolean firstLearnerHandBack(TaskId task) {
+    return learnerHandBacks.add(task);
   }
 
   /**
