@@ -108,8 +108,10 @@ def auc(balanced, skewed):
         skewed[:, None] == balanced[None, :]))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def search_and_check(draw, description):
+    """Parses the options these scripts share and draws, with `draw` (as `records` here), the
+    search and check records of balanced and Dirichlet(2) pools: (options, search, check)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("embeddings", help="a JSONL file written by `embed`")
     parser.add_argument("--shots", type=int, default=5)
     parser.add_argument("--episodes", type=int, default=400, help="search episodes per pool")
@@ -120,10 +122,45 @@ def main():
     torch.set_num_threads(1)
     x, labels, class_count = m.load(args.embeddings)
     classes = np.arange(class_count)
-    search = {p: records(x, labels, classes, args.shots, p, args.episodes, args.seed)
+    search = {p: draw(x, labels, classes, args.shots, p, args.episodes, args.seed)
               for p in ("balanced", "dirichlet")}
-    check = {p: records(x, labels, classes, args.shots, p, args.check_episodes, args.check_seed)
+    check = {p: draw(x, labels, classes, args.shots, p, args.check_episodes, args.check_seed)
              for p in ("balanced", "dirichlet")}
+    return args, search, check
+
+
+def rows_of(pools, pick):
+    """Per-episode differences of a choice of fit per pool: balanced pools against TIM, Dirichlet(2)
+    pools against inductive."""
+    return (pick(pools["balanced"]) - column(pools["balanced"], "accuracy", "tim"),
+            pick(pools["dirichlet"]) - column(pools["dirichlet"], "accuracy", "inductive"))
+
+
+def best_bands(search, check, statistic, band, top):
+    """The band edges, and the fit below them (TIM or a = 10), that maximise the worse of the two
+    rows' z-scores on the search pools, with `band` between the edges and `top` above them:
+    (low, high, fit below, search rows, the same choice's check rows)."""
+    values = np.concatenate([statistic(search[p]) for p in search])
+    edges = np.quantile(values, np.linspace(0.04, 0.96, 24))
+    best = None
+    for low, high in itertools.combinations_with_replacement(edges, 2):
+        for passed in ("tim", "a10"):
+            def pick(rows):
+                s = statistic(rows)
+                return np.where(
+                    s < low, column(rows, "accuracy", passed),
+                    np.where(s < high, column(rows, "accuracy", band), column(rows, "accuracy", top)))
+
+            b, d = rows_of(search, pick)
+            z = min(interval(b)[0] / (interval(b)[1] / 1.96 + 1e-9),
+                    interval(d)[0] / (interval(d)[1] / 1.96 + 1e-9))
+            if best is None or z > best[0]:
+                best = (z, low, high, passed, (b, d), rows_of(check, pick))
+    return best[1:]
+
+
+def main():
+    args, search, check = search_and_check(records, __doc__.split("\n")[0])
 
     print(f"{args.shots} shots; search: {args.episodes} episodes per pool, seed {args.seed}; "
           f"check: {args.check_episodes}, seed {args.check_seed}")
@@ -165,28 +202,9 @@ def main():
         print(f"  {name}: AUROC search {auc(statistic(search['balanced'], name), statistic(search['dirichlet'], name)):.3f}"
               f", check {auc(statistic(check['balanced'], name), statistic(check['dirichlet'], name)):.3f}")
         for smoothing in ("", "+lap"):
-            values = np.concatenate([statistic(search[p], name) for p in search])
-            edges = np.quantile(values, np.linspace(0.04, 0.96, 24))
-            best = None
-            for low, high in itertools.combinations_with_replacement(edges, 2):
-                for passed in ("tim", "a10"):
-                    def pick(rows):
-                        s = statistic(rows, name)
-                        return np.where(
-                            s < low, column(rows, "accuracy", passed),
-                            np.where(s < high, column(rows, "accuracy", "a1.5" + smoothing),
-                                     column(rows, "accuracy", "inductive" + smoothing)))
-
-                    def rows_of(pools):
-                        return (pick(pools["balanced"]) - column(pools["balanced"], "accuracy", "tim"),
-                                pick(pools["dirichlet"]) - column(pools["dirichlet"], "accuracy", "inductive"))
-
-                    b, d = rows_of(search)
-                    z = min(interval(b)[0] / (interval(b)[1] / 1.96 + 1e-9),
-                            interval(d)[0] / (interval(d)[1] / 1.96 + 1e-9))
-                    if best is None or z > best[0]:
-                        best = (z, low, high, passed, b, d, rows_of(check))
-            z, low, high, passed, b, d, (cb, cd) = best
+            low, high, passed, (b, d), (cb, cd) = best_bands(
+                search, check, lambda rows: statistic(rows, name), "a1.5" + smoothing,
+                "inductive" + smoothing)
             print(f"    bands{smoothing or ' (no smoothing)'}: below {low:.2f} {passed}, below {high:.2f} a1.5"
                   f"{smoothing}, else inductive{smoothing}: search balanced {text(b)}, dirichlet {text(d)};"
                   f" check balanced {text(cb)}, dirichlet {text(cd)}")

@@ -19,7 +19,6 @@ the check episodes, as in `gate.py`.
 Usage (train-split embeddings, as in BENCHMARKS.md):
   /usr/bin/python3 tools/research/prior.py train-novel.jsonl --episodes 400 --check-episodes 300
 """
-import argparse
 import itertools
 
 import numpy as np
@@ -69,56 +68,20 @@ def statistic(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("embeddings", help="a JSONL file written by `embed`")
-    parser.add_argument("--shots", type=int, default=5)
-    parser.add_argument("--episodes", type=int, default=400, help="search episodes per pool")
-    parser.add_argument("--check-episodes", type=int, default=300, help="check episodes per pool")
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--check-seed", type=int, default=23)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    x, labels, class_count = m.load(args.embeddings)
-    classes = np.arange(class_count)
-    search = {p: records(x, labels, classes, args.shots, p, args.episodes, args.seed)
-              for p in ("balanced", "dirichlet")}
-    check = {p: records(x, labels, classes, args.shots, p, args.check_episodes, args.check_seed)
-             for p in ("balanced", "dirichlet")}
-
-    def rows_of(pools, pick):
-        return (pick(pools["balanced"]) - g.column(pools["balanced"], "accuracy", "tim"),
-                pick(pools["dirichlet"]) - g.column(pools["dirichlet"], "accuracy", "inductive"))
-
+    args, search, check = g.search_and_check(records, __doc__.split("\n")[0])
     print(f"{args.shots} shots; search: {args.episodes} episodes per pool, seed {args.seed}; "
           f"check: {args.check_episodes}, seed {args.check_seed}")
     print("every pool one fit: balanced - tim, dirichlet(2) - inductive; search | check")
     names = list(search["balanced"][0]["accuracy"])
     for name in names:
-        cells = [rows_of(pools, lambda rows: g.column(rows, "accuracy", name))
+        cells = [g.rows_of(pools, lambda rows: g.column(rows, "accuracy", name))
                  for pools in (search, check)]
         print(f"  {name:14s} " + " | ".join(f"{g.text(b):>14s} {g.text(d):>14s}" for b, d in cells))
 
     print("behind the bands (edges searched on the search episodes): search | check")
-    edges = np.quantile(np.concatenate([statistic(search[p]) for p in search]),
-                        np.linspace(0.04, 0.96, 24))
     for top in ["inductive"] + [n for n in names if n.startswith("ind+")]:
         for band in ["a1.5"] + [n for n in names if n.startswith("a1.5+")]:
-            best = None
-            for low, high in itertools.combinations_with_replacement(edges, 2):
-                for passed in ("tim", "a10"):
-                    def pick(rows):
-                        s = statistic(rows)
-                        return np.where(
-                            s < low, g.column(rows, "accuracy", passed),
-                            np.where(s < high, g.column(rows, "accuracy", band),
-                                     g.column(rows, "accuracy", top)))
-
-                    b, d = rows_of(search, pick)
-                    z = min(g.interval(b)[0] / (g.interval(b)[1] / 1.96 + 1e-9),
-                            g.interval(d)[0] / (g.interval(d)[1] / 1.96 + 1e-9))
-                    if best is None or z > best[0]:
-                        best = (z, b, d, rows_of(check, pick))
-            _, b, d, (cb, cd) = best
+            _, _, _, (b, d), (cb, cd) = g.best_bands(search, check, statistic, band, top)
             print(f"  above: {top:12s} band: {band:12s} {g.text(b):>14s} {g.text(d):>14s} |"
                   f" {g.text(cb):>14s} {g.text(cd):>14s}")
 

@@ -175,9 +175,9 @@ class LearnerFaultIT {
       if (evicted) {
         // Checked above either way; reported as skipped when the faulty path was not taken.
         assumeTrue(
-            restoreCount(service, "skipped") > 0,
-            "no restore resumed beyond what it restored in this run: the path this test is for"
-                + " was not taken (about half the runs)");
+            restoreCount(service, "skipped") > 0 || restoreCount(service, "repaired") > 0,
+            "no restore resumed beyond what it restored and nothing was handed back in this run:"
+                + " the path this test is for was not taken (about half the runs)");
       }
     } finally {
       broker.close();

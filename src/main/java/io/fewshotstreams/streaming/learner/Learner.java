@@ -266,8 +266,10 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
       return;
     }
     long own = state == null ? 0 : state.version();
-    if (snapshot.version() > own
-        && telemetry.restoreGuard().firstLearnerHandBack(context.taskId())) {
+    if (snapshot.version() <= own) {
+      return;
+    }
+    if (telemetry.restoreGuard().firstLearnerHandBack(context.taskId())) {
       log.error(
           "task '{}' is at snapshot version {} in the models topic but at {} in this learner's"
               + " state: its stores lost records in a restore",
@@ -276,6 +278,16 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
           own);
       throw telemetry.restoreGuard().handBack(context);
     }
+    log.error(
+        "task '{}' is at snapshot version {} in the models topic but at {} in this learner's state,"
+            + " and stream task {} was handed back once already: going on, so its next snapshot"
+            + " goes out over the published one. If its stores lost records, stop this instance"
+            + " and start it with an empty state directory; if the models topic holds another"
+            + " application's snapshots, give this one its own topics",
+        task,
+        snapshot.version(),
+        own,
+        context.taskId());
   }
 
   private void add(Record<String, LearnerInput> record, LearnerInput.Add add) {

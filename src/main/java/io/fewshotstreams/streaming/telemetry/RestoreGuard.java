@@ -181,13 +181,13 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     Long reached = suspended.remove(changelog);
     if (reached != null && startingOffset > reached) {
       skipped.increment();
-      damaged.put(changelog, reached);
+      damaged.merge(changelog, reached, Math::min);
       log.error(
           "store '{}' of changelog {} resumes its restore at offset {}, but its restore was"
               + " suspended at offset {}: the {} records in between were never restored (a"
               + " defect of Kafka Streams for a task closed while it restored after a"
-              + " corruption; see RELIABILITY.md). Its task will be restored again before it"
-              + " processes input",
+              + " corruption; see RELIABILITY.md). Under exactly-once its task is handed back,"
+              + " to be restored again, before it processes a record or punctuation on it",
           store,
           partition,
           startingOffset,
