@@ -61,20 +61,26 @@ def laplacian(logits, q, neighbours=3, weight=0.5, iterations=20):
     return y
 
 
+def fit_scores(s, sy, q):
+    """The pool's cosine scores under the four fits the bands choose from: inductive, TIM, and the
+    joint target at a = 10 and at a = 1.5."""
+    n = q.shape[0]
+    fits = {
+        "inductive": m.fine_tune(s, sy, q, query_terms=False),
+        "tim": m.fine_tune(s, sy, q, query_terms=True),
+        "a10": m.fine_tune(s, sy, q, True, marginal=lambda mean: (n * mean + 10) / (n + K * 10)),
+        "a1.5": m.fine_tune(s, sy, q, True,
+                            marginal=lambda mean: (n * mean + 1.5) / (n + K * 1.5)),
+    }
+    return {name: q @ w.T for name, w in fits.items()}
+
+
 def records(x, labels, classes, shots, pool, episodes, seed):
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(episodes):
         s, sy, q, qy = m.episode(rng, x, labels, classes, shots, pool, 2.0)
-        n = len(qy)
-        fits = {
-            "inductive": m.fine_tune(s, sy, q, query_terms=False),
-            "tim": m.fine_tune(s, sy, q, query_terms=True),
-            "a10": m.fine_tune(s, sy, q, True, marginal=lambda mean: (n * mean + 10) / (n + K * 10)),
-            "a1.5": m.fine_tune(s, sy, q, True,
-                                marginal=lambda mean: (n * mean + 1.5) / (n + K * 1.5)),
-        }
-        scores = {name: q @ w.T for name, w in fits.items()}
+        scores = fit_scores(s, sy, q)
         for name in ("inductive", "a1.5"):
             scores[name + "+lap"] = laplacian(m.SCALE * scores[name], q)
         prototypes = m.prototypes(s, sy)

@@ -44,15 +44,7 @@ def records(x, labels, classes, shots, pool, episodes, seed):
     out = []
     for _ in range(episodes):
         s, sy, q, qy = m.episode(rng, x, labels, classes, shots, pool, 2.0)
-        n = len(qy)
-        fits = {
-            "inductive": m.fine_tune(s, sy, q, query_terms=False),
-            "tim": m.fine_tune(s, sy, q, query_terms=True),
-            "a10": m.fine_tune(s, sy, q, True, marginal=lambda mean: (n * mean + 10) / (n + K * 10)),
-            "a1.5": m.fine_tune(s, sy, q, True,
-                                marginal=lambda mean: (n * mean + 1.5) / (n + K * 1.5)),
-        }
-        scores = {name: q @ w.T for name, w in fits.items()}
+        scores = g.fit_scores(s, sy, q)
         for t, a in itertools.product(TEMPERATURES, SHRINKS):
             for fit, short in (("inductive", "ind"), ("a1.5", "a1.5")):
                 scores[f"{short}+em{t}/{a}"] = corrected(scores[fit], t, a)
