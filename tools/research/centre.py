@@ -16,7 +16,6 @@ against TIM, Dirichlet(2) pools against inductive, both uncentred; search, then 
 Usage (train-split embeddings, as in BENCHMARKS.md):
   /usr/bin/python3 tools/research/centre.py train-novel.jsonl --episodes 400 --check-episodes 300
 """
-import numpy as np
 import torch
 
 import gate as g
@@ -41,11 +40,8 @@ def soft_kmeans_scores(s, sy, q, temperature, prior, iterations=20):
 
 
 def records(x, labels, classes, shots, pool, episodes, seed):
-    rng = np.random.default_rng(seed)
     out = []
-    for _ in range(episodes):
-        s, sy, q, qy = m.episode(rng, x, labels, classes, shots, pool, 2.0)
-        scores = g.fit_scores(s, sy, q)
+    for s, sy, q, qy, scores in g.episodes_with_fits(x, labels, classes, shots, pool, episodes, seed):
         mean = torch.cat([s, q]).mean(0)
         cs, cq = m.normalise(s - mean), m.normalise(q - mean)
         centred = g.fit_scores(cs, sy, cq)
@@ -55,21 +51,13 @@ def records(x, labels, classes, shots, pool, episodes, seed):
         for t in TEMPERATURES:
             scores[f"centred k-means {t}"] = soft_kmeans_scores(cs, sy, cq, t, prior=True)
             scores[f"centred k-means {t}, no prior"] = soft_kmeans_scores(cs, sy, cq, t, prior=False)
-        out.append({
-            "accuracy": {k: 100 * float((v.argmax(1) == qy).float().mean()) for k, v in scores.items()},
-        })
+        out.append({"accuracy": g.accuracies(scores, qy)})
     return out
 
 
 def main():
     args, search, check = g.search_and_check(records, __doc__.split("\n")[0])
-    print(f"{args.shots} shots; search: {args.episodes} episodes per pool, seed {args.seed}; "
-          f"check: {args.check_episodes}, seed {args.check_seed}")
-    print("every pool one fit: balanced - tim, dirichlet(2) - inductive; search | check")
-    for name in search["balanced"][0]["accuracy"]:
-        cells = [g.rows_of(pools, lambda rows: g.column(rows, "accuracy", name))
-                 for pools in (search, check)]
-        print(f"  {name:30s} " + " | ".join(f"{g.text(b):>14s} {g.text(d):>14s}" for b, d in cells))
+    g.print_every_fit(args, search, check, 30)
 
 
 if __name__ == "__main__":

@@ -75,17 +75,39 @@ def fit_scores(s, sy, q):
     return {name: q @ w.T for name, w in fits.items()}
 
 
-def records(x, labels, classes, shots, pool, episodes, seed):
+def episodes_with_fits(x, labels, classes, shots, pool, episodes, seed):
+    """Yields each episode's support, support labels, pool, pool labels and the four fits' scores."""
     rng = np.random.default_rng(seed)
-    out = []
     for _ in range(episodes):
         s, sy, q, qy = m.episode(rng, x, labels, classes, shots, pool, 2.0)
-        scores = fit_scores(s, sy, q)
+        yield s, sy, q, qy, fit_scores(s, sy, q)
+
+
+def accuracies(scores, qy):
+    """Each method's accuracy (%) on the pool, from its scores."""
+    return {name: 100 * float((v.argmax(1) == qy).float().mean()) for name, v in scores.items()}
+
+
+def print_every_fit(args, search, check, width):
+    """Prints each method given to every pool: balanced against TIM, Dirichlet(2) against
+    inductive, on the search and then the check episodes."""
+    print(f"{args.shots} shots; search: {args.episodes} episodes per pool, seed {args.seed}; "
+          f"check: {args.check_episodes}, seed {args.check_seed}")
+    print("every pool one fit: balanced - tim, dirichlet(2) - inductive; search | check")
+    for name in search["balanced"][0]["accuracy"]:
+        cells = [rows_of(pools, lambda rows: column(rows, "accuracy", name))
+                 for pools in (search, check)]
+        print(f"  {name:{width}s} " + " | ".join(f"{text(b):>14s} {text(d):>14s}" for b, d in cells))
+
+
+def records(x, labels, classes, shots, pool, episodes, seed):
+    out = []
+    for s, sy, q, qy, scores in episodes_with_fits(x, labels, classes, shots, pool, episodes, seed):
         for name in ("inductive", "a1.5"):
             scores[name + "+lap"] = laplacian(m.SCALE * scores[name], q)
         prototypes = m.prototypes(s, sy)
         out.append({
-            "accuracy": {k: 100 * float((v.argmax(1) == qy).float().mean()) for k, v in scores.items()},
+            "accuracy": accuracies(scores, qy),
             "statistic": {
                 "em-prototypes": em_ratio(q @ prototypes.T, 8),
                 "em-inductive": em_ratio(scores["inductive"], 8),

@@ -40,16 +40,13 @@ def corrected(logits, temperature, shrink):
 
 
 def records(x, labels, classes, shots, pool, episodes, seed):
-    rng = np.random.default_rng(seed)
     out = []
-    for _ in range(episodes):
-        s, sy, q, qy = m.episode(rng, x, labels, classes, shots, pool, 2.0)
-        scores = g.fit_scores(s, sy, q)
+    for s, sy, q, qy, scores in g.episodes_with_fits(x, labels, classes, shots, pool, episodes, seed):
         for t, a in itertools.product(TEMPERATURES, SHRINKS):
             for fit, short in (("inductive", "ind"), ("a1.5", "a1.5")):
                 scores[f"{short}+em{t}/{a}"] = corrected(scores[fit], t, a)
         out.append({
-            "accuracy": {k: 100 * float((v.argmax(1) == qy).float().mean()) for k, v in scores.items()},
+            "accuracy": g.accuracies(scores, qy),
             "statistic": g.em_ratio(q @ m.prototypes(s, sy).T, 8),
         })
     return out
@@ -61,14 +58,8 @@ def statistic(rows):
 
 def main():
     args, search, check = g.search_and_check(records, __doc__.split("\n")[0])
-    print(f"{args.shots} shots; search: {args.episodes} episodes per pool, seed {args.seed}; "
-          f"check: {args.check_episodes}, seed {args.check_seed}")
-    print("every pool one fit: balanced - tim, dirichlet(2) - inductive; search | check")
+    g.print_every_fit(args, search, check, 14)
     names = list(search["balanced"][0]["accuracy"])
-    for name in names:
-        cells = [g.rows_of(pools, lambda rows: g.column(rows, "accuracy", name))
-                 for pools in (search, check)]
-        print(f"  {name:14s} " + " | ".join(f"{g.text(b):>14s} {g.text(d):>14s}" for b, d in cells))
 
     print("behind the bands (edges searched on the search episodes): search | check")
     for top in ["inductive"] + [n for n in names if n.startswith("ind+")]:
