@@ -21,22 +21,14 @@ import torch
 import gate as g
 import marginal as m
 
-K = m.WAYS
 TEMPERATURES = (10, 20)
 
 
-def soft_kmeans_scores(s, sy, q, temperature, prior, iterations=20):
-    """The pool's scores under a soft k-means started at the prototypes, the support fixed to its
-    class; with `prior`, the class proportions are estimated with the centres."""
-    centres = m.prototypes(s, sy)
-    log_pi = torch.zeros(K)
-    for _ in range(iterations):
-        r = torch.softmax(temperature * q @ centres.T + log_pi, 1)
-        if prior:
-            log_pi = torch.log(r.mean(0))
-        centres = m.normalise(
-            torch.stack([s[sy == k].sum(0) + (r[:, k:k + 1] * q).sum(0) for k in range(K)]))
-    return temperature * q @ centres.T + log_pi
+def soft_kmeans_scores(s, sy, q, temperature, prior):
+    """The pool's scores under `marginal.py`'s soft k-means; with `prior`, the class proportions
+    are estimated with the centres."""
+    centres, pi = m.soft_kmeans_fit(s, sy, q, temperature, prior)
+    return temperature * q @ centres.T + torch.log(pi)
 
 
 def records(x, labels, classes, shots, pool, episodes, seed):

@@ -119,16 +119,23 @@ def saerens(logits, temperature, iterations=50):
     return pi
 
 
-def soft_kmeans(s, sy, q, temperature, iterations=20):
-    """Class proportions of a soft k-means on the pool, the support fixed to its class."""
+def soft_kmeans_fit(s, sy, q, temperature, prior=True, iterations=20):
+    """A soft k-means on the pool started at the prototypes, the support fixed to its class: the
+    centres and the class proportions, estimated with them (`prior`) or held uniform."""
     centres = prototypes(s, sy)
     pi = torch.full((WAYS,), 1.0 / WAYS)
     for _ in range(iterations):
         r = torch.softmax(temperature * q @ centres.T + torch.log(pi), 1)
-        pi = r.mean(0)
+        if prior:
+            pi = r.mean(0)
         centres = normalise(
             torch.stack([s[sy == k].sum(0) + (r[:, k:k + 1] * q).sum(0) for k in range(WAYS)]))
-    return pi
+    return centres, pi
+
+
+def soft_kmeans(s, sy, q, temperature, iterations=20):
+    """Class proportions of a soft k-means on the pool, the support fixed to its class."""
+    return soft_kmeans_fit(s, sy, q, temperature, iterations=iterations)[1]
 
 
 def main():
