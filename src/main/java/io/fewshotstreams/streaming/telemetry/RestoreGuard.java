@@ -169,15 +169,7 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
   public void onRestoreStart(
       TopicPartition partition, String store, long startingOffset, long endingOffset) {
     Changelog changelog = new Changelog(store, partition.partition());
-    Long gap = damaged.get(changelog);
-    if (gap != null && startingOffset <= gap && damaged.remove(changelog, gap)) {
-      log.info(
-          "store '{}' of changelog {} is restored again from offset {}, over the records its"
-              + " earlier restore skipped",
-          store,
-          partition,
-          startingOffset);
-    }
+    repairedFrom(changelog, partition, startingOffset);
     Long reached = suspended.remove(changelog);
     if (reached != null && startingOffset > reached) {
       skipped.increment();
@@ -227,9 +219,22 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     Changelog changelog = new Changelog(store, partition.partition());
     suspended.remove(changelog);
     restoring.remove(changelog);
+    repairedFrom(changelog, partition, startingOffset);
+  }
+
+  /**
+   * Clears the mark of a damaged store partition whose restore or standby update starts at {@code
+   * startingOffset}, at or before the records its earlier restore skipped, so over them.
+   */
+  private void repairedFrom(Changelog changelog, TopicPartition partition, long startingOffset) {
     Long gap = damaged.get(changelog);
-    if (gap != null && startingOffset <= gap) {
-      damaged.remove(changelog, gap);
+    if (gap != null && startingOffset <= gap && damaged.remove(changelog, gap)) {
+      log.info(
+          "store '{}' of changelog {} is brought up to date again from offset {}, over the"
+              + " records its earlier restore skipped",
+          changelog.store(),
+          partition,
+          startingOffset);
     }
   }
 
