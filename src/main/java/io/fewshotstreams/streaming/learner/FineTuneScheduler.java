@@ -5,6 +5,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The threads that fine-tune, off the stream threads: a punctuation that ran the fine-tuning itself
@@ -13,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FineTuneScheduler implements AutoCloseable {
   private final ExecutorService executor;
   private final AtomicInteger pending = new AtomicInteger();
+  private final AtomicLong submitted = new AtomicLong();
   private final Object idle = new Object();
 
   /** A scheduler with {@code threads} daemon threads. */
@@ -29,6 +31,7 @@ public final class FineTuneScheduler implements AutoCloseable {
 
   /** Runs {@code job} on a fine-tuning thread. */
   void submit(Runnable job) {
+    submitted.incrementAndGet();
     pending.incrementAndGet();
     executor.execute(
         () -> {
@@ -42,6 +45,11 @@ public final class FineTuneScheduler implements AutoCloseable {
             }
           }
         });
+  }
+
+  /** Jobs submitted since this scheduler was made, finished or not. */
+  public long submitted() {
+    return submitted.get();
   }
 
   /** Jobs submitted and not yet finished. */
