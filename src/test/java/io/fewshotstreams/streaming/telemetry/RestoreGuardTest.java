@@ -160,6 +160,9 @@ class RestoreGuardTest {
     assertThat(RestoreGuard.repairable(context(1, 0, StreamsConfig.EXACTLY_ONCE_V2))).isTrue();
     assertThatCode(() -> guard.check(task, STORE)).doesNotThrowAnyException();
     assertThat(registry.get("fewshot.state.restore.repaired").counter().count()).isZero();
+    assertThatCode(() -> guard.check(context(1, 0, StreamsConfig.EXACTLY_ONCE_V2), STORE))
+        .as("the mark was found, and logged once")
+        .doesNotThrowAnyException();
   }
 
   /** Under at-least-once a dirty close keeps the store, so a hand-back would repair nothing. */
@@ -169,6 +172,9 @@ class RestoreGuardTest {
     assertThatCode(() -> guard.check(context(1, 0, StreamsConfig.AT_LEAST_ONCE), STORE))
         .doesNotThrowAnyException();
     assertThat(registry.get("fewshot.state.restore.repaired").counter().count()).isZero();
+    assertThatCode(() -> guard.check(context(1, 0, StreamsConfig.EXACTLY_ONCE_V2), STORE))
+        .as("the mark was found, and logged once")
+        .doesNotThrowAnyException();
   }
 
   /**
