@@ -41,15 +41,18 @@ import org.junit.jupiter.api.io.TempDir;
  * same queries are classified again by the fine-tuned snapshot, so the two snapshots are compared
  * on identical queries, task by task.
  *
- * <p>Many tasks, not one: a single support draw decides most of what fine-tuning gains on it. The
- * bundled split's own support (the first five images of each class) loses 5 of 300 known queries
- * to the prototypes with every method that fine-tunes on the support, while over random draws the
- * gain is about two points.
+ * <p>Many tasks, not one: a single support draw decides much of what fine-tuning gains on it. On
+ * the demo's support set (the first five bundled images of each class), three such streams of 100
+ * known queries give {@code robust} and {@code inductive} alike 200 right against the prototypes'
+ * 205; over random draws the gain is about two points.
  *
  * <p>Measured (this test's printout, 80 tasks, 7,990 known queries and 2,400 Bag images): known
  * queries right, prototype snapshot 5,556; fine-tuned by {@code robust} 5,727 (+2.14 +- 1.10
  * points per task), by {@code inductive} 5,739 (+2.29 +- 1.07), by {@code auto} 5,541 (-0.20
- * +- 1.41). Another method runs with {@code -DopenSetStream.method=NAME}.
+ * +- 1.41). The assertions are those of the default, {@code robust}. {@code
+ * -DopenSetStream.method=NAME} runs another fine-tuning method for its printout; its figures are
+ * then asserted against the same bounds, which {@code inductive} and {@code auto} fail (below), and
+ * {@code prototypes}, which never fine-tunes, fails at once.
  */
 class OpenSetStreamTest {
   private static final int SHOTS = 5;
@@ -66,7 +69,8 @@ class OpenSetStreamTest {
   private static final String METHOD = System.getProperty("openSetStream.method", "robust");
 
   private static Embedder embedder;
-  private static List<String> labels;
+  /** The bundled images of each registered class, in manifest order. */
+  private static Map<String, List<SampleImage>> byClass;
   private static List<SampleImage> unregistered;
   private static Result result;
 
@@ -76,7 +80,10 @@ class OpenSetStreamTest {
   @BeforeAll
   static void open() {
     embedder = OnnxEmbedder.open(Backbone.bundled(), EmbedderOptions.DEFAULT);
-    labels = SampleImages.split(SHOTS).labels();
+    byClass = new LinkedHashMap<>();
+    for (SampleImage s : SampleImages.load()) {
+      byClass.computeIfAbsent(s.label(), k -> new ArrayList<>()).add(s);
+    }
     unregistered = SampleImages.loadUnregistered();
   }
 
@@ -97,7 +104,7 @@ class OpenSetStreamTest {
       int tunedKnownRejected,
       double prototypeConfidence,
       double tunedConfidence) {
-    static final Outcome NONE = new Outcome(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    static final Outcome ZERO = new Outcome(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     Outcome plus(Outcome o) {
       return new Outcome(
@@ -126,10 +133,12 @@ class OpenSetStreamTest {
 
   /** Every task's outcome, and the sum. */
   record Result(List<Outcome> tasks, Outcome total) {
+    /** The gain per task, in points; each task counts once, whatever its number of queries. */
     Interval gain() {
       return Interval.of(tasks.stream().mapToDouble(Outcome::gain).toArray());
     }
 
+    /** The fine-tuned snapshot's gap per task; each task counts once. */
     Interval tunedGap() {
       return Interval.of(tasks.stream().mapToDouble(Outcome::tunedGap).toArray());
     }
@@ -178,11 +187,16 @@ class OpenSetStreamTest {
   }
 
   /**
-   * Issue 11's rule for the stream: the fine-tuned snapshots are no less accurate than the
-   * prototype snapshots on the same known queries. Asserted on the sum over the tasks, and, so
-   * that a loss of a point or two cannot hide behind the sum, that the mean gain per task is
-   * above zero beyond its 95% interval (measured +2.14 +- 1.10). {@code auto}, whose uniform
-   * marginal pulls a skewed pool's answers into the wrong classes, fails both (-0.20 +- 1.41).
+   * Issue 11's claim for the stream: {@code robust}'s fine-tuned snapshots are no less accurate
+   * than the prototype snapshots on the same known queries. Asserted on all known queries pooled,
+   * as the claim reads, and, so that a loss of a point or two cannot hide behind the sum, that the
+   * mean gain per task is above zero beyond its 95% interval (measured +2.14 +- 1.10). {@code
+   * auto}, whose uniform marginal pulls a skewed pool's answers into the wrong classes, fails both
+   * (5,541 against 5,556; -0.20 +- 1.41). The issue's rule on evaluated pools also compares with
+   * {@code inductive}, which these streams put 12 queries above {@code robust} (+2.29 against
+   * +2.14 per task, within noise), so a {@code robust} whose gate sent every pool to the inductive
+   * fit would pass this test; {@code BundledBackboneFewShotTest} pins {@code robust}'s accuracy per
+   * pool shape to within a point, which is where such a regression of the gate shows.
    */
   @Test
   void shouldBeNoLessAccurateAfterFineTuningThanThePrototypes() throws InterruptedException {
@@ -197,13 +211,15 @@ class OpenSetStreamTest {
   }
 
   /**
-   * The fine-tuned snapshots' probabilities mean what they say: over all known queries their mean
-   * top probability is within 0.03 of how often they are right (measured 0.718 against 0.717),
-   * and each task's are on average within 0.07 (the task gap, measured 0.057 +- 0.011). Fits
-   * without the support's temperature fail both: {@code inductive} answers 0.838 against 0.718
+   * {@code robust}'s fine-tuned snapshots' probabilities mean what they say: over all known
+   * queries their mean top probability is within 0.03 of how often they are right (measured 0.718
+   * against 0.717), and each task's are on average within 0.07 (the task gap, measured 0.057 +-
+   * 0.011). Fits without the support's temperature fail both: {@code inductive} answers 0.838 against 0.718
    * (task gap 0.119), {@code auto} 0.865 against 0.693 (0.172). Without the shrinkage of the
    * leave-one-out temperature ({@code temperaturePriorWeight} 0 in {@code
-   * RobustConfig.defaults()}) the task gap is 0.077 +- 0.013, which fails the second.
+   * RobustConfig.defaults()}) the task gap is 0.077 +- 0.013, which fails the second. The two
+   * intervals overlap; the bound separates the two settings because the run is deterministic
+   * (fixed seed, same tasks, same fits), not by a margin that would survive another draw.
    */
   @Test
   void shouldAnswerWithProbabilitiesNearTheFineTunedSnapshotsAccuracy() throws InterruptedException {
@@ -250,13 +266,13 @@ class OpenSetStreamTest {
                       1, task.id(), s.label(), s.name(), new Image(Image.PNG, s.png()), null)));
         }
       }
-      Map<String, ModelSnapshot> prototype = latest(snapshots(harness));
-      assertThat(prototype).as("a prototype snapshot of every task").hasSize(TASKS);
+      Map<String, ModelSnapshot> prototypes = latest(snapshots(harness));
+      assertThat(prototypes).as("a prototype snapshot of every task").hasSize(TASKS);
 
       Map<String, Prediction> before = classify(harness, tasks, "a-");
       for (Prediction p : before.values()) {
         assertThat(p.modelVersion()).as("no fine-tune before the wall clock moves").isEqualTo(
-            prototype.get(p.task()).version());
+            prototypes.get(p.task()).version());
       }
       harness.driver.advanceWallClockTime(Duration.ofMillis(TopologyHarness.INTERVAL_MS));
       assertThat(harness.scheduler.awaitIdle(120_000)).isTrue();
@@ -270,14 +286,14 @@ class OpenSetStreamTest {
 
       Map<String, Prediction> after = classify(harness, tasks, "b-");
       List<Outcome> outcomes = new ArrayList<>();
-      Outcome total = Outcome.NONE;
+      Outcome total = Outcome.ZERO;
       for (Task task : tasks) {
-        Outcome o = Outcome.NONE;
+        Outcome o = Outcome.ZERO;
         for (SampleImage s : task.stream()) {
           Prediction a = before.get(task.id() + "/" + s.name());
           Prediction b = after.get(task.id() + "/" + s.name());
           assertThat(b.modelVersion()).isEqualTo(tuned.get(task.id()).version());
-          o = o.plus(labels.contains(s.label()) ? known(s, a, b) : unknown(a, b));
+          o = o.plus(byClass.containsKey(s.label()) ? ofKnown(s, a, b) : ofUnregistered(a, b));
         }
         outcomes.add(o);
         total = total.plus(o);
@@ -295,10 +311,6 @@ class OpenSetStreamTest {
    * proportions, with the unregistered images mixed in.
    */
   private static Task task(String id, Random random) {
-    Map<String, List<SampleImage>> byClass = new LinkedHashMap<>();
-    for (SampleImage s : SampleImages.load()) {
-      byClass.computeIfAbsent(s.label(), k -> new ArrayList<>()).add(s);
-    }
     int[] counts =
         Dirichlet.counts(Dirichlet.proportions(byClass.size(), ALPHA, random), KNOWN_QUERIES);
     List<SampleImage> support = new ArrayList<>();
@@ -315,7 +327,7 @@ class OpenSetStreamTest {
     return new Task(id, support, stream);
   }
 
-  private static Outcome known(SampleImage s, Prediction a, Prediction b) {
+  private static Outcome ofKnown(SampleImage s, Prediction a, Prediction b) {
     return new Outcome(
         1,
         a.label().equals(s.label()) ? 1 : 0,
@@ -329,7 +341,7 @@ class OpenSetStreamTest {
         b.probability());
   }
 
-  private static Outcome unknown(Prediction a, Prediction b) {
+  private static Outcome ofUnregistered(Prediction a, Prediction b) {
     return new Outcome(0, 0, 0, 1, a.unknown() ? 1 : 0, b.unknown() ? 1 : 0, 0, 0, 0, 0);
   }
 
