@@ -9,15 +9,17 @@ difficulty answered at one temperature gives such an S, so this script asks whet
 of the support or the pool predicts a task's difficulty well enough to set its temperature:
 T = T0 exp(b z), z the statistic standardised over the search episodes. Candidates:
 
-  support_cos      mean cosine between the support examples of different classes
+  support_cos      mean cosine between support examples of different classes
   prototype_margin mean margin (top-1 minus top-2 cosine) of the pool to the prototypes
   fitted_margin    the same to the fitted class weights
   fitted_max       mean top-1 cosine of the pool to the fitted class weights
   weights_cos      mean cosine between the fitted class weights
 
-(T0, b) are searched on the search episodes twice: for the smallest pooled ECE, and for the
-smallest task gap (per episode |mean top probability - accuracy|, then the mean); both are then
-scored on the check episodes. The fit is the PyTorch model of `marginal.py` (TIM, 30 steps).
+T multiplies the cosines, so a larger one makes a task surer. (T0, b) are searched on the search
+episodes twice: for the smallest pooled ECE, and for the smallest task gap (per episode |mean top
+probability - accuracy|, then the mean, printed with its 95% interval); both are then scored on
+the check episodes. The fit is the PyTorch model of `marginal.py` (TIM with its uniform marginal,
+30 steps) on every pool, balanced and Dirichlet(2); open pools are not modelled.
 
 Usage (train-split embeddings, as in BENCHMARKS.md):
   /usr/bin/python3 tools/research/one_shot_temperature.py train-novel.jsonl --shots 1 --episodes 300 --check-episodes 300
@@ -35,7 +37,6 @@ SLOPES = np.linspace(-1, 1, 21)
 
 def records(x, labels, classes, shots, pool, episodes, seed):
     rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
     pairs = torch.triu_indices(m.WAYS, m.WAYS, 1)
     out = []
     for _ in range(episodes):
@@ -44,12 +45,12 @@ def records(x, labels, classes, shots, pool, episodes, seed):
         cos = q @ w.T
         fitted = cos.topk(2, 1).values
         proto = (q @ m.prototypes(s, sy).T).topk(2, 1).values
-        means = m.prototypes(s, sy)
+        between = (s @ s.T)[sy[:, None] != sy[None, :]]
         out.append({
             "cos": cos,
             "labels": qy,
             "statistic": {
-                "support_cos": float((means @ means.T)[pairs[0], pairs[1]].mean()),
+                "support_cos": float(between.mean()),
                 "prototype_margin": float((proto[:, 0] - proto[:, 1]).mean()),
                 "fitted_margin": float((fitted[:, 0] - fitted[:, 1]).mean()),
                 "fitted_max": float(fitted[:, 0].mean()),
@@ -60,7 +61,7 @@ def records(x, labels, classes, shots, pool, episodes, seed):
 
 
 def calibration(rows, temperatures):
-    """Pooled ECE (15 equal-width bins) and mean task gap at one temperature per episode."""
+    """Pooled ECE (15 equal-width bins) and the task gaps, at one temperature per episode."""
     confidence, correct, gaps = [], [], []
     for r, t in zip(rows, temperatures):
         p = torch.softmax(float(t) * r["cos"], 1)
@@ -73,33 +74,37 @@ def calibration(rows, temperatures):
     bins = np.minimum((confidence * BINS).astype(int), BINS - 1)
     ece = sum(abs(confidence[bins == b].mean() - correct[bins == b].mean()) * (bins == b).sum()
               for b in range(BINS) if (bins == b).any()) / len(confidence)
-    return ece, float(np.mean(gaps))
+    return ece, np.array(gaps)
+
+
+def text(ece, gaps):
+    mean, half = gate.interval(gaps)
+    return f"{ece:.3f} / {mean:.3f} ± {half:.3f}"
 
 
 def main():
     args, search, check = gate.search_and_check(records, __doc__.split("\n")[0])
     print(f"{args.shots} shot(s); search {args.episodes} episodes per pool, seed {args.seed};"
-          f" check {args.check_episodes}, seed {args.check_seed}; ECE / task gap")
+          f" check {args.check_episodes}, seed {args.check_seed}; pooled ECE / task gap")
     for pool in ("balanced", "dirichlet"):
         s, c = search[pool], check[pool]
         accuracy = np.array([float((r["cos"].argmax(1) == r["labels"]).float().mean()) for r in s])
         print(f"{pool}: mean accuracy {accuracy.mean():.3f}")
         for t in T0:
-            print(f"  fixed T = {t}: search {calibration(s, [t] * len(s))[0]:.3f} /"
-                  f" {calibration(s, [t] * len(s))[1]:.3f}, check"
-                  f" {calibration(c, [t] * len(c))[0]:.3f} / {calibration(c, [t] * len(c))[1]:.3f}")
+            print(f"  fixed T = {t}: search {text(*calibration(s, [t] * len(s)))},"
+                  f" check {text(*calibration(c, [t] * len(c)))}")
         for name in s[0]["statistic"]:
             v = gate.column(s, "statistic", name)
             mean, sd = v.mean(), v.std()
             vc = gate.column(c, "statistic", name)
             print(f"  {name}: correlation with a task's accuracy {np.corrcoef(v, accuracy)[0, 1]:+.3f}")
             for criterion, index in (("ECE", 0), ("task gap", 1)):
-                best = min(((calibration(s, t0 * np.exp(b * (v - mean) / sd)), t0, b)
-                            for t0 in T0 for b in SLOPES), key=lambda e: e[0][index])
-                (e, g), t0, b = best
-                ce, cg = calibration(c, t0 * np.exp(b * (vc - mean) / sd))
-                print(f"    by {criterion}: T0 = {t0}, b = {b:+.1f}: search {e:.3f} / {g:.3f},"
-                      f" check {ce:.3f} / {cg:.3f}")
+                (e, g), t0, b = min(
+                    ((calibration(s, t0 * np.exp(b * (v - mean) / sd)), t0, b)
+                     for t0 in T0 for b in SLOPES),
+                    key=lambda r: r[0][0] if index == 0 else r[0][1].mean())
+                print(f"    by {criterion}: T0 = {t0}, b = {b:+.1f}: search {text(e, g)},"
+                      f" check {text(*calibration(c, t0 * np.exp(b * (vc - mean) / sd)))}")
 
 
 if __name__ == "__main__":
