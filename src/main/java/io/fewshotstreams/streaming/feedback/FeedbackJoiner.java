@@ -90,7 +90,10 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
       }
     }
     long every = Math.max(1_000, Math.min(60_000, settings.retentionMs() / 4));
-    context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::expire);
+    context.schedule(
+        Duration.ofMillis(every),
+        PunctuationType.WALL_CLOCK_TIME,
+        restoreGuard.guarded(context, FeedbackStores.NAMES, this::expire));
   }
 
   @Override
@@ -289,7 +292,6 @@ final class FeedbackJoiner implements Processor<String, FeedbackInput, String, R
 
   /** Wall-clock punctuation: expires what outlived the retention, forgets old stubs. */
   private void expire(long now) {
-    restoreGuard.check(context, FeedbackStores.NAMES);
     List<String> tasks = new ArrayList<>();
     try (KeyValueIterator<String, Counts> it = counts.all()) {
       while (it.hasNext()) {

@@ -165,17 +165,11 @@ public final class Learner implements Processor<String, LearnerInput, String, Ro
     context.schedule(
         Duration.ofMillis(settings.fineTuneIntervalMs()),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> {
-          guard.check(context, LearnerStores.NAMES);
-          incarnation.startDue();
-        });
+        guard.guarded(context, LearnerStores.NAMES, now -> incarnation.startDue()));
     context.schedule(
         Duration.ofMillis(Math.min(200, settings.fineTuneIntervalMs())),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> {
-          guard.check(context, LearnerStores.NAMES);
-          incarnation.installFinished();
-        });
+        guard.guarded(context, LearnerStores.NAMES, now -> incarnation.installFinished()));
   }
 
   @Override

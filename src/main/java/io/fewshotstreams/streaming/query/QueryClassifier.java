@@ -172,10 +172,7 @@ public final class QueryClassifier implements Processor<byte[], byte[], String, 
     context.schedule(
         Duration.ofMillis(Math.max(1, lingerMs)),
         PunctuationType.WALL_CLOCK_TIME,
-        now -> {
-          telemetry.restoreGuard().check(context, OWN_STORES);
-          flush();
-        });
+        telemetry.restoreGuard().guarded(context, OWN_STORES, now -> flush()));
   }
 
   @Override

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.TaskMigratedException;
+import org.apache.kafka.streams.processor.Punctuator;
 import org.apache.kafka.streams.processor.StandbyUpdateListener;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.processor.TaskId;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>The guard sees it as a restore listener: it logs an error naming the store, the partition
  * and the records skipped, counts it ({@code fewshot.state.restore.skipped}), and marks the store's
  * partition damaged. The processors that own stores call {@link #check} before they process a
- * record and at the top of their punctuations; it hands a damaged task back ({@link #handBack})
+ * record and schedule their punctuations {@link #guarded} by it; it hands a damaged task back ({@link #handBack})
  * where that repairs it ({@link #repairable}), and logs an error elsewhere. A restore closed before
  * the listener heard that it started is not seen (the learner's own check covers its tasks). A
  * later restore, or standby update, that starts at or before the gap repairs the store and clears
@@ -93,7 +94,7 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
    * Hands the context's task back ({@link #handBack}) when a restore of one of {@code stores} at
    * the task's partition skipped records, once per skip, where a hand-back repairs it ({@link
    * #repairable}); elsewhere logs an error instead. Cheap when nothing was skipped. Processors call
-   * it before they apply a record and at the top of each punctuation.
+   * it before they apply a record, and their punctuations call it first ({@link #guarded}).
    */
   public void check(ProcessorContext<?, ?> context, String... stores) {
     if (damaged.isEmpty()) {
@@ -118,6 +119,18 @@ public final class RestoreGuard implements StateRestoreListener, StandbyUpdateLi
     }
     log.warn("task {} holds a store whose restore skipped changelog records", task);
     throw handBack(context);
+  }
+
+  /**
+   * {@code punctuator}, {@link #check checked} first: how a processor that owns {@code stores}
+   * schedules a punctuation, so that none acts on a store whose restore skipped records.
+   */
+  public Punctuator guarded(
+      ProcessorContext<?, ?> context, String[] stores, Punctuator punctuator) {
+    return now -> {
+      check(context, stores);
+      punctuator.punctuate(now);
+    };
   }
 
   /**
