@@ -43,6 +43,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.errors.TaskMigratedException;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -133,9 +134,7 @@ class FewShotTopologyTest {
     tasks.delete(TASK);
     tasks.delete(OTHER_TASK);
 
-    assertThatThrownBy(() -> add("C", "c1", axis(2, 0.1f, 5)))
-        .satisfies(
-            e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskMigratedException.class));
+    assertHandsBack(() -> add("C", "c1", axis(2, 0.1f, 5)), "the next example");
     assertThat(models.isEmpty()).as("no snapshot published over v2").isTrue();
     assertThat(handBacks()).isEqualTo(1.0);
 
@@ -169,10 +168,9 @@ class FewShotTopologyTest {
     long submitted = scheduler.submitted();
     for (long advanceMs : new long[] {200, INTERVAL_MS - 200}) {
       reportSkip(StoreNames.TASKS);
-      assertThatThrownBy(() -> driver.advanceWallClockTime(Duration.ofMillis(advanceMs)))
-          .as("the punctuation due after %d ms", advanceMs)
-          .satisfies(
-              e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskMigratedException.class));
+      assertHandsBack(
+          () -> driver.advanceWallClockTime(Duration.ofMillis(advanceMs)),
+          "the punctuation due after " + advanceMs + " ms");
     }
     assertThat(scheduler.submitted()).as("fine-tunes started").isEqualTo(submitted);
     assertThat(handBacks()).isEqualTo(2.0);
@@ -188,10 +186,7 @@ class FewShotTopologyTest {
     start(Map.of(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2));
     for (String store : List.of(StoreNames.PENDING_QUERIES, FeedbackStores.PREDICTIONS)) {
       reportSkip(store);
-      assertThatThrownBy(() -> driver.advanceWallClockTime(Duration.ofMinutes(1)))
-          .as(store)
-          .satisfies(
-              e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskMigratedException.class));
+      assertHandsBack(() -> driver.advanceWallClockTime(Duration.ofMinutes(1)), store);
     }
     assertThat(handBacks()).isEqualTo(2.0);
   }
@@ -219,6 +214,14 @@ class FewShotTopologyTest {
     guard.onRestoreStart(changelog, store, 0, 24);
     guard.onRestoreSuspended(changelog, store, 0);
     guard.onRestoreStart(changelog, store, 23, 24);
+  }
+
+  /** {@code call} hands its stream task back: it throws {@link TaskMigratedException}, maybe wrapped. */
+  private static void assertHandsBack(ThrowingCallable call, String what) {
+    assertThatThrownBy(call)
+        .as(what)
+        .satisfies(
+            e -> assertThat(causes(e)).hasAtLeastOneElementOfType(TaskMigratedException.class));
   }
 
   private double handBacks() {
